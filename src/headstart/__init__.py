@@ -1,0 +1,24 @@
+"""headstart: adapt a pretrained language model to your text task, with the best practices built in.
+
+    from headstart import HeadstartClassifier
+    clf = HeadstartClassifier(strategy="top-n").fit(df)        # DataFrame with text, label columns
+    clf.predict(["WINNER!! Claim your free prize now"])
+"""
+
+from __future__ import annotations
+
+from headstart.api import HeadstartClassifier
+from headstart.backbones import list_backbones, load_backbone
+from headstart.config import TrainConfig
+from headstart.data import load_task, read_split
+from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
+from headstart.recommend import recommend
+from headstart.runs import evaluate_run, train_run
+from headstart.strategies import STRATEGIES, make_strategy
+
+__version__ = "0.1.0"
+__all__ = [
+    "HeadstartClassifier", "TrainConfig", "load_task", "read_split", "load_backbone", "list_backbones",
+    "recommend", "train_run", "evaluate_run", "STRATEGIES", "make_strategy",
+    "HeadstartError", "DataError", "ConfigError", "BackboneError", "__version__",
+]

@@ -1,0 +1,256 @@
+"""`HeadstartClassifier`: the scikit-learn-shaped front of headstart.
+
+    clf = HeadstartClassifier(strategy="top-n").fit(texts, labels)   # or a DataFrame / datasets.Dataset
+    clf.predict(["WINNER!! Claim your prize"]); clf.predict_proba(...); clf.score(X, y)
+    clf.save("models/spam"); HeadstartClassifier.load("models/spam")
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from headstart.backbones import DEFAULT_BACKBONE, load_backbone
+from headstart.config import TrainConfig
+from headstart.data import Split, TaskData, load_task, read_split
+from headstart.errors import DataError
+from headstart.evaluation.metrics import primary_metric
+from headstart.modeling import TransformerClassifier
+from headstart.persist import SavedMeta, load_model, save_model
+from headstart.strategies import fit_linear_probe, make_strategy
+from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
+from headstart.training.drift import drift_from, snapshot
+
+__all__ = ["HeadstartClassifier"]
+
+_TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
+                  "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "prefix_cache",
+                  "seed")
+
+
+class HeadstartClassifier(ClassifierMixin, BaseEstimator):
+    """Adapt a pretrained language model to a text-classification task.
+
+    Args:
+        backbone: registered name (default: the packaged MiniLM), local folder or Hugging Face id.
+        strategy: "features", "head", "top-n" or "full" (see `headstart.strategies.STRATEGIES`).
+        top_n: blocks trained by "top-n". classifier, C: the linear model of "features".
+        epochs, lr, ...: training options (see TrainConfig); None takes the strategy's default.
+        text_column, label_column, label_sep: how to read DataFrames / Datasets / files.
+        dev_fraction: share of the training rows held out for early stopping when no dev set is given.
+        progress: show a progress bar.
+
+    Example:
+        >>> clf = HeadstartClassifier(strategy="features").fit(["good", "bad", ...], ["pos", "neg", ...])
+    """
+
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, top_n: int | None = None,
+                 classifier: str | None = None, C: float | None = None, epochs: int | None = None,
+                 lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float = 2.6,
+                 lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
+                 gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
+                 class_weights: str = "balanced", prefix_cache: bool = True, seed: int = 0,
+                 text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
+                 dev_fraction: float = 0.1, progress: bool = False) -> None:
+        self.backbone = backbone
+        self.strategy = strategy
+        self.top_n = top_n
+        self.classifier = classifier
+        self.C = C
+        self.epochs = epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.lr_decay = lr_decay
+        self.lower_lr_cap = lower_lr_cap
+        self.schedule = schedule
+        self.warmup_ratio = warmup_ratio
+        self.gradual_unfreeze = gradual_unfreeze
+        self.patience = patience
+        self.metric = metric
+        self.class_weights = class_weights
+        self.prefix_cache = prefix_cache
+        self.seed = seed
+        self.text_column = text_column
+        self.label_column = label_column
+        self.label_sep = label_sep
+        self.dev_fraction = dev_fraction
+        self.progress = progress
+
+    # ---- fitting ----------------------------------------------------------------------------
+    def fit(self, X, y=None, *, dev=None) -> HeadstartClassifier:
+        """Fit on texts + labels, a DataFrame / Dataset with text and label columns, or a file path.
+
+        Args:
+            X: list of texts (then y is required), DataFrame, datasets.Dataset, or a CSV/TSV/JSONL path.
+            y: labels for a list of texts (class names; tuples of names for multi-label).
+            dev: optional dev data in the same forms (a DataFrame, Dataset or path); else a stratified
+                `dev_fraction` of the training rows.
+        """
+        task = load_task(self._as_table(X, y), dev=dev, text_column=self.text_column,
+                         label_column=self.label_column, label_sep=self.label_sep,
+                         dev_fraction=self.dev_fraction, seed=self.seed)
+        return self.fit_task(task)
+
+    def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
+                 resume: bool = False) -> HeadstartClassifier:
+        """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
+        strategy = make_strategy(self.strategy, top_n=self.top_n, classifier=self.classifier, C=self.C)
+        cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS}).with_defaults(strategy.defaults)
+        bb = load_backbone(self.backbone)
+        torch.manual_seed(cfg.seed)  # the head's initialisation
+        model = TransformerClassifier(bb.model, bb.anatomy, len(task.labels), dropout=cfg.dropout)
+        names = [g.name for g in model.layer_groups()]
+        trainable = strategy.trainable_groups(names)
+        self.labels_, self.multilabel_ = list(task.labels), task.multilabel
+        self.classes_ = np.array(self.labels_)
+        self.tokenizer_, self.model_ = bb.tokenizer, model
+        self.backbone_name_, self.backbone_source_ = bb.name, bb.source
+        self.strategy_, self.train_config_ = strategy, cfg
+        self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
+        pad_id = bb.tokenizer.pad_token_id
+        train = Examples(tokenize(bb.tokenizer, task.train.texts, cfg.max_length), self._targets(task.train))
+        dev = Examples(tokenize(bb.tokenizer, task.dev.texts, cfg.max_length), self._targets(task.dev))
+        before = snapshot(model)
+        t0 = time.perf_counter()
+        if strategy.uses_gradients:
+            self.fit_result_ = fit(model, train, dev, trainable=trainable, cfg=cfg, pad_id=pad_id,
+                                   multilabel=task.multilabel, metric=self.metric_,
+                                   class_weights=self._class_weights(train.labels, cfg),
+                                   checkpoint=checkpoint, resume=resume, progress=self.progress)
+        else:
+            self.fit_result_ = self._fit_features(model, train, dev, pad_id, cfg)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self.drift_ = drift_from(model, before)
+        self.trainable_params_ = sum(p.numel() for g in model.layer_groups() if g.name in trainable
+                                     for p in g.parameters())
+        self.total_params_ = sum(p.numel() for p in model.parameters())
+        self.backbone_modified_ = strategy.modifies_backbone(names)
+        return self
+
+    def _fit_features(self, model, train: Examples, dev: Examples, pad_id: int, cfg: TrainConfig):
+        from headstart.training.loop import FitResult
+
+        X = pooled_features(model, train.inputs, pad_id=pad_id).numpy()
+        W, b = fit_linear_probe(X, train.labels, len(self.labels_), self.strategy_.options,
+                                multilabel=self.multilabel_,
+                                class_weight="balanced" if cfg.class_weights == "balanced" else None,
+                                seed=cfg.seed)
+        with torch.no_grad():
+            model.head.weight.copy_(torch.as_tensor(W))
+            model.head.bias.copy_(torch.as_tensor(b))
+        model.eval()
+        return FitResult(metric=self.metric_, best_epoch=1, cache_depth=model.n_blocks)
+
+    def _targets(self, split: Split) -> np.ndarray:
+        index = {name: i for i, name in enumerate(self.labels_)}
+        if self.multilabel_:
+            y = np.zeros((len(split), len(self.labels_)), dtype=np.float32)
+            for row, labels in enumerate(split.labels):
+                y[row, [index[name] for name in labels]] = 1.0
+            return y
+        return np.array([index[name] for name in split.labels], dtype=np.int64)
+
+    def _class_weights(self, y: np.ndarray, cfg: TrainConfig) -> torch.Tensor | None:
+        if cfg.class_weights == "none":
+            return None
+        if self.multilabel_:  # BCE pos_weight: negatives / positives per class, kept within [1, 10]
+            pos = y.sum(0).clip(min=1)
+            return torch.as_tensor(((len(y) - pos) / pos).clip(1, 10), dtype=torch.float32)
+        counts = np.bincount(y, minlength=len(self.labels_)).clip(min=1)
+        return torch.as_tensor(len(y) / (len(counts) * counts), dtype=torch.float32)
+
+    # ---- prediction ---------------------------------------------------------------------------
+    def predict_proba(self, X) -> np.ndarray:
+        """(n, n_classes) probabilities; columns in the order of `classes_`."""
+        texts = self._texts(X)
+        ids = tokenize(self.tokenizer_, texts, self.train_config_.max_length)
+        logits = predict_logits(self.model_, Examples(ids, None), pad_id=self.tokenizer_.pad_token_id)
+        return probabilities(logits, self.multilabel_)
+
+    def predict(self, X) -> np.ndarray:
+        """Class names (n,); for multi-label, a list of label tuples (probability >= 0.5)."""
+        proba = self.predict_proba(X)
+        if self.multilabel_:
+            return np.array([tuple(self.classes_[row >= 0.5]) for row in proba] + [None], dtype=object)[:-1]
+        return self.classes_[proba.argmax(1)]
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """Accuracy (subset accuracy for multi-label)."""
+        split = self._as_split(X, y)
+        pred = self.predict(split.texts)
+        truth = split.labels
+        return float(np.mean([tuple(p) == tuple(t) if self.multilabel_ else p == t
+                              for p, t in zip(pred, truth, strict=True)]))
+
+    # ---- persistence ----------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder (Hugging Face formats; see headstart.persist)."""
+        self._check_fitted()
+        meta = SavedMeta(labels=self.labels_, multilabel=self.multilabel_,
+                         max_length=self.train_config_.max_length, backbone_name=self.backbone_name_,
+                         backbone_source=self.backbone_source_, backbone_saved=self.backbone_modified_,
+                         strategy=self.strategy_.describe() | {"train": self.train_config_.to_dict()})
+        return save_model(path, self.model_, self.tokenizer_, meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> HeadstartClassifier:
+        """Load a folder written by `save` (or a run folder of `headstart train`)."""
+        path = Path(path)
+        if (path / "model" / "headstart.json").exists():
+            path = path / "model"
+        model, tokenizer, meta = load_model(path)
+        train = TrainConfig.from_dict(meta.strategy.get("train", {}))
+        clf = cls(backbone=meta.backbone_name, strategy=meta.strategy["strategy"], max_length=meta.max_length)
+        clf.model_, clf.tokenizer_, clf.labels_, clf.multilabel_ = model, tokenizer, meta.labels, meta.multilabel
+        clf.classes_ = np.array(meta.labels)
+        clf.strategy_ = make_strategy(meta.strategy["strategy"], **meta.strategy.get("options", {}))
+        clf.train_config_, clf.backbone_name_, clf.backbone_source_ = train, meta.backbone_name, meta.backbone_source
+        clf.backbone_modified_ = meta.backbone_saved
+        return clf
+
+    # ---- input handling ----------------------------------------------------------------------------
+    def _as_table(self, X, y):
+        """X itself, or (texts, labels) as a DataFrame with the configured column names."""
+        if y is None:
+            self._as_split(X, None) if isinstance(X, list | tuple | np.ndarray) else None
+            return X
+        import pandas as pd
+
+        split = self._as_split(X, y)
+        labels = [list(v) if isinstance(v, tuple) else v for v in split.labels]
+        return pd.DataFrame({self.text_column: split.texts, self.label_column: labels})
+
+    def _as_split(self, X, y) -> Split:
+        if y is not None:
+            texts = list(X)
+            if len(texts) != len(y):
+                raise DataError("texts and labels differ in length.", expected="one label per text",
+                                found=f"{len(texts)} texts, {len(y)} labels", fix="pass matching lists")
+            labels = [tuple(v) if isinstance(v, list | tuple | set) else str(v) for v in y]
+            return Split([str(t) for t in texts], labels, "<memory>")
+        if isinstance(X, list | tuple | np.ndarray) and (len(X) == 0 or isinstance(X[0], str)):
+            raise DataError("labels are missing.", expected="fit(texts, labels) or fit(DataFrame)",
+                            found="a list of texts and no labels", fix="pass the labels as y")
+        return read_split(X, text_column=self.text_column, label_column=self.label_column,
+                          label_sep=self.label_sep)
+
+    def _texts(self, X) -> list[str]:
+        self._check_fitted()
+        if isinstance(X, str):
+            raise DataError("predict takes a list of texts.", expected="a list of strings", found="one string",
+                            fix="wrap it in a list: predict([text])")
+        if isinstance(X, list | tuple | np.ndarray):
+            return [str(t) for t in X]
+        return read_split(X, text_column=self.text_column, label_column=self.label_column,
+                          require_labels=False).texts
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("This HeadstartClassifier is not fitted yet: call fit(...) or load(...) first.")

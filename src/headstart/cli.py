@@ -1,0 +1,192 @@
+"""The `headstart` command line. Each command calls one library function and prints its result."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from headstart.errors import HeadstartError
+from headstart.strategies import STRATEGIES
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Adapt a pretrained language model to your text task, with the best practices built in.")
+console = Console()
+err = Console(stderr=True)
+
+StrategyName = Enum("StrategyName", {name.replace("-", "_"): name for name in STRATEGIES}, type=str)
+
+
+class Compute(str, Enum):
+    very_low = "very-low"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="training data: CSV, TSV or JSONL with text and label columns")],
+    out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/latest"),
+    strategy: Annotated[StrategyName, typer.Option(help="how to adapt the model")] = "top-n",
+    backbone: Annotated[str, typer.Option(help="registered name, local folder or Hugging Face id")] = "minilm",
+    dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA)")] = None,
+    test: Annotated[Path | None, typer.Option(help="test data, evaluated at the end")] = None,
+    top_n: Annotated[int | None, typer.Option(help="top-n: number of top blocks to train")] = None,
+    classifier: Annotated[str | None, typer.Option(help="features: logreg or svm")] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (default: the strategy's)")] = None,
+    lr: Annotated[float | None, typer.Option(help="head learning rate; lower layers get less")] = None,
+    lr_decay: Annotated[float, typer.Option(help="learning-rate factor between layer groups")] = 2.6,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    max_length: Annotated[int, typer.Option(help="tokens per text")] = 128,
+    gradual_unfreeze: Annotated[bool, typer.Option(help="unfreeze one layer group per epoch, top first")] = False,
+    patience: Annotated[int, typer.Option(help="early-stopping patience in epochs (0: off)")] = 2,
+    metric: Annotated[str | None, typer.Option(help="dev metric: auc, macro_f1, accuracy ...")] = None,
+    schedule: Annotated[str, typer.Option(help="linear or slanted")] = "linear",
+    seed: Annotated[int, typer.Option()] = 0,
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[str, typer.Option()] = "label",
+    label_sep: Annotated[str | None, typer.Option(help="multi-label separator inside the label cell, e.g. '|'")] = None,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace a finished run in --out")] = False,
+) -> None:
+    """Train a classifier and write a run directory with the model, metrics and a report."""
+    from headstart.runs import train_run
+
+    try:
+        metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite,
+                            text_column=text_column, label_column=label_column, label_sep=label_sep,
+                            backbone=backbone, strategy=strategy.value, top_n=top_n, classifier=classifier,
+                            epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
+                            gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
+                            schedule=schedule, seed=seed, progress=True)
+    except HeadstartError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the last finished epoch is in {out}/checkpoint.pt; "
+                  f"continue with the same command and --resume")
+        raise typer.Exit(130) from None
+    _print_metrics(metrics, metrics["evaluated_on"])
+    console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
+
+
+def _print_metrics(metrics: dict, split: str) -> None:
+    table = Table(title=f"{metrics['strategy']} on {metrics['backbone']} ({split} set)")
+    for col in ("model", "accuracy", "macro-F1", "AUC"):
+        table.add_column(col)
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.4f}"
+
+    rows = [("headstart", metrics[split])] + [(f"baseline: {k}", v) for k, v in metrics["baselines"].items()]
+    for name, m in rows:
+        table.add_row(name, fmt(m["accuracy"]), fmt(m["macro_f1"]), fmt(m.get("auc")))
+    console.print(table)
+    if "train_seconds" in metrics:
+        console.print(f"trainable parameters {metrics['trainable_params']:,} of {metrics['total_params']:,}; "
+                      f"training {metrics['train_seconds']:.1f} s; best epoch {metrics['best_epoch']}; "
+                      f"peak memory {metrics['peak_rss_mb']:.0f} MB")
+
+
+@app.command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
+    data: Annotated[Path, typer.Argument(help="labelled data to evaluate on")],
+) -> None:
+    """Evaluate a trained run on labelled data, beside the baselines; writes a report."""
+    from headstart.runs import evaluate_run
+
+    try:
+        result = evaluate_run(run, data)
+    except HeadstartError as exc:
+        _fail(exc)
+    _print_metrics({"strategy": result["strategy"], "backbone": result["backbone"], "eval": result["metrics"],
+                    "baselines": result["baselines"]}, "eval")
+    console.print(f"report: {result['report']}")
+
+
+@app.command()
+def predict(
+    run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
+    file: Annotated[Path | None, typer.Option(help="a CSV/TSV/JSONL file with a text column")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
+) -> None:
+    """Classify texts given on the command line or in a file."""
+    from headstart.api import HeadstartClassifier
+
+    try:
+        clf = HeadstartClassifier.load(run)
+        items = list(texts or []) + (clf._texts(file) if file else [])
+        if not items:
+            raise HeadstartError("nothing to classify.", expected="texts as arguments or --file",
+                                 found="neither", fix='headstart predict RUN "some text"')
+        proba = clf.predict_proba(items)
+    except HeadstartError as exc:
+        _fail(exc)
+    for text, p in zip(items, proba, strict=True):
+        order = p.argsort()[::-1]
+        if clf.multilabel_:
+            label = [clf.labels_[i] for i in order if p[i] >= 0.5]
+        else:
+            label = clf.labels_[order[0]]
+        if as_json:
+            print(json.dumps({"text": text, "label": label,
+                              "scores": {clf.labels_[i]: round(float(p[i]), 4) for i in order[:5]}}))
+        else:
+            console.print(f"[bold]{label}[/] ({p[order[0]]:.3f})  {text}", highlight=False)
+
+
+@app.command()
+def recommend(
+    data: Annotated[Path, typer.Argument(help="labelled training data")],
+    compute: Annotated[Compute | None, typer.Option(help="override the detected compute level")] = None,
+    complexity: Annotated[str | None, typer.Option(
+        help="simple, standard, fine-grained, domain-specific or sequence (default: inferred)")] = None,
+    unlabelled_corpus: Annotated[bool, typer.Option(help="you also have lots of unlabelled in-domain text")] = False,
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[str, typer.Option()] = "label",
+) -> None:
+    """Recommend a strategy from the data's statistics and this machine, with the reasons and the command."""
+    from headstart.data import load_task
+    from headstart.recommend import recommend as make_plan
+
+    try:
+        task = load_task(data, text_column=text_column, label_column=label_column)
+        plan = make_plan(task.stats, compute=compute.value if compute else None, complexity=complexity,
+                         unlabelled_corpus=unlabelled_corpus, data_path=str(data))
+    except HeadstartError as exc:
+        _fail(exc)
+    console.print(plan.to_text(), highlight=False, markup=False)
+
+
+@app.command()
+def models() -> None:
+    """List the registered backbones and whether they are installed (work offline)."""
+    from headstart.backbones import list_backbones
+
+    table = Table(title="backbones (any Hugging Face id or local folder also works)")
+    for col in ("name", "installed", "hub id", "description"):
+        table.add_column(col)
+    for row in list_backbones():
+        installed = "yes" if row["installed"] else f"no: {row['install']}"
+        table.add_row(row["name"], installed, row["hub_id"], row["description"])
+    console.print(table)
+    console.print("strategies: " + ", ".join(f"{n} ({cls.summary})" for n, cls in STRATEGIES.items()),
+                  highlight=False)
+
+
+def main() -> None:  # pragma: no cover
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()

@@ -1,0 +1,117 @@
+"""Typed, validated training configuration. Round-trips through JSON so every run can be reproduced."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from headstart.errors import ConfigError
+
+__all__ = ["TrainConfig", "check_choice", "check_range"]
+
+
+def check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"invalid value for {name}.",
+            expected="one of " + ", ".join(repr(a) for a in allowed),
+            found=repr(value),
+            fix=f"set {name} to one of the allowed values",
+        )
+
+
+def check_range(name: str, value, low=None, high=None, *, integer: bool = False) -> None:
+    kind = int if integer else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    ok = ok and (low is None or value >= low) and (high is None or value <= high)
+    if not ok:
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        raise ConfigError(
+            f"invalid value for {name}.",
+            expected=f"{'an integer' if integer else 'a number'} {bounds}",
+            found=repr(value),
+            fix=f"pass a valid {name}",
+        )
+
+
+@dataclass
+class TrainConfig:
+    """How the gradient-based strategies train. `None` means "the strategy's default".
+
+    Attributes:
+        epochs: passes over the training data (early stopping may end sooner).
+        batch_size: examples per step.
+        lr: learning rate of the head; lower groups get lr / lr_decay**distance (discriminative LRs).
+        lr_decay: geometric factor between adjacent layer groups (ULMFiT's 2.6).
+        lower_lr_cap: forgetting guard: the bottom half of the blocks never exceed this learning rate.
+        schedule: "linear" (warmup then linear decay) or "slanted" (slanted triangular, ULMFiT).
+        warmup_ratio: fraction of steps spent warming up (linear schedule) / rising (slanted).
+        weight_decay: AdamW weight decay (not applied to biases and norms).
+        max_length: tokens per text; longer texts are truncated.
+        gradual_unfreeze: train the top group first, unfreeze one more group each epoch.
+        patience: epochs without improvement of the dev metric before stopping; 0 disables.
+        metric: dev metric for early stopping and model selection (None: ROC-AUC for binary, macro-F1 else).
+        class_weights: "balanced" weighs the loss by inverse class frequency; "none" does not.
+        prefix_cache: compute the frozen bottom of the model once and reuse it every epoch.
+        dropout: dropout before the head.
+        seed: seeds data order, initialisation and dropout.
+    """
+
+    epochs: int | None = None
+    batch_size: int = 32
+    lr: float | None = None
+    lr_decay: float = 2.6
+    lower_lr_cap: float = 1e-4
+    schedule: str = "linear"
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 128
+    gradual_unfreeze: bool = False
+    patience: int = 2
+    metric: str | None = None
+    class_weights: str = "balanced"
+    prefix_cache: bool = True
+    dropout: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None:
+            check_range("epochs", self.epochs, 1, integer=True)
+        check_range("batch_size", self.batch_size, 1, integer=True)
+        if self.lr is not None:
+            check_range("lr", self.lr, 1e-8, 1.0)
+        check_range("lr_decay", self.lr_decay, 1.0, 100.0)
+        check_range("lower_lr_cap", self.lower_lr_cap, 0.0, 1.0)
+        check_choice("schedule", self.schedule, ("linear", "slanted"))
+        check_range("warmup_ratio", self.warmup_ratio, 0.0, 0.9)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_range("max_length", self.max_length, 4, 100_000, integer=True)
+        check_range("patience", self.patience, 0, integer=True)
+        if self.metric is not None:
+            check_choice("metric", self.metric, ("auc", "macro_f1", "accuracy", "micro_f1", "weighted_f1"))
+        check_choice("class_weights", self.class_weights, ("balanced", "none"))
+        check_range("dropout", self.dropout, 0.0, 0.9)
+        check_range("seed", self.seed, 0, integer=True)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                "unknown training option(s): " + ", ".join(unknown),
+                expected="options among " + ", ".join(sorted(known)),
+                found=", ".join(unknown),
+                fix="remove or rename them",
+            )
+        return cls(**data)
+
+    def with_defaults(self, defaults: dict) -> TrainConfig:
+        """A copy where options left as None take the strategy's defaults."""
+        values = self.to_dict()
+        for key, value in defaults.items():
+            if values.get(key) is None:
+                values[key] = value
+        return TrainConfig(**values)

@@ -1,0 +1,166 @@
+"""The classifier every strategy produces: a pretrained backbone, a pooling rule, a new linear head.
+
+Also the two things that read the anatomy table at run time: the ordered layer groups (what freezing,
+discriminative learning rates and unfreezing act on) and the frozen-prefix forward (run only the
+blocks above a cached depth).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from headstart.backbones import Anatomy, blocks_of, get_module
+
+__all__ = ["LayerGroup", "TransformerClassifier", "pool"]
+
+
+@dataclass
+class LayerGroup:
+    """A named, ordered slice of the model (bottom first): "embeddings", "block_0".., "head"."""
+
+    name: str
+    modules: list[nn.Module]
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.modules for p in m.parameters()]
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:
+    """(batch, seq, hidden) -> (batch, hidden), ignoring padding.
+
+    "mean": average of non-padding tokens (what sentence encoders are trained for).
+    "last": the last non-padding token (decoders see the whole text only there); assumes right padding.
+    """
+    if how == "mean":
+        m = mask.unsqueeze(-1).to(hidden.dtype)  # (b, s, 1)
+        return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    last = mask.long().sum(1).clamp(min=1) - 1  # (b,) index of the last real token
+    return hidden[torch.arange(hidden.size(0), device=hidden.device), last]
+
+
+class _CachedInput(nn.Module):
+    """Stands in for an embedding module: returns the cached hidden states set just before the call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.value: torch.Tensor | None = None
+
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        return self.value
+
+
+class _Zero(nn.Module):
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        return torch.zeros(())  # broadcasts: `embeds + position_embeds` becomes `embeds`
+
+
+class _Identity(nn.Module):
+    def forward(self, x, *args, **kwargs):
+        return x
+
+
+def _set_module(root: nn.Module, path: str, module: nn.Module) -> None:
+    parent, _, leaf = path.rpartition(".")
+    setattr(get_module(root, parent) if parent else root, leaf, module)
+
+
+class TransformerClassifier(nn.Module):
+    """Backbone + pooling + dropout + linear head. Outputs logits (batch, n_labels)."""
+
+    def __init__(self, backbone: nn.Module, anatomy: Anatomy, n_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.anatomy = anatomy
+        hidden = int(getattr(backbone.config, "hidden_size", None) or getattr(backbone.config, "d_model", None)
+                     or backbone.config.dim)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, n_labels)
+        # fresh head, small weights: the pretrained features should dominate the first steps
+        nn.init.normal_(self.head.weight, std=0.02)
+        nn.init.zeros_(self.head.bias)
+
+    # ---- structure -------------------------------------------------------------------------
+    @property
+    def n_blocks(self) -> int:
+        return len(blocks_of(self.backbone, self.anatomy))
+
+    def layer_groups(self) -> list[LayerGroup]:
+        """Ordered bottom -> top. The final norm travels with the top block; unused modules are left out."""
+        a = self.anatomy
+        groups = [LayerGroup("embeddings", [get_module(self.backbone, p) for p in a.embeddings])]
+        blocks = blocks_of(self.backbone, a)
+        for i, block in enumerate(blocks):
+            modules = [block]
+            if i == len(blocks) - 1:
+                modules += [get_module(self.backbone, p) for p in a.final]
+            groups.append(LayerGroup(f"block_{i}", modules))
+        groups.append(LayerGroup("head", [self.head]))
+        return groups
+
+    # ---- forward ---------------------------------------------------------------------------
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Pooled text representation (batch, hidden)."""
+        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
+        return pool(out.last_hidden_state, attention_mask, self.anatomy.pooling)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        prefix_hidden: torch.Tensor | None = None,
+        prefix_depth: int = 0,
+        pooled: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits from token ids, or from cached activations.
+
+        Args:
+            input_ids, attention_mask: (batch, seq) token ids and 1/0 padding mask.
+            prefix_hidden: (batch, seq, hidden) cached input of block `prefix_depth`; the blocks
+                below it are not run.
+            pooled: (batch, hidden) cached pooled output; only the head runs.
+        """
+        if pooled is None:
+            if prefix_hidden is not None:
+                pooled = self._encode_from(prefix_hidden, attention_mask, prefix_depth)
+            else:
+                pooled = self.encode(input_ids, attention_mask)
+        return self.head(self.dropout(pooled))
+
+    def _encode_from(self, hidden: torch.Tensor, mask: torch.Tensor, depth: int) -> torch.Tensor:
+        dummy_ids = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
+        with self._prefix_removed(depth) as source:
+            source.value = hidden
+            out = self.backbone(input_ids=dummy_ids, attention_mask=mask)
+            source.value = None
+        return pool(out.last_hidden_state, mask, self.anatomy.pooling)
+
+    @contextlib.contextmanager
+    def _prefix_removed(self, depth: int):
+        """Temporarily run the backbone from block `depth` up, fed by a cache.
+
+        The backbone itself still builds the attention masks and position information, so this works
+        for every family the anatomy table marks cacheable, without re-implementing their forwards.
+        """
+        if not self.anatomy.cacheable:
+            raise ValueError(f"family {self.anatomy.family!r} has no prefix cache")
+        blocks = blocks_of(self.backbone, self.anatomy)
+        source = _CachedInput()
+        saved = {p: get_module(self.backbone, p) for p in self.anatomy.prefix_substitutes}
+        stand_ins = {"cache": lambda: source, "zero": _Zero, "identity": _Identity}
+        full_list = list(blocks)  # restored in `finally`, even if the forward raises
+        try:
+            for path, how in self.anatomy.prefix_substitutes.items():
+                _set_module(self.backbone, path, stand_ins[how]())
+            # slicing a ModuleList in place keeps the parent's reference valid
+            del blocks[:depth]
+            yield source
+        finally:
+            for path, module in saved.items():
+                _set_module(self.backbone, path, module)
+            while len(blocks):
+                del blocks[0]
+            blocks.extend(full_list)

@@ -1,0 +1,102 @@
+"""Saving and loading a trained classifier in Hugging Face formats.
+
+    model/
+      headstart.json        labels, task kind, max length, pooling, strategy, backbone reference
+      head.safetensors      the linear head (weight (C, hidden), bias (C,))
+      config.json, model.safetensors, tokenizer files
+                            the backbone in Hugging Face format, only when training changed it; a
+                            frozen backbone is referenced by name instead (a head-only run is ~100 KB)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from headstart.backbones import Backbone, anatomy_for, load_backbone
+from headstart.errors import HeadstartError
+from headstart.modeling import TransformerClassifier
+
+__all__ = ["SavedMeta", "save_model", "load_model"]
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class SavedMeta:
+    labels: list[str]
+    multilabel: bool
+    max_length: int
+    backbone_name: str
+    backbone_source: str
+    backbone_saved: bool
+    strategy: dict
+    format_version: int = FORMAT_VERSION
+
+
+def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: SavedMeta) -> Path:
+    """Write the model folder atomically: into a temporary sibling, then renamed into place, so an
+    existing folder is only replaced by a complete one."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_file({"weight": model.head.weight.detach().contiguous().cpu(),
+               "bias": model.head.bias.detach().contiguous().cpu()}, tmp / "head.safetensors")
+    if meta.backbone_saved:
+        model.backbone.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    (tmp / "headstart.json").write_text(json.dumps(meta.__dict__, indent=2))
+    if path.exists():
+        old = path.with_name(path.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(tmp, path)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, path)
+    return path
+
+
+def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMeta]:
+    """Load what save_model wrote. Returns (model in eval mode, tokenizer, meta)."""
+    path = Path(path)
+    meta_file = path / "headstart.json"
+    if not meta_file.exists():
+        raise HeadstartError(
+            f"{path} is not a headstart model folder.",
+            expected="a folder with headstart.json (a run's `model/` folder or the run folder itself)",
+            found="no headstart.json" if path.exists() else "no such folder",
+            fix="pass the --out folder of `headstart train`",
+        )
+    meta = SavedMeta(**json.loads(meta_file.read_text()))
+    if meta.backbone_saved:
+        backbone = _load_saved_backbone(path, meta)
+    else:
+        backbone = load_backbone(meta.backbone_source if Path(meta.backbone_source).exists()
+                                 else meta.backbone_name)
+    model = TransformerClassifier(backbone.model, backbone.anatomy, len(meta.labels))
+    head = load_file(path / "head.safetensors")
+    with torch.no_grad():
+        model.head.weight.copy_(head["weight"])
+        model.head.bias.copy_(head["bias"])
+    model.eval()
+    return model, backbone.tokenizer, meta
+
+
+def _load_saved_backbone(path: Path, meta: SavedMeta) -> Backbone:
+    from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
+
+    config = AutoConfig.from_pretrained(path)
+    anatomy = anatomy_for(config.model_type)
+    cls = T5EncoderModel if anatomy.family == "t5" else AutoModel
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return Backbone(meta.backbone_name, str(path), cls.from_pretrained(path).eval(), tokenizer, anatomy)

@@ -1,0 +1,346 @@
+"""Which strategy to use, as data: an ordered table of rules, and `recommend()` which reads it.
+
+The situation is described by five things, each with documented buckets:
+
+* data size, by labelled training rows: ``none`` (0), ``small`` (< 5,000), ``medium`` (< 50,000),
+  ``large`` (>= 50,000); and rows per class (fewer than 20 is few-shot territory);
+* compute level, from `headstart.machine.compute_level` or given: very-low, low, medium, high;
+* task complexity: ``simple``, ``standard``, ``fine-grained``, ``domain-specific`` or ``sequence``.
+  Inferred when not given: more than 20 classes is ``fine-grained``; at most 5 classes with a median text of
+  at most 64 words is ``simple``; anything else ``standard``. ``domain-specific`` (legal, clinical, code...)
+  and ``sequence`` (word order and long context decide the label) cannot be read off the data: say so;
+* flags: an unlabelled in-domain corpus, API-only use, text + image inputs.
+
+The first rule that matches wins. A rule may name a strategy that is not built yet: the plan then says so,
+and its `config` and `command` are for the best built fallback (given by the rule, or else the next
+matching rule with a built strategy), so that what it tells you to run always runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from headstart.data.types import DataStats
+from headstart.errors import ConfigError
+from headstart.machine import COMPUTE_LEVELS, Machine, compute_level, detect_machine
+from headstart.strategies import PLANNED, STRATEGIES
+
+__all__ = [
+    "BUILT_STRATEGIES", "COMPLEXITIES", "DATA_SIZES", "NOT_BUILT", "RULES", "Plan", "Rule", "Situation",
+    "data_size", "infer_complexity", "recommend", "rules_table",
+]
+
+DATA_SIZES: tuple[str, ...] = ("none", "small", "medium", "large")
+SMALL_MAX_ROWS = 5_000  # fewer labelled training rows than this is "small"
+MEDIUM_MAX_ROWS = 50_000  # fewer than this is "medium"; this many or more is "large"
+FEW_SHOT_MAX_ROWS_PER_CLASS = 20
+COMPLEXITIES: tuple[str, ...] = ("simple", "standard", "fine-grained", "domain-specific", "sequence")
+SIMPLE_MAX_CLASSES = 5
+SIMPLE_MAX_MEDIAN_WORDS = 64
+FINE_GRAINED_MIN_CLASSES = 21  # more than 20 classes
+BUILT_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
+NOT_BUILT: dict[str, str] = PLANNED | {
+    "mlm-pretrain": "domain masked-LM pretraining (issue 4)",
+    "multimodal": "text + image models (not planned)",
+}
+_ANY: tuple[str, ...] = ()
+_CPU = ("very-low", "low")
+_GPU = ("medium", "high")
+
+
+@dataclass(frozen=True)
+class Situation:
+    """The facts a rule is matched against (buckets, not raw numbers)."""
+
+    data: str
+    compute: str
+    complexity: str
+    rows_per_class: float = 0.0
+    unlabelled_corpus: bool = False
+    api_only: bool = False
+    multimodal: bool = False
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table: conditions (an empty tuple or None means "any"), what to use, and why.
+
+    `reason` may use {n_train}, {n_classes} and {rows_per_class}. `fallback` names the built strategy to run
+    now for an unbuilt one; when None, the next matching rule with a built strategy decides.
+    """
+
+    name: str
+    strategy: str
+    reason: str
+    config: dict = field(default_factory=dict)
+    data: tuple[str, ...] = _ANY
+    compute: tuple[str, ...] = _ANY
+    complexity: tuple[str, ...] = _ANY
+    max_rows_per_class: float | None = None
+    unlabelled_corpus: bool | None = None
+    api_only: bool | None = None
+    multimodal: bool | None = None
+    fallback: str | None = None
+    alternatives: tuple[str, ...] = ()
+
+    def matches(self, s: Situation) -> bool:
+        flags = ((self.unlabelled_corpus, s.unlabelled_corpus), (self.api_only, s.api_only),
+                 (self.multimodal, s.multimodal))
+        return (
+            all(want is None or want == have for want, have in flags)
+            and (not self.data or s.data in self.data)
+            and (not self.compute or s.compute in self.compute)
+            and (not self.complexity or s.complexity in self.complexity)
+            and (self.max_rows_per_class is None or s.rows_per_class < self.max_rows_per_class)
+        )
+
+    def when(self) -> str:
+        """The condition in words, for docs: 'data=small; compute=low|very-low; ...'."""
+        parts = [f"{k}={'|'.join(v)}" for k, v in
+                 (("data", self.data), ("compute", self.compute), ("complexity", self.complexity)) if v]
+        parts += [f"{k}={v}" for k, v in (("unlabelled_corpus", self.unlabelled_corpus),
+                                          ("api_only", self.api_only), ("multimodal", self.multimodal))
+                  if v is not None]
+        if self.max_rows_per_class is not None:
+            parts.append(f"rows_per_class<{self.max_rows_per_class:g}")
+        return "; ".join(parts) or "always"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("text-and-image", "multimodal", "Inputs mix text and images; headstart adapts text models only. "
+         "Train on the text alone, or use a vision-language model outside headstart.", multimodal=True),
+    Rule("no-labels-api-only", "zero-shot", "No labelled rows and API-only use: classify with a hosted "
+         "model from label names alone. Meanwhile, label ~20 rows per class and train "
+         "'features' on them.", data=("none",), api_only=True, fallback="features"),
+    Rule("no-labels", "zero-shot", "No labelled rows: only zero-shot classification from label names "
+         "can work. Label ~20 rows per class, then train 'features'.", data=("none",), fallback="features",
+         alternatives=("few-shot",)),
+    Rule("api-only", "zero-shot", "API-only use was asked for; with {n_train:,} labelled rows, keep them "
+         "as an evaluation set for the prompts.", api_only=True),
+    Rule("unlabelled-corpus", "mlm-pretrain", "An unlabelled in-domain corpus is available: continue "
+         "masked-LM pretraining on it first (domain adaptation), then fine-tune.",
+         data=("small", "medium", "large"), unlabelled_corpus=True),
+    Rule("few-shot", "few-shot", "About {rows_per_class:.0f} rows per class: contrastive few-shot "
+         "(SetFit) beats a linear probe at this size; until it exists, a linear probe on frozen "
+         "features is the safest choice.", data=("small",),
+         max_rows_per_class=FEW_SHOT_MAX_ROWS_PER_CLASS, fallback="features"),
+    Rule("small-very-low", "lora", "Small data on a very small machine: LoRA or BitFit train under 1% of "
+         "the weights, so memory stays low and {n_train:,} rows cannot overfit them much.",
+         data=("small",), compute=("very-low",), alternatives=("bitfit",)),
+    Rule("small-cpu-simple", "features", "Small data, a simple task and no GPU: embed once with the frozen "
+         "model, fit logistic regression; strong and takes minutes.", {"classifier": "logreg"},
+         data=("small",), compute=_CPU, complexity=("simple",), alternatives=("head",)),
+    Rule("small-cpu", "head", "Small data, no GPU, a task that is not simple: train a classification head "
+         "on the frozen encoder; cheap, and better than a linear probe on harder labels.",
+         data=("small",), compute=_CPU, alternatives=("features", "top-n")),
+    Rule("small-gpu-domain", "top-n", "Small data in a specialised domain with a GPU: the top blocks must "
+         "adapt to the domain's vocabulary; 2 blocks + head is enough for {n_train:,} rows.",
+         {"top_n": 2}, data=("small",), compute=_GPU, complexity=("domain-specific",),
+         alternatives=("head", "lora")),
+    Rule("small-gpu-simple", "features", "Small data and a simple task: a frozen embedding + logistic "
+         "regression is hard to beat; the GPU makes embedding fast.", {"classifier": "logreg"},
+         data=("small",), compute=_GPU, complexity=("simple",), alternatives=("head", "top-n")),
+    Rule("small-gpu", "top-n", "Small data, a GPU, and a task that is not simple: tune the top 2 blocks and "
+         "the head; more would overfit {n_train:,} rows.", {"top_n": 2}, data=("small",), compute=_GPU,
+         alternatives=("head", "full")),
+    Rule("cpu-cache", "top-n", "Medium or large data on CPU: cache the frozen prefix's activations once, "
+         "then train only the top 2 blocks + head on the cache; the fast choice without a GPU.",
+         {"top_n": 2, "prefix_cache": True}, data=("medium", "large"), compute=_CPU,
+         alternatives=("features",)),
+    Rule("medium-sequence", "top-n", "Medium data, one mid-size GPU, a task where word order and context "
+         "decide: partial fine-tuning of the top 4 blocks captures it at a fraction of full cost.",
+         {"top_n": 4}, data=("medium",), compute=("medium",), complexity=("sequence",),
+         alternatives=("full",)),
+    Rule("medium-gpu", "top-n", "Medium data on a GPU: the top blocks + head get most of the gain of full "
+         "fine-tuning, faster and with less forgetting.", {"top_n": 4}, data=("medium",), compute=_GPU,
+         alternatives=("full", "head")),
+    Rule("large-high", "full", "Large data and a big GPU: {n_train:,} rows support fine-tuning every block "
+         "(embeddings stay frozen).", data=("large",), compute=("high",), alternatives=("top-n",)),
+    Rule("large-medium", "top-n", "Large data on a GPU under 24 GB: the top 4 blocks fit in memory and keep "
+         "most of full fine-tuning's gain.", {"top_n": 4}, data=("large",), compute=("medium",),
+         alternatives=("full",)),
+    Rule("default", "features", "No specific rule fits: start with the frozen-embedding baseline.",
+         {"classifier": "logreg"}),
+)
+
+
+@dataclass
+class Plan:
+    """A recommendation. `config` and `command` are what to run now: for a strategy that is not built
+    (`built=False`), they are for `fallback`.
+    """
+
+    strategy: str
+    config: dict
+    reasons: list[str]
+    command: str
+    built: bool
+    fallback: str | None
+    alternatives: list[str]
+    matched_rule: str
+
+    def to_text(self) -> str:
+        """A short explanation: the choice, why, and the command to run."""
+        if self.built:
+            head = f"Recommended: {self.strategy}"
+        else:
+            head = f"Recommended: {self.strategy} ({_not_built(self.strategy)}); use {self.fallback} now"
+        if self.config:
+            head += " [" + ", ".join(f"{k}={v}" for k, v in self.config.items()) + "]"
+        lines = [head, "Why:", *(f"  - {r}" for r in self.reasons), "Run:", f"  {self.command}"]
+        if self.alternatives:
+            lines.append("Also worth trying: " + ", ".join(self.alternatives))
+        lines.append(f"(rule: {self.matched_rule})")
+        return "\n".join(lines)
+
+
+def _not_built(strategy: str) -> str:
+    note = NOT_BUILT.get(strategy, "unknown")
+    return "not built and not planned" if note == "not planned" else f"not built yet: {note}"
+
+
+def data_size(n_train: int) -> str:
+    """Bucket a count of labelled training rows: none / small (< 5,000) / medium (< 50,000) / large."""
+    if n_train <= 0:
+        return "none"
+    return "small" if n_train < SMALL_MAX_ROWS else "medium" if n_train < MEDIUM_MAX_ROWS else "large"
+
+
+def infer_complexity(stats: DataStats) -> tuple[str, str]:
+    """Guess the task complexity from the data; returns (complexity, the reason in words)."""
+    median = stats.length_words.get("median", stats.length_words.get("mean", 0.0))
+    if stats.n_classes >= FINE_GRAINED_MIN_CLASSES:
+        return "fine-grained", (f"complexity inferred 'fine-grained': {stats.n_classes} classes "
+                                f"(> {FINE_GRAINED_MIN_CLASSES - 1}) need more than a linear probe")
+    if stats.n_classes <= SIMPLE_MAX_CLASSES and median <= SIMPLE_MAX_MEDIAN_WORDS:
+        return "simple", (f"complexity inferred 'simple': {stats.n_classes} classes (<= {SIMPLE_MAX_CLASSES})"
+                          f", median text {median:g} words (<= {SIMPLE_MAX_MEDIAN_WORDS})")
+    return "standard", (f"complexity inferred 'standard': {stats.n_classes} classes, median text "
+                        f"{median:g} words; pass complexity='domain-specific' or 'sequence' if it is")
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(
+            f"Unknown {name} {value!r}.",
+            expected="one of " + ", ".join(allowed),
+            found=repr(value),
+            fix=f"pass {name}= one of the allowed values, or leave it out to infer it",
+        )
+
+
+def _command(strategy: str, config: dict, data_path: str | None) -> str:
+    parts = ["headstart", "train", shlex.quote(data_path) if data_path else "DATA",
+             "--strategy", strategy, "--out", f"runs/{strategy}"]
+    if "top_n" in config:
+        parts += ["--top-n", str(config["top_n"])]
+    if "epochs" in config:
+        parts += ["--epochs", str(config["epochs"])]
+    return " ".join(parts)
+
+
+def _fallback(rule: Rule, situation: Situation) -> tuple[Rule, bool]:
+    """The built rule to run now for an unbuilt one, and whether it was derived from the table.
+
+    `rule.fallback` wins when set (its reason already explains it); otherwise the next matching built rule.
+    """
+    if rule.fallback is not None:
+        return next(r for r in reversed(RULES) if r.strategy == rule.fallback), False
+    later = RULES[RULES.index(rule) + 1:]
+    return next(r for r in later if r.strategy in BUILT_STRATEGIES and r.matches(situation)), True
+
+
+def _context(stats: DataStats | None, size: str, level: str, machine: Machine | None, given: bool) -> list[str]:
+    if stats is None or size == "none":
+        lines = ["no labelled training rows (data size 'none')"]
+    else:
+        bucket = {"small": f"< {SMALL_MAX_ROWS:,}", "medium": f"< {MEDIUM_MAX_ROWS:,}",
+                  "large": f">= {MEDIUM_MAX_ROWS:,}"}[size]
+        median = stats.length_words.get("median", stats.length_words.get("mean", 0.0))
+        lines = [f"{stats.n_train:,} labelled training rows ({size}: {bucket}), {stats.n_classes} classes "
+                 f"(~{stats.n_train / max(stats.n_classes, 1):,.0f} rows per class), imbalance "
+                 f"{stats.imbalance_ratio:.1f}:1 (largest/smallest class), median text {median:g} words"]
+        if stats.imbalance_ratio >= 10:
+            lines.append(f"classes are imbalanced ({stats.imbalance_ratio:.1f}:1): judge by macro-F1, "
+                         "not accuracy, and consider class weights")
+    where = f"machine: {machine.describe()}" if machine is not None else "machine not checked"
+    lines.append(f"compute level '{level}' ({'given; ' if given else ''}{where})")
+    return lines
+
+
+def recommend(
+    stats: DataStats | None,
+    machine: Machine | None = None,
+    *,
+    complexity: str | None = None,
+    compute: str | None = None,
+    unlabelled_corpus: bool = False,
+    api_only: bool = False,
+    multimodal: bool = False,
+    data_path: str | None = None,
+) -> Plan:
+    """Pick a strategy for this data and machine from RULES.
+
+    Args:
+        stats: the training data's statistics; None (or n_train 0) means no labelled data.
+        machine: the hardware; detected when both it and `compute` are left out.
+        complexity: one of COMPLEXITIES; inferred from `stats` when None.
+        compute: one of "very-low", "low", "medium", "high"; overrides the machine's level.
+        unlabelled_corpus: an unlabelled in-domain text corpus is available.
+        api_only: the user wants to call a hosted model, not train one.
+        multimodal: the inputs are text + images.
+        data_path: the data file, for the command; "DATA" when None.
+
+    Returns:
+        the Plan, with the reasons citing the data's and the machine's numbers.
+
+    Example:
+        >>> plan = recommend(stats, compute="low", data_path="reviews.csv")
+        >>> plan.command
+        'headstart train reviews.csv --strategy features --out runs/features'
+    """
+    if compute is not None:
+        _check_choice("compute", compute, COMPUTE_LEVELS)
+    if complexity is not None:
+        _check_choice("complexity", complexity, COMPLEXITIES)
+    if compute is None:
+        machine = machine if machine is not None else detect_machine()
+        level = compute_level(machine)
+    else:
+        level = compute
+    size = data_size(stats.n_train) if stats is not None else "none"
+    reasons = _context(stats, size, level, machine, given=compute is not None)
+    if complexity is None and stats is not None and size != "none":
+        complexity, why = infer_complexity(stats)
+        reasons.append(why)
+    elif complexity is not None:
+        reasons.append(f"complexity '{complexity}' (given)")
+    n_train = stats.n_train if stats is not None else 0
+    n_classes = stats.n_classes if stats is not None else 0
+    situation = Situation(size, level, complexity or "standard", n_train / max(n_classes, 1),
+                          unlabelled_corpus, api_only, multimodal)
+    rule = next(r for r in RULES if r.matches(situation))
+    facts = {"n_train": n_train, "n_classes": n_classes, "rows_per_class": situation.rows_per_class}
+    reasons.append(rule.reason.format(**facts))
+    run, fallback = rule, None
+    if rule.strategy not in BUILT_STRATEGIES:
+        run, derived = _fallback(rule, situation)
+        fallback = run.strategy
+        why = f" (rule {run.name}): " + run.reason.format(**facts) if derived else "."
+        reasons.append(f"'{rule.strategy}' is {_not_built(rule.strategy)}; "
+                       f"the best built choice now is '{fallback}'{why}")
+    alternatives = [a for a in rule.alternatives if a != run.strategy]
+    alternatives = [a if a in BUILT_STRATEGIES else f"{a} ({_not_built(a)})" for a in alternatives]
+    return Plan(rule.strategy, dict(run.config), reasons, _command(run.strategy, run.config, data_path),
+                rule.strategy in BUILT_STRATEGIES, fallback, alternatives, rule.name)
+
+
+def rules_table() -> list[dict]:
+    """RULES as plain dicts (order = priority), for docs and `headstart recommend --rules`."""
+    return [
+        {"rule": r.name, "when": r.when(), "strategy": r.strategy, "built": r.strategy in BUILT_STRATEGIES,
+         "not_built_because": NOT_BUILT.get(r.strategy), "config": dict(r.config), "reason": r.reason,
+         "fallback": r.fallback, "alternatives": list(r.alternatives)}
+        for r in RULES
+    ]

@@ -1,0 +1,172 @@
+"""Run directories: what `headstart train` writes and `evaluate` / `predict` read.
+
+    runs/spam/
+      config.json     everything needed to reproduce the run (data, columns, backbone, strategy, options)
+      model/          the trained classifier (Hugging Face formats, see headstart.persist)
+      metrics.json    dev and test metrics, baselines, time, memory, trainable parameters
+      history.json    one row per epoch (losses, dev metrics, learning rate)
+      report.md, report.html, learning_curves.png, confusion_matrix.png
+      checkpoint.pt   only while training: the last epoch, for --resume
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from headstart.api import HeadstartClassifier
+from headstart.data import Split, TaskData, load_task, read_split
+from headstart.data.validate import check_known_labels
+from headstart.errors import HeadstartError
+from headstart.evaluation import classification_metrics, majority_baseline, tfidf_baseline, write_report
+
+__all__ = ["train_run", "evaluate_run", "load_run_config"]
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # macOS reports bytes, Linux KiB
+
+
+def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """Never silently replace a finished run, never restart over a resumable one."""
+    finished = (out / "metrics.json").exists()
+    resumable = (out / "checkpoint.pt").exists()
+    if resume and not resumable:
+        raise HeadstartError(f"nothing to resume in {out}.", expected=f"{out}/checkpoint.pt from an interrupted run",
+                             found="a finished run" if finished else "no checkpoint",
+                             fix="drop --resume to start a new run")
+    if not resume and not overwrite and (finished or resumable):
+        what = "a finished run" if finished else "an interrupted run"
+        raise HeadstartError(f"{out} already holds {what}; it was left untouched.",
+                             expected="a new or empty --out folder",
+                             found=what, fix=("pass --resume to continue it, " if resumable else "")
+                             + "choose another --out, or pass --overwrite to replace it")
+
+
+def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = None,
+              test: str | Path | None = None, resume: bool = False, overwrite: bool = False,
+              text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
+              **options) -> dict:
+    """Train a classifier on a data file and write a complete run directory.
+
+    Args:
+        train, dev, test: data files (dev defaults to a stratified 10% of train; test is optional).
+        out: the run directory.
+        resume: continue an interrupted run from out/checkpoint.pt.
+        overwrite: replace a finished run in `out`.
+        **options: HeadstartClassifier options (backbone, strategy, top_n, epochs, lr, ...).
+
+    Returns:
+        The metrics dict also written to out/metrics.json.
+    """
+    out = Path(out)
+    _check_out(out, resume, overwrite)
+    columns = {"text_column": text_column, "label_column": label_column, "label_sep": label_sep}
+    task = load_task(train, dev=dev, test=test, **columns)
+    out.mkdir(parents=True, exist_ok=True)
+    clf = HeadstartClassifier(**columns, **options)
+    clf.fit_task(task, checkpoint=out / "checkpoint.pt", resume=resume)
+
+    eval_name = "test" if task.test is not None else "dev"
+    metrics = _summary(clf, task)
+    metrics["dev"] = _metrics(clf, task.dev)
+    if task.test is not None:
+        metrics["test"] = _metrics(clf, task.test)
+    metrics["baselines"] = _baselines(clf, task.train, task.test or task.dev)
+    metrics["evaluated_on"] = eval_name
+
+    config = {"data": {"train": str(train), "dev": str(dev) if dev else None, "test": str(test) if test else None,
+                       **columns},
+              "estimator": clf.get_params(), "resolved": {"strategy": clf.strategy_.describe(),
+                                                          "train": clf.train_config_.to_dict()}}
+    clf.save(out / "model")
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    (out / "history.json").write_text(json.dumps(clf.fit_result_.history, indent=2))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_report(out, title=f"headstart run: {clf.strategy} on {Path(str(train)).name}",
+                 summary={k: metrics[k] for k in ("strategy", "backbone", "trainable_params", "total_params",
+                                                  "train_seconds", "best_epoch", "primary_metric")},
+                 metrics=metrics[eval_name], baselines=metrics["baselines"], history=clf.fit_result_.history,
+                 drift=clf.drift_, data_stats=asdict(task.stats), config=config)
+    (out / "checkpoint.pt").unlink(missing_ok=True)
+    return metrics
+
+
+def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
+    result = clf.fit_result_
+    epochs_run = max(1, len(result.history))
+    return {
+        "strategy": clf.strategy, "backbone": clf.backbone_name_, "labels": clf.labels_,
+        "multilabel": clf.multilabel_, "primary_metric": clf.metric_,
+        "trainable_params": clf.trainable_params_, "total_params": clf.total_params_,
+        "train_seconds": round(clf.fit_seconds_, 2), "best_epoch": result.best_epoch,
+        "epochs_run": len(result.history), "stopped_early": result.stopped_early,
+        "cache_depth": result.cache_depth, "n_train": len(task.train),
+        "examples_per_second": round(len(task.train) * epochs_run / max(clf.fit_seconds_, 1e-9), 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1),
+    }
+
+
+def _targets(clf: HeadstartClassifier, split: Split) -> np.ndarray:
+    return clf._targets(split)
+
+
+def _metrics(clf: HeadstartClassifier, split: Split) -> dict:
+    proba = clf.predict_proba(split.texts)
+    return classification_metrics(_targets(clf, split), proba, clf.labels_, multilabel=clf.multilabel_)
+
+
+def _baselines(clf: HeadstartClassifier, train: Split, target: Split) -> dict:
+    n = len(clf.labels_)
+    y_train, y_eval = _targets(clf, train), _targets(clf, target)
+    return {
+        "majority": majority_baseline(y_train, y_eval, n, clf.multilabel_, labels=clf.labels_),
+        "tfidf": tfidf_baseline(train.texts, y_train, target.texts, y_eval, clf.labels_, clf.multilabel_),
+    }
+
+
+def load_run_config(run: str | Path) -> dict:
+    path = Path(run) / "config.json"
+    if not path.exists():
+        raise HeadstartError(f"{run} is not a headstart run folder.", expected="a folder written by `headstart train`",
+                             found="no config.json", fix="pass the --out folder of `headstart train`")
+    return json.loads(path.read_text())
+
+
+def evaluate_run(run: str | Path, data: str | Path, *, out: str | Path | None = None) -> dict:
+    """Evaluate a trained run on a labelled file; writes metrics.json and a report into
+    `run/eval-<file stem>/` (or `out`). Labels unseen in training are an error naming them."""
+    config = load_run_config(run)
+    clf = HeadstartClassifier.load(run)
+    cols = config["data"]
+    split = read_split(data, text_column=cols["text_column"], label_column=cols["label_column"],
+                       label_sep=cols["label_sep"], multilabel=clf.multilabel_)
+    if not clf.multilabel_:
+        check_known_labels(split, clf.labels_)
+    metrics = {"data": str(data), "strategy": clf.strategy, "backbone": clf.backbone_name_,
+               "metrics": _metrics(clf, split)}
+    train_path = cols.get("train")
+    if train_path and Path(train_path).exists():
+        train = read_split(train_path, text_column=cols["text_column"], label_column=cols["label_column"],
+                           label_sep=cols["label_sep"])
+        metrics["baselines"] = _baselines(clf, train, split)
+    else:
+        metrics["baselines"] = {}
+    dest = Path(out) if out else Path(run) / f"eval-{Path(str(data)).stem}"
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    (dest / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    history = json.loads((Path(run) / "history.json").read_text()) if (Path(run) / "history.json").exists() else []
+    write_report(dest, title=f"headstart evaluation: {clf.strategy} on {Path(str(data)).name}",
+                 summary={"strategy": clf.strategy, "backbone": clf.backbone_name_}, metrics=metrics["metrics"],
+                 baselines=metrics["baselines"], history=history, drift=None, data_stats=None, config=config)
+    metrics["report"] = str(dest / "report.html")
+    return metrics

@@ -1,0 +1,86 @@
+"""`features`: frozen, mean-pooled embeddings + a scikit-learn linear model (logistic regression or
+linear SVM).
+
+The fitted linear model is folded into the classifier's linear head (standardisation included), so a
+features run saves, loads and predicts exactly like every other strategy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from headstart.config import check_choice, check_range
+from headstart.strategies.base import Strategy
+
+__all__ = ["Features", "FeaturesOptions", "fit_linear_probe"]
+
+
+@dataclass
+class FeaturesOptions:
+    """Args:
+    classifier: "logreg" (probabilities) or "svm" (linear SVM; probabilities are a softmax of margins,
+        not calibrated).
+    C: inverse regularisation strength.
+    """
+
+    classifier: str = "logreg"
+    C: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_choice("classifier", self.classifier, ("logreg", "svm"))
+        check_range("C", self.C, 1e-6, 1e6)
+
+
+class Features(Strategy):
+    name = "features"
+    summary = "frozen mean-pooled embeddings + logistic regression / linear SVM (fastest, no backprop)"
+    options_cls = FeaturesOptions
+    uses_gradients = False
+
+    def trainable_groups(self, group_names: list[str]) -> list[str]:
+        return ["head"]
+
+
+def fit_linear_probe(
+    X: np.ndarray, y: np.ndarray, n_labels: int, options: FeaturesOptions, *, multilabel: bool,
+    class_weight: str | None, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit the scikit-learn model on features X (n, d) and return an equivalent head (W (C, d), b (C,)).
+
+    Softmax of the returned logits equals LogisticRegression.predict_proba (multinomial); for binary
+    data the single sklearn logit z becomes the pair (-z/2, z/2), whose softmax is sigmoid(z).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    scaler = StandardScaler().fit(X)
+    Xs = scaler.transform(X)
+    if options.classifier == "logreg":
+        base = LogisticRegression(C=options.C, max_iter=3000, class_weight=class_weight, random_state=seed)
+    else:
+        base = LinearSVC(C=options.C, class_weight=class_weight, random_state=seed, max_iter=10000)
+    model = OneVsRestClassifier(base) if multilabel else base
+    model.fit(Xs, y)
+    if multilabel:
+        coef = np.vstack([est.coef_ for est in model.estimators_])  # (C, d)
+        intercept = np.concatenate([est.intercept_ for est in model.estimators_])
+    else:
+        coef, intercept = model.coef_, model.intercept_
+        if coef.shape[0] == 1 and n_labels == 2:
+            coef = np.vstack([-coef[0] / 2, coef[0] / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        present = list(model.classes_)
+        if len(present) != n_labels:  # a class absent from training rows gets a very low logit
+            full_c = np.zeros((n_labels, coef.shape[1]))
+            full_b = np.full(n_labels, -1e4)
+            full_c[present], full_b[present] = coef, intercept
+            coef, intercept = full_c, full_b
+    # fold the standardisation in: w·((x-mu)/sigma) + b = (w/sigma)·x + (b - w·mu/sigma)
+    scale = scaler.scale_
+    W = coef / scale
+    b = intercept - (coef * (scaler.mean_ / scale)).sum(1)
+    return W.astype(np.float32), b.astype(np.float32)

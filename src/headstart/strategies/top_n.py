@@ -1,0 +1,35 @@
+"""`top-n`: fine-tune the top N transformer blocks and the head; everything below stays frozen.
+
+The frozen bottom is computed once (prefix cache), so each epoch runs only N blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from headstart.config import check_range
+from headstart.strategies.base import Strategy
+
+__all__ = ["TopN", "TopNOptions"]
+
+
+@dataclass
+class TopNOptions:
+    """Args: top_n: how many of the highest transformer blocks train (at least 1)."""
+
+    top_n: int = 2
+
+    def __post_init__(self) -> None:
+        check_range("top_n", self.top_n, 1, integer=True)
+
+
+class TopN(Strategy):
+    name = "top-n"
+    summary = "fine-tune the top N blocks + head with discriminative learning rates (bottom frozen, cached)"
+    options_cls = TopNOptions
+    defaults = {"epochs": 6, "lr": 1e-3}
+
+    def trainable_groups(self, group_names: list[str]) -> list[str]:
+        blocks = [g for g in group_names if g.startswith("block_")]
+        n = min(self.options.top_n, len(blocks))
+        return blocks[len(blocks) - n :] + ["head"]

@@ -1,0 +1,209 @@
+"""The training loop, top to bottom, on Hugging Face Accelerate (so `accelerate launch` runs the same
+code on several GPUs or machines).
+
+    1) seed, freeze what the strategy keeps frozen, cache the frozen prefix
+    2) optimizer with discriminative learning rates, warmup + decay schedule
+    3) resume from the last checkpoint if asked
+    4) epochs: (gradual unfreezing) -> steps -> dev evaluation -> early stopping -> checkpoint
+    5) restore the best epoch's weights
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+from torch.utils.data import DataLoader
+
+from headstart.config import TrainConfig
+from headstart.evaluation.metrics import classification_metrics
+from headstart.modeling import TransformerClassifier
+from headstart.training.batching import BucketBatchSampler, Examples, collate
+from headstart.training.cache import build_cache, cache_depth
+from headstart.training.checkpoint import load_checkpoint, save_atomic
+from headstart.training.early_stop import EarlyStopper
+from headstart.training.groups import freeze_except, group_lrs, param_groups, set_train_mode
+from headstart.training.progress import Progress
+from headstart.training.schedule import lr_multiplier
+
+__all__ = ["FitResult", "fit", "predict_logits", "loss_fn"]
+
+
+@dataclass
+class FitResult:
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_metric: float | None = None
+    metric: str = ""
+    train_seconds: float = 0.0
+    cache_depth: int | None = None
+    stopped_early: bool = False
+
+
+def loss_fn(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None, multilabel: bool):
+    if multilabel:
+        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=weights)
+    return F.cross_entropy(logits, labels, weight=weights)
+
+
+@torch.no_grad()
+def predict_logits(model: TransformerClassifier, examples: Examples, *, pad_id: int, depth: int = 0,
+                   batch_size: int = 64) -> np.ndarray:
+    """(n, n_labels) logits, in the order of `examples`."""
+    was_training = model.training
+    model.eval()
+    out = np.zeros((len(examples), model.head.out_features), dtype=np.float32)
+    for idx in BucketBatchSampler(examples.lengths(), batch_size, shuffle=False):
+        batch = collate([(examples.inputs[i], None) for i in idx], pad_id, multilabel=False)
+        out[idx] = model(**batch, prefix_depth=depth).float().cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+def fit(
+    model: TransformerClassifier,
+    train: Examples,
+    dev: Examples,
+    *,
+    trainable: list[str],
+    cfg: TrainConfig,
+    pad_id: int,
+    multilabel: bool,
+    metric: str,
+    class_weights: torch.Tensor | None = None,
+    checkpoint: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+) -> FitResult:
+    """Train `model` in place; leave it with the weights of its best dev epoch.
+
+    Args:
+        train, dev: token-id examples with labels (class indices, or multi-hot rows for multi-label).
+        trainable: layer-group names that train, bottom first (from the strategy).
+        metric: dev metric to select the best epoch and stop early on (higher is better).
+        checkpoint: file written atomically after each epoch; with resume=True training continues
+            from it and ends with the same weights as an uninterrupted run.
+        on_epoch_end: called with (epoch, history row); raising in it interrupts training.
+    """
+    # 1) seed, freeze, cache -------------------------------------------------------------------
+    set_seed(cfg.seed)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    groups = model.layer_groups()
+    names = [g.name for g in groups]
+    freeze_except(model, groups, trainable)
+    keys = {name for name, p in model.named_parameters() if p.requires_grad}  # what checkpoints hold
+    depth = cache_depth(model, trainable) if cfg.prefix_cache else None
+    if depth is not None:
+        train = Examples(build_cache(model, train.inputs, depth, pad_id=pad_id), train.labels)
+        dev = Examples(build_cache(model, dev.inputs, depth, pad_id=pad_id), dev.labels)
+
+    # 2) optimizer: discriminative LRs; schedule ------------------------------------------------
+    lrs = group_lrs(names, trainable, cfg.lr, cfg.lr_decay, cfg.lower_lr_cap)
+    optimizer = torch.optim.AdamW(param_groups(groups, lrs, cfg.weight_decay))
+    sampler = BucketBatchSampler(train.lengths(), cfg.batch_size, seed=cfg.seed)
+    total_steps = cfg.epochs * len(sampler)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_multiplier(s, total_steps, kind=cfg.schedule, warmup_ratio=cfg.warmup_ratio)
+    )
+    loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id, multilabel))
+    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    weights = class_weights.to(accelerator.device) if class_weights is not None else None
+    stopper = EarlyStopper(cfg.patience)
+    result = FitResult(metric=metric, cache_depth=depth)
+    best_state = _state(accelerator.unwrap_model(model), keys)
+    start_epoch = 0
+
+    # 3) resume ---------------------------------------------------------------------------------
+    if resume and checkpoint and (state := load_checkpoint(checkpoint)) is not None:
+        accelerator.unwrap_model(model).load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        stopper.load_state_dict(state["stopper"])
+        result.history, best_state = state["history"], state["best_state"]
+        result.train_seconds = state["train_seconds"]
+        torch.set_rng_state(state["rng"])
+        start_epoch = state["epoch"] + 1
+
+    # 4) epochs -----------------------------------------------------------------------------------
+    bar = Progress(enabled=progress, total=cfg.epochs * len(sampler), completed=start_epoch * len(sampler))
+    for epoch in range(start_epoch, cfg.epochs):
+        if stopper.should_stop:
+            result.stopped_early = True
+            break
+        t0 = time.perf_counter()
+        # gradual unfreezing: epoch 0 trains the top group only, each epoch adds the next one down
+        active = trainable[-(epoch + 1):] if cfg.gradual_unfreeze else trainable
+        freeze_except(model, groups, active)
+        set_train_mode(model, groups, active)
+        sampler.set_epoch(epoch)
+        losses = []
+        for batch in loader:
+            labels = batch.pop("labels")
+            logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels)
+            loss = loss_fn(logits, labels, weights, multilabel)
+            accelerator.backward(loss)
+            accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            bar.advance(loss=float(np.mean(losses[-20:])))
+        result.train_seconds += time.perf_counter() - t0
+
+        row = _evaluate_epoch(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric)
+        row["lr"] = scheduler.get_last_lr()[-1]
+        result.history.append(row)
+        if stopper.update(row[f"dev_{metric}"], epoch):
+            best_state = _state(accelerator.unwrap_model(model), keys)
+        bar.set_metric(metric, row[f"dev_{metric}"])
+        if checkpoint:
+            save_atomic({"model": _state(accelerator.unwrap_model(model), keys), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "stopper": stopper.state_dict(),
+                         "history": result.history, "best_state": best_state, "epoch": epoch,
+                         "train_seconds": result.train_seconds, "rng": torch.get_rng_state()}, checkpoint)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+    else:
+        result.stopped_early = stopper.should_stop
+    bar.close()
+
+    # 5) best weights back ------------------------------------------------------------------------
+    model = accelerator.unwrap_model(model)
+    model.load_state_dict(best_state, strict=False)
+    freeze_except(model, groups, [])
+    model.eval()
+    result.best_epoch, result.best_metric = stopper.best_epoch + 1, stopper.best
+    return result
+
+
+def _state(model, keys: set[str]) -> dict:
+    """A CPU copy of the named parameters (the ones the strategy may train)."""
+    return {k: v.detach().cpu().clone() for k, v in model.named_parameters() if k in keys}
+
+
+def _evaluate_epoch(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric) -> dict:
+    logits = predict_logits(model, dev, pad_id=pad_id, depth=depth or 0)
+    labels = torch.as_tensor(dev.labels, dtype=torch.float32 if multilabel else torch.long)
+    dev_loss = loss_fn(torch.as_tensor(logits), labels, None if weights is None else weights.cpu(), multilabel)
+    proba = probabilities(logits, multilabel)
+    m = classification_metrics(dev.labels, proba, list(range(proba.shape[1])), multilabel=multilabel)
+    return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": float(dev_loss),
+            "dev_accuracy": m["accuracy"], "dev_macro_f1": m["macro_f1"], "dev_auc": m["auc"],
+            f"dev_{metric}": m[metric] if m[metric] is not None else m["macro_f1"]}
+
+
+def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
+    """Softmax over classes, or independent sigmoids for multi-label."""
+    t = torch.as_tensor(logits)
+    return (torch.sigmoid(t) if multilabel else torch.softmax(t, -1)).numpy()
+
+
+__all__ += ["probabilities"]
