@@ -25,7 +25,9 @@ from headstart.strategies import fit_linear_probe, make_strategy
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
 from headstart.training.drift import drift_from, snapshot
 
-__all__ = ["HeadstartClassifier"]
+__all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]
+
+AUTO_BALANCE_RATIO = 10.0
 
 _TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
                   "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "prefix_cache",
@@ -53,7 +55,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float = 2.6,
                  lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
-                 class_weights: str = "balanced", prefix_cache: bool = True, seed: int = 0,
+                 class_weights: str = "auto", prefix_cache: bool = True, seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
                  dev_fraction: float = 0.1, progress: bool = False) -> None:
         self.backbone = backbone
@@ -138,13 +140,21 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         X = pooled_features(model, train.inputs, pad_id=pad_id).numpy()
         W, b = fit_linear_probe(X, train.labels, len(self.labels_), self.strategy_.options,
                                 multilabel=self.multilabel_,
-                                class_weight="balanced" if cfg.class_weights == "balanced" else None,
+                                class_weight="balanced" if self._balanced(train.labels, cfg) else None,
                                 seed=cfg.seed)
         with torch.no_grad():
             model.head.weight.copy_(torch.as_tensor(W))
             model.head.bias.copy_(torch.as_tensor(b))
         model.eval()
         return FitResult(metric=self.metric_, best_epoch=1, cache_depth=model.n_blocks)
+
+    def _balanced(self, y: np.ndarray, cfg: TrainConfig) -> bool:
+        """Whether to weigh classes ("auto": only when the largest class is >= AUTO_BALANCE_RATIO x the smallest)."""
+        if cfg.class_weights != "auto":
+            return cfg.class_weights == "balanced"
+        counts = y.sum(0) if self.multilabel_ else np.bincount(y, minlength=len(self.labels_))
+        counts = counts[counts > 0]
+        return bool(len(counts) and counts.max() / counts.min() >= AUTO_BALANCE_RATIO)
 
     def _targets(self, split: Split) -> np.ndarray:
         index = {name: i for i, name in enumerate(self.labels_)}
@@ -156,7 +166,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         return np.array([index[name] for name in split.labels], dtype=np.int64)
 
     def _class_weights(self, y: np.ndarray, cfg: TrainConfig) -> torch.Tensor | None:
-        if cfg.class_weights == "none":
+        if not self._balanced(y, cfg):
             return None
         if self.multilabel_:  # BCE pos_weight: negatives / positives per class, kept within [1, 10]
             pos = y.sum(0).clip(min=1)

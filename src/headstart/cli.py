@@ -54,6 +54,8 @@ def train(
     patience: Annotated[int, typer.Option(help="early-stopping patience in epochs (0: off)")] = 2,
     metric: Annotated[str | None, typer.Option(help="dev metric: auc, macro_f1, accuracy ...")] = None,
     schedule: Annotated[str, typer.Option(help="linear or slanted")] = "linear",
+    class_weights: Annotated[str, typer.Option(help="auto (balance when imbalance >= 10:1), balanced or none")] = "auto",
+    prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
     seed: Annotated[int, typer.Option()] = 0,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",
@@ -70,7 +72,8 @@ def train(
                             backbone=backbone, strategy=strategy.value, top_n=top_n, classifier=classifier,
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
-                            schedule=schedule, seed=seed, progress=True)
+                            schedule=schedule, class_weights=class_weights, prefix_cache=prefix_cache, seed=seed,
+                            progress=True)
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:

@@ -50,7 +50,9 @@ class TrainConfig:
         gradual_unfreeze: train the top group first, unfreeze one more group each epoch.
         patience: epochs without improvement of the dev metric before stopping; 0 disables.
         metric: dev metric for early stopping and model selection (None: ROC-AUC for binary, macro-F1 else).
-        class_weights: "balanced" weighs the loss by inverse class frequency; "none" does not.
+        class_weights: "balanced" weighs the loss by inverse class frequency, "none" does not, "auto"
+            (default) balances only when the largest class is at least 10x the smallest: reweighting buys
+            minority recall with majority precision, worth it only under strong imbalance.
         prefix_cache: compute the frozen bottom of the model once and reuse it every epoch.
         dropout: dropout before the head.
         seed: seeds data order, initialisation and dropout.
@@ -68,7 +70,7 @@ class TrainConfig:
     gradual_unfreeze: bool = False
     patience: int = 2
     metric: str | None = None
-    class_weights: str = "balanced"
+    class_weights: str = "auto"
     prefix_cache: bool = True
     dropout: float = 0.1
     seed: int = 0
@@ -88,7 +90,7 @@ class TrainConfig:
         check_range("patience", self.patience, 0, integer=True)
         if self.metric is not None:
             check_choice("metric", self.metric, ("auc", "macro_f1", "accuracy", "micro_f1", "weighted_f1"))
-        check_choice("class_weights", self.class_weights, ("balanced", "none"))
+        check_choice("class_weights", self.class_weights, ("auto", "balanced", "none"))
         check_range("dropout", self.dropout, 0.0, 0.9)
         check_range("seed", self.seed, 0, integer=True)
 

@@ -25,7 +25,7 @@ class Full(Strategy):
     name = "full"
     summary = "fine-tune all blocks + head (embeddings frozen by default), discriminative LRs"
     options_cls = FullOptions
-    defaults = {"epochs": 4, "lr": 1e-3}
+    defaults = {"epochs": 3, "lr": 5e-4}
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         if self.options.train_embeddings:

@@ -1,0 +1,96 @@
+"""Shared pieces of the benchmarks: the data sets and their documented subsets, the machine, running each
+method in its own process (so peak memory is its own), and the results files.
+
+See ../../shared/docs/BENCHMARKS.md for the rules these follow.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+DATA = Path(os.environ.get("HEADSTART_DATA", HERE.parents[1] / "shared" / "data"))
+
+DATASETS = ("sms_spam", "sst2", "banking77")
+
+
+def load_dataset(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test) frames. SST-2: the stratified 8,000-row training subset of BENCHMARKS.md, tested on
+    the GLUE dev set (`sst2/test.csv`)."""
+    read = lambda split: pd.read_csv(DATA / name / f"{split}.csv", keep_default_na=False)  # noqa: E731
+    train, test = read("train"), read("test")
+    if name == "sst2":
+        from sklearn.model_selection import train_test_split
+
+        train = train_test_split(train, train_size=8000, stratify=train.label, random_state=0)[0]
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, no GPU, torch threads 2"
+
+
+def run_child(script: str, args: list[str], log: Path) -> dict:
+    """Run one method in a fresh process; return its JSON result plus its own peak RSS.
+
+    Each method gets its own process, so RUSAGE_CHILDREN's max RSS after it exits is that method's peak
+    (the children's maximum so far: methods run in increasing order of memory would hide later peaks,
+    so we read the value per child with `os.wait4`)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as fh:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, str(HERE / script), *args], stdout=subprocess.PIPE,
+                                stderr=fh, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1",
+                                                           "TOKENIZERS_PARALLELISM": "false"})
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    if status != 0:
+        raise RuntimeError(f"{script} {' '.join(args)} failed (status {status}); see {log}")
+    row = json.loads(out.strip().splitlines()[-1])
+    row["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    row["process_seconds"] = round(wall, 1)
+    return row
+
+
+def save_row(dataset: str, row: dict) -> Path:
+    """Add or replace (same method, by, backbone, seed) a row in results/<dataset>.json."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{dataset}.json"
+    data = json.loads(path.read_text()) if path.exists() else {"dataset": dataset, "runs": []}
+    key = lambda r: (r["method"], r["by"], r.get("backbone"), r.get("seed"))  # noqa: E731
+    data["runs"] = [r for r in data["runs"] if key(r) != key(row)] + [row]
+    data["machine"] = machine()
+    data["date"] = dt.date.today().isoformat()
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def set_threads() -> None:
+    import torch
+
+    torch.set_num_threads(2)
+
+
+def peak_rss_self_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

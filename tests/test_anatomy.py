@@ -1,0 +1,141 @@
+"""The anatomy table, row by row, on tiny models of each family; and the errors of loading a backbone."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from headstart.backbones import ANATOMY, REGISTRY, anatomy_for, blocks_of, get_module, load_backbone
+from headstart.errors import BackboneError
+from headstart.modeling import TransformerClassifier
+
+from conftest import FAMILIES, N_LAYERS, build_tiny_model
+
+
+def match(*parts: str) -> str:
+    """A regex that finds each part, in order, anywhere in the (multi-line) message."""
+    return "(?s)" + ".*".join(map(re.escape, parts))
+
+
+@pytest.fixture(scope="module")
+def models(tiny_tokenizer) -> dict[str, TransformerClassifier]:
+    return {family: TransformerClassifier(build_tiny_model(family, tiny_tokenizer), ANATOMY[family], 2)
+            for family in FAMILIES}
+
+
+def test_every_table_row_has_a_tiny_model_here() -> None:
+    """A new ANATOMY row needs a tiny config in conftest.tiny_config (camembert is xlm-roberta's layout)."""
+    assert set(ANATOMY) - set(FAMILIES) <= {"camembert"}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_path_resolves(family, models) -> None:
+    a, backbone = ANATOMY[family], models[family].backbone
+    assert backbone.config.model_type == family == a.family
+    for path in (*a.embeddings, *a.final, *a.unused, *a.prefix_substitutes):
+        assert get_module(backbone, path) is not None, path
+    blocks = blocks_of(backbone, a)
+    assert len(blocks) == backbone.config.num_hidden_layers == N_LAYERS
+    assert a.pooling in ("mean", "last") and a.kind in ("encoder", "decoder", "encoder-decoder")
+    assert set(a.prefix_substitutes.values()) <= {"cache", "zero", "identity"}
+
+
+@pytest.mark.parametrize("family", [
+    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=(
+        "src bug: T5's `shared` and `encoder.embed_tokens` are two modules around one tied weight, and both "
+        "are listed in Anatomy.embeddings, so the embedding group holds that weight twice (double-counted "
+        "by trainable_params_ / drift, a duplicate in the AdamW group under full(train_embeddings=True)). "
+        "Fix: deduplicate by id in LayerGroup.parameters(), or list only `shared` for t5.")))
+    if f == "t5" else f for f in FAMILIES])
+def test_layer_groups_cover_every_used_parameter_exactly_once(family, models) -> None:
+    model = models[family]
+    a = model.anatomy
+    groups = model.layer_groups()
+    assert [g.name for g in groups] == ["embeddings", *(f"block_{i}" for i in range(N_LAYERS)), "head"]
+    listed = Counter(id(p) for g in groups for p in g.parameters())
+    unused = {id(p) for path in a.unused for p in get_module(model.backbone, path).parameters()}
+    for name, p in model.named_parameters():
+        want = 0 if id(p) in unused else 1
+        assert listed[id(p)] == want, f"{name} is in the layer groups {listed[id(p)]} times, expected {want}"
+    assert set(listed) <= {id(p) for p in model.parameters()}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_final_modules_travel_with_the_top_block(family, models) -> None:
+    model = models[family]
+    top = model.layer_groups()[-2]
+    finals = [get_module(model.backbone, p) for p in model.anatomy.final]
+    assert top.name == f"block_{N_LAYERS - 1}"
+    assert top.modules[1:] == finals
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_attention_targets_name_modules(family, models) -> None:
+    leaves = {name.rsplit(".", 1)[-1] for name, _ in models[family].backbone.named_modules()}
+    targets = ANATOMY[family].attention_targets
+    assert targets and set(targets) <= leaves
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_decoders_pool_the_last_token(family) -> None:
+    a = ANATOMY[family]
+    assert (a.pooling == "last") == (a.kind == "decoder")
+
+
+def test_unknown_family_lists_the_known_ones() -> None:
+    with pytest.raises(BackboneError, match=match("'gpt_neox'", "expected: one of: bert", "qwen2", "t5",
+                                                  "fix:", "ANATOMY")):
+        anatomy_for("gpt_neox")
+
+
+def test_local_folder_of_an_unknown_family(tmp_path: Path) -> None:
+    from transformers import GPTNeoXConfig
+
+    GPTNeoXConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2).save_pretrained(tmp_path)
+    with pytest.raises(BackboneError, match=match("gpt_neox", "one of: bert")):
+        load_backbone(str(tmp_path))
+
+
+def test_missing_local_folder(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackboneError, match=match("cannot load backbone", "no such folder", "fix:",
+                                                  "headstart models")):
+        load_backbone(str(tmp_path / "no-such-model"))
+
+
+def test_folder_without_config(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "weights.bin").write_bytes(b"")
+    with pytest.raises(BackboneError, match=match("cannot load backbone", "a folder without a usable config.json",
+                                                  "fix:")):
+        load_backbone(str(tmp_path))
+
+
+def test_unknown_hub_id_offline(monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackboneError, match=match("no-such-org/no-such-model", "not", "reachable", "fix:",
+                                                  "check the id")):
+        load_backbone("no-such-org/no-such-model")
+
+
+def test_registered_backbone_not_installed_offline(monkeypatch) -> None:
+    spec = REGISTRY["minilm"]
+    monkeypatch.setitem(REGISTRY, "minilm", dataclasses.replace(spec, locate=lambda: None))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(BackboneError, match=match("'minilm' is not installed", "fix:", spec.install)):
+        load_backbone("minilm")
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2", "t5"])
+def test_load_backbone_from_a_local_folder(family, tiny_folders) -> None:
+    bb = load_backbone(str(tiny_folders[family]))
+    assert bb.anatomy is ANATOMY[family] and bb.source == str(tiny_folders[family])
+    assert bb.hidden_size == 32 and not bb.model.training
+    assert bb.tokenizer.pad_token_id is not None
+    cfg = json.loads((tiny_folders[family] / "config.json").read_text())
+    assert cfg["model_type"] == family

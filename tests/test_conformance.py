@@ -1,0 +1,132 @@
+"""One matrix that every registered strategy passes, on every tiny model family (peft / check_estimator style).
+
+The strategies come from `headstart.strategies.STRATEGIES`, so a newly registered strategy is covered by
+every check here without editing this file. Per (strategy, family):
+
+    a) training helps: lower training loss than the untrained model (or, for strategies that do not
+       train by gradient, training accuracy above the majority class)
+    b) save -> load predicts the same probabilities
+    c) everything the strategy keeps frozen is bit-for-bit the pretrained weight after training
+    d) exactly the parameters of the strategy's trainable groups receive gradients, and
+       `trainable_params_` counts exactly them
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from headstart import HeadstartClassifier
+from headstart.backbones import load_backbone
+from headstart.strategies import STRATEGIES, make_strategy
+from headstart.training import Examples, collate, predict_logits, tokenize
+from headstart.training.groups import freeze_except
+from headstart.training.loop import loss_fn
+
+MATRIX_FAMILIES = ("bert", "roberta", "electra", "mpnet", "distilbert", "gpt2", "llama", "t5")
+CASES = [pytest.param(strategy, family, id=f"{strategy}-{family}")
+         for strategy in STRATEGIES for family in MATRIX_FAMILIES]
+MAX_LENGTH = 16
+OPTIONS = {"epochs": 4, "lr": 3e-3, "batch_size": 8, "max_length": MAX_LENGTH, "patience": 0, "seed": 0}
+
+
+def _trainable_params(model, trainable: list[str]) -> dict[int, torch.nn.Parameter]:
+    """id -> parameter, for the parameters of the trainable groups (a tied weight counts once)."""
+    return {id(p): p for g in model.layer_groups() if g.name in trainable for p in g.parameters()}
+
+
+def _training_loss(model, tokenizer, texts: list[str], y: np.ndarray) -> float:
+    ids = tokenize(tokenizer, texts, MAX_LENGTH)
+    logits = predict_logits(model, Examples(ids, None), pad_id=tokenizer.pad_token_id)
+    return float(loss_fn(torch.as_tensor(logits), torch.as_tensor(y), None, multilabel=False))
+
+
+@pytest.fixture(scope="module")
+def pretrained(tiny_folders) -> dict[str, dict[str, torch.Tensor]]:
+    """family -> a copy of the backbone's pretrained parameters, taken before any training."""
+    return {family: {k: v.detach().clone() for k, v in load_backbone(str(tiny_folders[family])).model
+                     .named_parameters()} for family in MATRIX_FAMILIES}
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_folders, toy_data, toy_dev):
+    """(strategy, family) -> a classifier fitted on the toy data (each case is fitted once per module)."""
+    fitted: dict[tuple[str, str], HeadstartClassifier] = {}
+    dev = pd.DataFrame({"text": toy_dev[0], "label": toy_dev[1]})
+
+    def get(strategy: str, family: str) -> HeadstartClassifier:
+        if (strategy, family) not in fitted:
+            clf = HeadstartClassifier(backbone=str(tiny_folders[family]), strategy=strategy, **OPTIONS)
+            fitted[strategy, family] = clf.fit(*toy_data, dev=dev)
+        return fitted[strategy, family]
+
+    return get
+
+
+@pytest.mark.parametrize("strategy, family", CASES)
+def test_training_improves_on_the_untrained_model(strategy, family, trained, tiny_folders, toy_data,
+                                                  initial_model) -> None:
+    clf = trained(strategy, family)
+    texts, labels = toy_data
+    if not clf.strategy_.uses_gradients:
+        majority = max(labels.count(c) for c in set(labels)) / len(labels)
+        assert clf.score(texts, labels) > majority
+        return
+    y = np.array([list(clf.classes_).index(label) for label in labels])
+    model, tokenizer = initial_model(tiny_folders[family], len(clf.classes_), seed=OPTIONS["seed"])
+    before = _training_loss(model, tokenizer, texts, y)
+    after = _training_loss(clf.model_, clf.tokenizer_, texts, y)
+    assert after < before, f"training loss {before:.4f} -> {after:.4f}"
+
+
+@pytest.mark.parametrize("strategy, family", CASES)
+def test_save_load_predicts_the_same(strategy, family, trained, toy_data, tmp_path: Path) -> None:
+    clf = trained(strategy, family)
+    texts = toy_data[0][:20]
+    loaded = HeadstartClassifier.load(clf.save(tmp_path / "model"))
+    np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-6, rtol=0)
+    assert list(loaded.classes_) == list(clf.classes_)
+    assert loaded.strategy_.describe() == clf.strategy_.describe()
+
+
+@pytest.mark.parametrize("strategy, family", CASES)
+def test_frozen_parameters_are_bit_for_bit_pretrained(strategy, family, trained, pretrained) -> None:
+    clf = trained(strategy, family)
+    names = [g.name for g in clf.model_.layer_groups()]
+    trainable = _trainable_params(clf.model_, clf.strategy_.trainable_groups(names))
+    before = pretrained[family]
+    frozen = moved = 0
+    for name, p in clf.model_.backbone.named_parameters():
+        if id(p) in trainable:
+            moved += not torch.equal(p, before[name])
+        else:
+            frozen += 1
+            assert torch.equal(p, before[name]), f"{name} is frozen by {strategy!r} but changed"
+    assert frozen > 0
+    # the trainable part of the backbone did train (the head is new, so it is not compared)
+    assert (moved > 0) == clf.strategy_.modifies_backbone(names)
+
+
+@pytest.mark.parametrize("strategy, family", CASES)
+def test_only_trainable_groups_get_gradients(strategy, family, trained, tiny_folders, toy_data,
+                                             initial_model) -> None:
+    model, tokenizer = initial_model(tiny_folders[family], 2)
+    groups = model.layer_groups()
+    trainable = make_strategy(strategy).trainable_groups([g.name for g in groups])
+    freeze_except(model, groups, trainable)
+    texts, labels = toy_data
+    ids = tokenize(tokenizer, texts[:8], MAX_LENGTH)
+    batch = collate([(x, int(label == "pos")) for x, label in zip(ids, labels[:8], strict=True)],
+                    tokenizer.pad_token_id, multilabel=False)
+    y = batch.pop("labels")
+    loss_fn(model(**batch), y, None, multilabel=False).backward()
+
+    expected = _trainable_params(model, trainable)
+    got = {name for name, p in model.named_parameters() if p.grad is not None}
+    want = {name for name, p in model.named_parameters() if id(p) in expected}
+    assert got == want
+    assert trained(strategy, family).trainable_params_ == sum(p.numel() for p in expected.values())

@@ -1,0 +1,475 @@
+"""Training mechanics on tiny models: prefix cache, resume, checkpoints, discriminative LRs, gradual
+unfreezing, schedules, batching, early stopping, class weights and multi-label training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from headstart import HeadstartClassifier
+from headstart.config import TrainConfig
+from headstart.strategies import make_strategy
+from headstart.training import (
+    BucketBatchSampler,
+    EarlyStopper,
+    Examples,
+    build_cache,
+    cache_depth,
+    collate,
+    fit,
+    group_lrs,
+    lr_multiplier,
+    predict_logits,
+    tokenize,
+)
+from headstart.training import checkpoint as checkpoint_module
+from headstart.training import loop
+from headstart.training.checkpoint import load_checkpoint, save_atomic
+from headstart.training.groups import param_groups
+
+from conftest import CACHEABLE_FAMILIES, N_LAYERS
+
+MAX_LENGTH = 16
+
+
+def _examples(tokenizer, texts, labels, classes) -> Examples:
+    y = np.array([classes.index(label) for label in labels], dtype=np.int64)
+    return Examples(tokenize(tokenizer, texts, MAX_LENGTH), y)
+
+
+def _params(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.named_parameters()}
+
+
+def _group_params(model, name: str) -> list[torch.Tensor]:
+    (group,) = [g for g in model.layer_groups() if g.name == name]
+    return [p.detach().clone() for p in group.parameters()]
+
+
+@pytest.fixture()
+def setup(tiny_bert, toy_data, toy_dev, initial_model):
+    """`setup(strategy, **cfg)` -> (model, fit keyword arguments) for a direct call of `fit` on tiny BERT."""
+    classes = ["neg", "pos"]
+
+    def make(strategy: str = "top-n", **options):
+        model, tokenizer = initial_model(tiny_bert, len(classes))
+        names = [g.name for g in model.layer_groups()]
+        cfg = TrainConfig(**{"epochs": 3, "lr": 3e-3, "batch_size": 8, "max_length": MAX_LENGTH,
+                             "patience": 0, **options})
+        kwargs = {"train": _examples(tokenizer, *toy_data, classes), "dev": _examples(tokenizer, *toy_dev, classes),
+                  "trainable": make_strategy(strategy).trainable_groups(names), "cfg": cfg,
+                  "pad_id": tokenizer.pad_token_id, "multilabel": False, "metric": "accuracy", "progress": False}
+        return model, kwargs
+
+    return make
+
+
+# --- a) the frozen-prefix cache ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", CACHEABLE_FAMILIES)
+def test_cached_forward_equals_full_forward(family, tiny_folders, toy_data, initial_model) -> None:
+    model, tokenizer = initial_model(tiny_folders[family], 3)
+    ids = tokenize(tokenizer, toy_data[0][:12], MAX_LENGTH)
+    pad = tokenizer.pad_token_id
+    full = predict_logits(model, Examples(ids, None), pad_id=pad)
+    structure = [(name, id(p)) for name, p in model.named_parameters()]
+    for depth in range(model.n_blocks + 1):  # n_blocks: the pooled output is cached, only the head runs
+        cached = Examples(build_cache(model, ids, depth, pad_id=pad), None)
+        got = predict_logits(model, cached, pad_id=pad, depth=depth)
+        np.testing.assert_allclose(got, full, atol=1e-5, rtol=0, err_msg=f"depth {depth}")
+    # the forward from a cache puts every substituted module and block back
+    assert [(name, id(p)) for name, p in model.named_parameters()] == structure
+    assert model.n_blocks == N_LAYERS
+
+
+@pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
+def test_prefix_forward_on_a_padded_batch(family, tiny_folders, toy_data, initial_model) -> None:
+    """`forward(prefix_hidden=..., prefix_depth=k)` on one padded batch equals the full forward."""
+    model, tokenizer = initial_model(tiny_folders[family], 2)
+    ids = tokenize(tokenizer, toy_data[0][:6], MAX_LENGTH)
+    batch = collate([(x, None) for x in ids], tokenizer.pad_token_id, multilabel=False)
+    assert batch["attention_mask"].min() == 0, "the batch should need padding"
+    with torch.no_grad():
+        full = model(**batch)
+        hidden = model.backbone(**batch, output_hidden_states=True).hidden_states  # (b, seq, hidden) each
+        for depth in range(model.n_blocks):
+            got = model(prefix_hidden=hidden[depth], attention_mask=batch["attention_mask"], prefix_depth=depth)
+            torch.testing.assert_close(got, full, atol=1e-5, rtol=0)
+
+
+def test_prefix_forward_restores_the_model_when_it_raises(tiny_bert, initial_model) -> None:
+    model, _ = initial_model(tiny_bert, 2)
+    blocks, embeddings = list(model.backbone.encoder.layer), model.backbone.embeddings
+    wrong = torch.zeros(2, 5, 7)  # hidden size 7: the first remaining block fails
+    with pytest.raises(RuntimeError):
+        model(prefix_hidden=wrong, attention_mask=torch.ones(2, 5, dtype=torch.long), prefix_depth=1)
+    assert list(model.backbone.encoder.layer) == blocks
+    assert model.backbone.embeddings is embeddings
+
+
+def test_t5_has_no_prefix_cache(tiny_folders, initial_model) -> None:
+    model, _ = initial_model(tiny_folders["t5"], 2)
+    with pytest.raises(ValueError, match="no prefix cache"):
+        model(prefix_hidden=torch.zeros(1, 3, 32), attention_mask=torch.ones(1, 3, dtype=torch.long), prefix_depth=1)
+
+
+@pytest.mark.parametrize("family, strategy, options, expected", [
+    ("bert", "head", {}, N_LAYERS),  # pooled output cached
+    ("bert", "features", {}, N_LAYERS),
+    ("bert", "top-n", {"top_n": 1}, N_LAYERS - 1),
+    ("bert", "top-n", {}, N_LAYERS - 2),
+    ("bert", "top-n", {"top_n": N_LAYERS}, None),  # block_0 trains: nothing frozen to cache
+    ("bert", "full", {}, None),
+    ("bert", "full", {"train_embeddings": True}, None),
+    ("t5", "head", {}, N_LAYERS),  # pooled features need no prefix substitution
+    ("t5", "top-n", {"top_n": 1}, None),  # not cacheable
+])
+def test_cache_depth(family, strategy, options, expected, tiny_folders, initial_model) -> None:
+    model, _ = initial_model(tiny_folders[family], 2)
+    names = [g.name for g in model.layer_groups()]
+    assert cache_depth(model, make_strategy(strategy, **options).trainable_groups(names)) == expected
+
+
+def test_fit_with_and_without_prefix_cache_agree(tiny_bert, toy_data, toy_dev) -> None:
+    import pandas as pd
+
+    dev = pd.DataFrame({"text": toy_dev[0], "label": toy_dev[1]})
+    runs = {}
+    for cached in (True, False):
+        clf = HeadstartClassifier(backbone=str(tiny_bert), strategy="top-n", top_n=1, epochs=2, batch_size=8,
+                                  max_length=MAX_LENGTH, patience=0, prefix_cache=cached)
+        runs[cached] = clf.fit(*toy_data, dev=dev)
+    assert runs[True].fit_result_.cache_depth == N_LAYERS - 1
+    assert runs[False].fit_result_.cache_depth is None
+    with_cache, without = _params(runs[True].model_), _params(runs[False].model_)
+    for name, value in with_cache.items():
+        torch.testing.assert_close(value, without[name], atol=1e-5, rtol=0, msg=name)
+
+
+# --- b) c) resume and checkpoints -----------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "src bug: fit() calls sampler.set_epoch(epoch), but accelerate's prepared DataLoaderShard.__iter__ then "
+    "calls set_epoch(self.iteration), which counts from 0 in a fresh loader: a resumed run replays epoch 0's "
+    "batch order. Fix in training/loop.py: loader.set_epoch(epoch)."))
+def test_resume_after_interrupt_matches_an_uninterrupted_run(setup, tmp_path: Path) -> None:
+    model, kwargs = setup("top-n")
+    reference = fit(model, **kwargs, checkpoint=tmp_path / "a.pt")
+
+    def interrupt(epoch: int, row: dict) -> None:
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    first, kwargs = setup("top-n")
+    with pytest.raises(KeyboardInterrupt):
+        fit(first, **kwargs, checkpoint=tmp_path / "b.pt", on_epoch_end=interrupt)
+    assert load_checkpoint(tmp_path / "b.pt")["epoch"] == 0
+    resumed, kwargs = setup("top-n")  # a fresh process: pretrained weights, the checkpoint file
+    result = fit(resumed, **kwargs, checkpoint=tmp_path / "b.pt", resume=True)
+
+    assert result.history == reference.history
+    assert result.best_epoch == reference.best_epoch
+    want = _params(model)
+    for name, value in _params(resumed).items():
+        assert torch.allclose(value, want[name], atol=1e-6, rtol=0), name
+
+
+def test_checkpoint_is_complete_and_leaves_no_temporary_file(setup, tmp_path: Path) -> None:
+    model, kwargs = setup("top-n", epochs=2)
+    fit(model, **kwargs, checkpoint=tmp_path / "run" / "checkpoint.pt")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt"]
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["epoch"] == 1 and len(state["history"]) == 2
+    assert set(state) >= {"model", "optimizer", "scheduler", "stopper", "best_state", "rng"}
+    # it holds what may train, nothing else: a top-n checkpoint is a fraction of the model
+    trainable = {id(p) for g in model.layer_groups() if g.name in kwargs["trainable"] for p in g.parameters()}
+    assert set(state["model"]) == {name for name, p in model.named_parameters() if id(p) in trainable}
+    assert set(state["best_state"]) == set(state["model"])
+
+
+def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "checkpoint.pt"
+    save_atomic({"epoch": 0}, path)
+
+    def crash(state, fh) -> None:
+        fh.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint_module.torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_atomic({"epoch": 1}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path) == {"epoch": 0}
+    assert load_checkpoint(tmp_path / "missing.pt") is None
+
+
+# --- d) discriminative learning rates ---------------------------------------------------------------------------
+
+
+def test_group_lrs_decay_geometrically_from_the_head() -> None:
+    names = ["embeddings", "block_0", "block_1", "block_2", "block_3", "head"]
+    lrs = group_lrs(names, names[1:], lr=1e-2, decay=2.0, lower_cap=1.0)
+    assert list(lrs) == ["head", "block_3", "block_2", "block_1", "block_0"]
+    assert lrs == pytest.approx({"head": 1e-2, "block_3": 5e-3, "block_2": 2.5e-3, "block_1": 1.25e-3,
+                                 "block_0": 6.25e-4})
+
+
+def test_lower_lr_cap_applies_to_the_bottom_half_only() -> None:
+    names = ["embeddings", "block_0", "block_1", "block_2", "block_3", "head"]
+    lrs = group_lrs(names, names, lr=1e-2, decay=1.0, lower_cap=1e-4)
+    assert lrs == pytest.approx({"head": 1e-2, "block_3": 1e-2, "block_2": 1e-2, "block_1": 1e-4,
+                                 "block_0": 1e-4, "embeddings": 1e-4})
+    # frozen groups get no learning rate at all
+    assert set(group_lrs(names, ["block_3", "head"], 1e-3, 2.6, 1e-4)) == {"block_3", "head"}
+
+
+_FINAL_NORM_DECAYED = pytest.mark.xfail(strict=True, reason=(
+    "src bug: param_groups matches _NO_DECAY against names relative to each group module, so a final norm "
+    "listed in Anatomy.final (gpt2 ln_f, llama norm, t5 final_layer_norm) shows its weight as plain 'weight' "
+    "and is weight-decayed. Fix in training/groups.py: no decay for p.ndim < 2."))
+
+
+@pytest.mark.parametrize("family", ["bert", "electra", "distilbert", pytest.param("gpt2", marks=_FINAL_NORM_DECAYED),
+                                    pytest.param("llama", marks=_FINAL_NORM_DECAYED),
+                                    pytest.param("t5", marks=_FINAL_NORM_DECAYED)])
+def test_no_weight_decay_on_biases_and_norms(family, tiny_folders, initial_model) -> None:
+    model, _ = initial_model(tiny_folders[family], 2)
+    groups = model.layer_groups()
+    names = [g.name for g in groups]
+    out = param_groups(groups, {n: 1e-3 for n in names}, weight_decay=0.01)
+    no_decay = {id(p) for g in out if g["weight_decay"] == 0.0 for p in g["params"]}
+    decayed = {id(p) for g in out if g["weight_decay"] > 0 for p in g["params"]}
+    assert not no_decay & decayed
+    for name, p in model.named_parameters():
+        if id(p) in no_decay | decayed and p.dim() == 1:  # biases and norm scales
+            assert id(p) in no_decay, f"{name} is weight-decayed"
+    assert all(g["lr"] == 1e-3 for g in out)
+
+
+# --- e) gradual unfreezing -----------------------------------------------------------------------------------
+
+
+def test_gradual_unfreezing_trains_one_more_group_each_epoch(setup) -> None:
+    model, kwargs = setup("full", gradual_unfreeze=True)
+    assert kwargs["trainable"] == [f"block_{i}" for i in range(N_LAYERS)] + ["head"]
+    names = ["head"] + [f"block_{i}" for i in reversed(range(N_LAYERS))]
+    before = {name: _group_params(model, name) for name in names}
+    moved: list[set[str]] = []
+
+    def record(epoch: int, row: dict) -> None:
+        moved.append({name for name in names
+                      if any(not torch.equal(a, b) for a, b in zip(_group_params(model, name), before[name],
+                                                                   strict=True))})
+
+    fit(model, **kwargs, on_epoch_end=record)
+    # epoch 1: the head only; epoch 2: + the top block; epoch 3: + the next block; block_0 still untouched
+    assert moved == [set(names[:1]), set(names[:2]), set(names[:3])]
+
+
+# --- f) learning-rate schedules -----------------------------------------------------------------------------
+
+
+def test_linear_schedule_warms_up_then_decays_to_zero() -> None:
+    values = [lr_multiplier(s, 100, kind="linear", warmup_ratio=0.1) for s in range(100)]
+    assert values[:10] == pytest.approx([(s + 1) / 10 for s in range(10)])
+    assert max(values) == 1.0 and values[9] == 1.0 and values[10] == 1.0
+    assert all(a > b for a, b in zip(values[10:], values[11:], strict=False))
+    assert values[-1] == pytest.approx(1 / 90)
+    assert lr_multiplier(100, 100) == 0.0
+    assert lr_multiplier(0, 100, warmup_ratio=0.0) == 1.0  # no warmup: full rate from the first step
+
+
+def test_slanted_triangular_schedule() -> None:
+    ratio = 32.0
+    values = [lr_multiplier(s, 200, kind="slanted", warmup_ratio=0.1, slanted_ratio=ratio) for s in range(200)]
+    peak = values.index(max(values))
+    assert peak == 19 and values[peak] == pytest.approx(1.0)
+    assert all(a < b for a, b in zip(values[:peak], values[1:peak + 1], strict=True))  # short rise
+    assert all(a > b for a, b in zip(values[20:], values[21:], strict=False))  # long decay
+    assert values[0] == pytest.approx((1 + (ratio - 1) / 20) / ratio)
+    assert min(values) >= 1 / ratio
+    assert lr_multiplier(200, 200, kind="slanted", slanted_ratio=ratio) == pytest.approx(1 / ratio)
+
+
+@pytest.mark.parametrize("schedule", ["linear", "slanted"])
+def test_fit_follows_the_schedule(schedule, setup) -> None:
+    model, kwargs = setup("head", schedule=schedule, warmup_ratio=0.2)
+    result = fit(model, **kwargs)
+    steps = len(BucketBatchSampler(kwargs["train"].lengths(), 8))
+    total = 3 * steps
+    for epoch, row in enumerate(result.history):
+        want = 3e-3 * lr_multiplier((epoch + 1) * steps, total, kind=schedule, warmup_ratio=0.2)
+        assert row["lr"] == pytest.approx(want)
+
+
+# --- g) batching -----------------------------------------------------------------------------------------------
+
+
+def test_bucket_sampler_is_deterministic_and_covers_every_index() -> None:
+    lengths = np.random.default_rng(0).permutation(200)  # all distinct
+
+    def batches(seed: int, epoch: int, pool: int = 50) -> list[list[int]]:
+        sampler = BucketBatchSampler(lengths, 4, seed=seed, pool=pool)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+    assert batches(0, 1) == batches(0, 1)
+    assert batches(0, 1) != batches(0, 2)
+    assert batches(0, 1) != batches(1, 1)
+    for seed, epoch in ((0, 0), (3, 5)):
+        got = batches(seed, epoch)
+        assert sorted(i for b in got for i in b) == list(range(200))
+        assert len(got) == len(BucketBatchSampler(lengths, 4)) == 50
+    # one pool holds all 200: each batch is 4 consecutive lengths of the sorted order
+    assert all(max(lengths[b]) - min(lengths[b]) == 3 for b in batches(0, 0))
+
+
+def test_bucket_sampler_batches_have_similar_lengths() -> None:
+    lengths = np.random.default_rng(1).integers(1, 100, size=400)
+    spread = [np.ptp(lengths[b]) for b in BucketBatchSampler(lengths, 8, pool=10)]
+    random_spread = [np.ptp(lengths[i:i + 8]) for i in range(0, 400, 8)]
+    assert np.mean(spread) < np.mean(random_spread) / 4
+
+
+def test_bucket_sampler_without_shuffle_follows_length_order() -> None:
+    lengths = [5, 1, 4, 2, 3]
+    assert list(BucketBatchSampler(lengths, 2, shuffle=False)) == [[1, 3], [4, 2], [0]]
+
+
+def test_collate_pads_to_the_longest_in_the_batch() -> None:
+    batch = collate([([5, 6, 7], 1), ([8], 0)], pad_id=0, multilabel=False)
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert batch["labels"].tolist() == [1, 0]
+
+
+# --- h) early stopping ------------------------------------------------------------------------------------------
+
+
+def test_early_stopper() -> None:
+    stopper = EarlyStopper(patience=2)
+    flags = [stopper.update(v, e) for e, v in enumerate([0.5, 0.7, 0.6, 0.7])]
+    assert flags == [True, True, False, False]  # a tie is not an improvement
+    assert stopper.should_stop and stopper.best == 0.7 and stopper.best_epoch == 1
+    lower = EarlyStopper(patience=1, greater_is_better=False)
+    assert [lower.update(v, e) for e, v in enumerate([0.5, 0.4, 0.45])] == [True, True, False]
+    assert lower.should_stop and lower.best_epoch == 1
+    never = EarlyStopper(patience=0)
+    for e in range(10):
+        never.update(1.0, e)
+    assert not never.should_stop
+    restored = EarlyStopper(patience=2)
+    restored.load_state_dict(stopper.state_dict())
+    assert restored == stopper
+
+
+def _scripted(values: list[float]):
+    """An `_evaluate_epoch` stand-in whose dev metric follows `values`."""
+
+    def evaluate(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric) -> dict:
+        return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), f"dev_{metric}": values[epoch]}
+
+    return evaluate
+
+
+def test_fit_stops_after_patience_and_restores_the_best_epoch(setup, monkeypatch) -> None:
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.5, 0.7, 0.6, 0.65, 0.9, 0.9]))
+    model, kwargs = setup("top-n", epochs=6, patience=2)
+    snapshots = []
+    result = fit(model, **kwargs, on_epoch_end=lambda epoch, row: snapshots.append(_params(model)))
+    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
+    assert result.stopped_early and result.best_epoch == 2 and result.best_metric == 0.7
+    for name, value in _params(model).items():
+        assert torch.equal(value, snapshots[1][name]), name
+
+
+def test_best_epoch_is_the_argmax_of_the_dev_metric(setup) -> None:
+    model, kwargs = setup("head", epochs=4)
+    result = fit(model, **kwargs)
+    values = [row["dev_accuracy"] for row in result.history]
+    assert len(values) == 4 and not result.stopped_early
+    assert result.best_epoch == int(np.argmax(values)) + 1
+    assert result.best_metric == max(values)
+
+
+# --- i) class weights ---------------------------------------------------------------------------------------------
+
+
+def test_balanced_class_weights() -> None:
+    from sklearn.utils.class_weight import compute_class_weight
+
+    clf = HeadstartClassifier()
+    clf.labels_, clf.multilabel_ = ["a", "b", "c"], False
+    y = np.array([0] * 6 + [1] * 3 + [2])
+    got = clf._class_weights(y, TrainConfig(class_weights="balanced"))
+    np.testing.assert_allclose(got.numpy(), compute_class_weight("balanced", classes=np.arange(3), y=y), rtol=1e-6)
+    assert clf._class_weights(y, TrainConfig(class_weights="none")) is None
+
+
+def test_auto_class_weights_balance_only_strong_imbalance() -> None:
+    from headstart.api import AUTO_BALANCE_RATIO
+
+    clf = HeadstartClassifier()
+    clf.labels_, clf.multilabel_ = ["a", "b"], False
+    auto = TrainConfig(class_weights="auto")
+    mild = np.array([0] * 30 + [1] * 10)
+    assert clf._class_weights(mild, auto) is None
+    strong = np.array([0] * int(10 * AUTO_BALANCE_RATIO) + [1] * 10)
+    np.testing.assert_allclose(clf._class_weights(strong, auto).numpy(),
+                               clf._class_weights(strong, TrainConfig(class_weights="balanced")).numpy())
+
+
+def test_multilabel_positive_weights_are_clipped() -> None:
+    clf = HeadstartClassifier()
+    clf.labels_, clf.multilabel_ = ["a", "b", "c"], True
+    y = np.zeros((40, 3), dtype=np.float32)
+    y[:20, 0] = 1  # 20 of 40: weight 1
+    y[:2, 1] = 1  # 2 of 40: 38 / 2 = 19, clipped to 10
+    y[:, 2] = 1  # all positive: 0, clipped up to 1
+    got = clf._class_weights(y, TrainConfig(class_weights="balanced"))
+    np.testing.assert_allclose(got.numpy(), [1.0, 10.0, 1.0])
+
+
+def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
+    seen = []
+
+    def spy(logits, labels, weights, multilabel):
+        seen.append(weights)
+        return original(logits, labels, weights, multilabel)
+
+    original = loop.loss_fn
+    monkeypatch.setattr(loop, "loss_fn", spy)
+    texts, labels = toy_data
+    keep = [i for i, label in enumerate(labels) if label == "pos" or i % 4 == 0]  # about 3 pos : 1 neg
+    y = [labels[i] for i in keep]
+    HeadstartClassifier(backbone=str(tiny_bert), strategy="head", epochs=1, max_length=MAX_LENGTH,
+                        class_weights="balanced", dev_fraction=0.2).fit([texts[i] for i in keep], y)
+    weights = seen[0].numpy()
+    assert weights[0] > 1 > weights[1]  # "neg" (index 0) is the minority
+    assert all(torch.equal(w, seen[0]) for w in seen)
+
+
+# --- j) multi-label --------------------------------------------------------------------------------------------------
+
+
+def test_multilabel_end_to_end(tiny_bert, toy_data, tmp_path: Path) -> None:
+    texts, labels = toy_data
+    tags = [(label, "long") if len(text.split()) > 5 else (label,) for text, label in zip(texts, labels, strict=True)]
+    clf = HeadstartClassifier(backbone=str(tiny_bert), strategy="head", epochs=3, batch_size=8,
+                              max_length=MAX_LENGTH, patience=0).fit(texts, tags)
+    assert clf.multilabel_ and list(clf.classes_) == ["long", "neg", "pos"]
+    assert clf.fit_result_.metric == clf.metric_
+    proba = clf.predict_proba(texts[:10])
+    assert proba.shape == (10, 3) and ((proba >= 0) & (proba <= 1)).all()
+    predicted = clf.predict(texts[:10])
+    assert len(predicted) == 10
+    assert all(isinstance(p, tuple) and set(p) <= set(clf.classes_) for p in predicted)
+    assert 0.0 <= clf.score(texts, tags) <= 1.0
+    loaded = HeadstartClassifier.load(clf.save(tmp_path / "model"))
+    assert loaded.multilabel_
+    np.testing.assert_allclose(loaded.predict_proba(texts[:10]), proba, atol=1e-6)
