@@ -7,12 +7,17 @@ it through the real local-folder path of `load_backbone`. Building all of them t
 
 from __future__ import annotations
 
+import os
 import random
 import string
 from pathlib import Path
 
-import pytest
-import torch
+# nothing here downloads: a test that reaches for the hub fails fast instead of waiting on the network
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 # the tiny models are far too small to gain from threads, and another job may share the machine
 torch.set_num_threads(1)

@@ -17,9 +17,38 @@ from headstart.modeling import TransformerClassifier
 from conftest import FAMILIES, N_LAYERS, build_tiny_model
 
 
+_ELECTRA_POOLER = pytest.mark.xfail(strict=True, reason=(
+    "src bug: the electra row inherits unused=('pooler',) from _bert_like, but ElectraModel has no pooler, "
+    "so get_module(model, 'pooler') raises AttributeError. Fix in backbones/anatomy.py: unused=() for electra."))
+_MPNET_REL_BIAS = pytest.mark.xfail(strict=True, reason=(
+    "src bug: MPNet's encoder.relative_attention_bias (shared by all blocks) is in no layer group, so no "
+    "strategy can ever train it and group-level freezing does not see it. Fix in backbones/anatomy.py: add "
+    "'encoder.relative_attention_bias' to the mpnet row's embeddings (not to its prefix_substitutes)."))
+_T5_TIED = pytest.mark.xfail(strict=True, reason=(
+    "src bug: T5's `shared` and `encoder.embed_tokens` are two modules around one tied weight, and both "
+    "are listed in Anatomy.embeddings, so the embedding group holds that weight twice (double-counted "
+    "by trainable_params_ / drift, a duplicate in the AdamW group under full(train_embeddings=True)). "
+    "Fix: deduplicate by id in LayerGroup.parameters(), or list only `shared` for t5."))
+
+
+def _families(**known_bugs: pytest.MarkDecorator) -> list:
+    """FAMILIES, with the given families marked (keyword: family name with '-' written '_')."""
+    return [pytest.param(f, marks=known_bugs[f.replace("-", "_")]) if f.replace("-", "_") in known_bugs else f
+            for f in FAMILIES]
+
+
 def match(*parts: str) -> str:
     """A regex that finds each part, in order, anywhere in the (multi-line) message."""
     return "(?s)" + ".*".join(map(re.escape, parts))
+
+
+@pytest.fixture()
+def offline(monkeypatch) -> None:
+    """HF_HUB_OFFLINE=1 for headstart (reads the environment) and for huggingface_hub (reads it at import)."""
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +62,7 @@ def test_every_table_row_has_a_tiny_model_here() -> None:
     assert set(ANATOMY) - set(FAMILIES) <= {"camembert"}
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", _families(electra=_ELECTRA_POOLER))
 def test_every_path_resolves(family, models) -> None:
     a, backbone = ANATOMY[family], models[family].backbone
     assert backbone.config.model_type == family == a.family
@@ -45,13 +74,7 @@ def test_every_path_resolves(family, models) -> None:
     assert set(a.prefix_substitutes.values()) <= {"cache", "zero", "identity"}
 
 
-@pytest.mark.parametrize("family", [
-    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=(
-        "src bug: T5's `shared` and `encoder.embed_tokens` are two modules around one tied weight, and both "
-        "are listed in Anatomy.embeddings, so the embedding group holds that weight twice (double-counted "
-        "by trainable_params_ / drift, a duplicate in the AdamW group under full(train_embeddings=True)). "
-        "Fix: deduplicate by id in LayerGroup.parameters(), or list only `shared` for t5.")))
-    if f == "t5" else f for f in FAMILIES])
+@pytest.mark.parametrize("family", _families(electra=_ELECTRA_POOLER, mpnet=_MPNET_REL_BIAS, t5=_T5_TIED))
 def test_layer_groups_cover_every_used_parameter_exactly_once(family, models) -> None:
     model = models[family]
     a = model.anatomy
@@ -101,32 +124,28 @@ def test_local_folder_of_an_unknown_family(tmp_path: Path) -> None:
         load_backbone(str(tmp_path))
 
 
-def test_missing_local_folder(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_missing_local_folder(tmp_path: Path, offline) -> None:
     with pytest.raises(BackboneError, match=match("cannot load backbone", "no such folder", "fix:",
                                                   "headstart models")):
         load_backbone(str(tmp_path / "no-such-model"))
 
 
-def test_folder_without_config(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_folder_without_config(tmp_path: Path, offline) -> None:
     (tmp_path / "weights.bin").write_bytes(b"")
     with pytest.raises(BackboneError, match=match("cannot load backbone", "a folder without a usable config.json",
                                                   "fix:")):
         load_backbone(str(tmp_path))
 
 
-def test_unknown_hub_id_offline(monkeypatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+def test_unknown_hub_id_offline(offline) -> None:
     with pytest.raises(BackboneError, match=match("no-such-org/no-such-model", "not", "reachable", "fix:",
                                                   "check the id")):
         load_backbone("no-such-org/no-such-model")
 
 
-def test_registered_backbone_not_installed_offline(monkeypatch) -> None:
+def test_registered_backbone_not_installed_offline(monkeypatch, offline) -> None:
     spec = REGISTRY["minilm"]
     monkeypatch.setitem(REGISTRY, "minilm", dataclasses.replace(spec, locate=lambda: None))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(BackboneError, match=match("'minilm' is not installed", "fix:", spec.install)):
         load_backbone("minilm")
 

@@ -21,16 +21,18 @@ from headstart.errors import DataError
 from headstart.evaluation.metrics import primary_metric
 from headstart.modeling import TransformerClassifier
 from headstart.persist import SavedMeta, load_model, save_model
-from headstart.strategies import fit_linear_probe, make_strategy
+from headstart.strategies import make_strategy
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
 from headstart.training.drift import drift_from, snapshot
+from headstart.training.warm_start import warm_start_head
 
 __all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]
 
 AUTO_BALANCE_RATIO = 10.0
 
 _TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
-                  "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "prefix_cache",
+                  "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "warm_start",
+                  "prefix_cache",
                   "seed")
 
 
@@ -55,7 +57,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float = 2.6,
                  lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
-                 class_weights: str = "auto", prefix_cache: bool = True, seed: int = 0,
+                 class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True, seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
                  dev_fraction: float = 0.1, progress: bool = False) -> None:
         self.backbone = backbone
@@ -75,6 +77,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.metric = metric
         self.class_weights = class_weights
+        self.warm_start = warm_start
         self.prefix_cache = prefix_cache
         self.seed = seed
         self.text_column = text_column
@@ -138,13 +141,9 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         from headstart.training.loop import FitResult
 
         X = pooled_features(model, train.inputs, pad_id=pad_id).numpy()
-        W, b = fit_linear_probe(X, train.labels, len(self.labels_), self.strategy_.options,
-                                multilabel=self.multilabel_,
-                                class_weight="balanced" if self._balanced(train.labels, cfg) else None,
-                                seed=cfg.seed)
-        with torch.no_grad():
-            model.head.weight.copy_(torch.as_tensor(W))
-            model.head.bias.copy_(torch.as_tensor(b))
+        o = self.strategy_.options
+        warm_start_head(model, X, train.labels, multilabel=self.multilabel_, balanced=self._balanced(train.labels, cfg),
+                        seed=cfg.seed, C=o.C, classifier=o.classifier)
         model.eval()
         return FitResult(metric=self.metric_, best_epoch=1, cache_depth=model.n_blocks)
 

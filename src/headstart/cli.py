@@ -55,6 +55,7 @@ def train(
     metric: Annotated[str | None, typer.Option(help="dev metric: auc, macro_f1, accuracy ...")] = None,
     schedule: Annotated[str, typer.Option(help="linear or slanted")] = "linear",
     class_weights: Annotated[str, typer.Option(help="auto (balance when imbalance >= 10:1), balanced or none")] = "auto",
+    warm_start: Annotated[bool, typer.Option(help="start the head from a linear probe (head-only baseline first)")] = True,
     prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
     seed: Annotated[int, typer.Option()] = 0,
     text_column: Annotated[str, typer.Option()] = "text",
@@ -72,7 +73,7 @@ def train(
                             backbone=backbone, strategy=strategy.value, top_n=top_n, classifier=classifier,
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
-                            schedule=schedule, class_weights=class_weights, prefix_cache=prefix_cache, seed=seed,
+                            schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, seed=seed,
                             progress=True)
     except HeadstartError as exc:
         _fail(exc)
@@ -140,10 +141,7 @@ def predict(
         _fail(exc)
     for text, p in zip(items, proba, strict=True):
         order = p.argsort()[::-1]
-        if clf.multilabel_:
-            label = [clf.labels_[i] for i in order if p[i] >= 0.5]
-        else:
-            label = clf.labels_[order[0]]
+        label = [clf.labels_[i] for i in order if p[i] >= 0.5] if clf.multilabel_ else clf.labels_[order[0]]
         if as_json:
             print(json.dumps({"text": text, "label": label,
                               "scores": {clf.labels_[i]: round(float(p[i]), 4) for i in order[:5]}}))

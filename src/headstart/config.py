@@ -53,6 +53,8 @@ class TrainConfig:
         class_weights: "balanced" weighs the loss by inverse class frequency, "none" does not, "auto"
             (default) balances only when the largest class is at least 10x the smallest: reweighting buys
             minority recall with majority precision, worth it only under strong imbalance.
+        warm_start: start the head from a logistic-regression probe on the frozen features (LP-FT);
+            the probe is also "epoch 0" of the history, so training never ends worse than it on dev.
         prefix_cache: compute the frozen bottom of the model once and reuse it every epoch.
         dropout: dropout before the head.
         seed: seeds data order, initialisation and dropout.
@@ -71,6 +73,7 @@ class TrainConfig:
     patience: int = 2
     metric: str | None = None
     class_weights: str = "auto"
+    warm_start: bool = True
     prefix_cache: bool = True
     dropout: float = 0.1
     seed: int = 0

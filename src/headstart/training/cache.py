@@ -34,33 +34,37 @@ def cache_depth(model: TransformerClassifier, trainable: list[str]) -> int | Non
 
 @torch.no_grad()
 def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth: int, *, pad_id: int,
-                batch_size: int = 64) -> list[torch.Tensor]:
+                batch_size: int = 64, with_pooled: bool = False):
     """Cached inputs, one per text: pooled (hidden,) when depth == n_blocks, else the (seq, hidden)
-    input of block `depth`."""
+    input of block `depth`.
+
+    with_pooled=True also returns the (n, hidden) pooled output of the frozen model, from the same pass
+    (what the head's warm start needs). Returns the list, or (list, pooled).
+    """
     was_training = model.training
     model.eval()
     out: list[torch.Tensor | None] = [None] * len(token_ids)
+    pooled_all = torch.zeros(len(token_ids), model.head.in_features)
     sampler = BucketBatchSampler([len(t) for t in token_ids], batch_size, shuffle=False)
     for idx in sampler:
         batch = collate([(token_ids[i], None) for i in idx], pad_id, multilabel=False)
         ids, mask = batch["input_ids"], batch["attention_mask"]
-        if depth >= model.n_blocks:
-            pooled = model.encode(ids, mask)  # (b, hidden)
-            for j, i in enumerate(idx):
-                out[i] = pooled[j].clone()
-            continue
-        hidden = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
-        h = hidden[depth]  # (b, seq, hidden): the input of block `depth`
+        result = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=depth < model.n_blocks)
+        pooled = pool(result.last_hidden_state, mask, model.anatomy.pooling)  # (b, hidden)
+        pooled_all[idx] = pooled
         for j, i in enumerate(idx):
-            out[i] = h[j, : len(token_ids[i])].clone()
+            out[i] = pooled[j].clone() if depth >= model.n_blocks else \
+                result.hidden_states[depth][j, : len(token_ids[i])].clone()  # input of block `depth`
     model.train(was_training)
-    return out
+    return (out, pooled_all) if with_pooled else out
 
 
 def pooled_features(model: TransformerClassifier, token_ids: list[list[int]], *, pad_id: int,
                     batch_size: int = 64) -> torch.Tensor:
     """(n, hidden) frozen pooled embeddings: the input of the `features` strategy."""
-    return torch.stack(build_cache(model, token_ids, model.n_blocks, pad_id=pad_id, batch_size=batch_size))
+    _, pooled = build_cache(model, token_ids, model.n_blocks, pad_id=pad_id, batch_size=batch_size,
+                            with_pooled=True)
+    return pooled
 
 
 __all__ += ["pooled_features", "pool"]

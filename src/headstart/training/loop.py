@@ -26,12 +26,13 @@ from headstart.config import TrainConfig
 from headstart.evaluation.metrics import classification_metrics
 from headstart.modeling import TransformerClassifier
 from headstart.training.batching import BucketBatchSampler, Examples, collate
-from headstart.training.cache import build_cache, cache_depth
+from headstart.training.cache import build_cache, cache_depth, pooled_features
 from headstart.training.checkpoint import load_checkpoint, save_atomic
 from headstart.training.early_stop import EarlyStopper
 from headstart.training.groups import freeze_except, group_lrs, param_groups, set_train_mode
 from headstart.training.progress import Progress
 from headstart.training.schedule import lr_multiplier
+from headstart.training.warm_start import warm_start_head
 
 __all__ = ["FitResult", "fit", "predict_logits", "loss_fn"]
 
@@ -101,9 +102,19 @@ def fit(
     freeze_except(model, groups, trainable)
     keys = {name for name, p in model.named_parameters() if p.requires_grad}  # what checkpoints hold
     depth = cache_depth(model, trainable) if cfg.prefix_cache else None
+    pooled = None
     if depth is not None:
-        train = Examples(build_cache(model, train.inputs, depth, pad_id=pad_id), train.labels)
+        cached, pooled = build_cache(model, train.inputs, depth, pad_id=pad_id, with_pooled=True)
+        train = Examples(cached, train.labels)
         dev = Examples(build_cache(model, dev.inputs, depth, pad_id=pad_id), dev.labels)
+
+    # 1b) "head-only baseline first": start the head from a linear probe on the frozen features
+    # (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained features less than a random one)
+    if cfg.warm_start and "head" in trainable and not resume:
+        if pooled is None:
+            pooled = pooled_features(model, train.inputs, pad_id=pad_id)
+        warm_start_head(model, pooled.numpy(), train.labels, multilabel=multilabel,
+                        balanced=class_weights is not None, seed=cfg.seed)
 
     # 2) optimizer: discriminative LRs; schedule ------------------------------------------------
     lrs = group_lrs(names, trainable, cfg.lr, cfg.lr_decay, cfg.lower_lr_cap)
@@ -132,7 +143,12 @@ def fit(
         torch.set_rng_state(state["rng"])
         start_epoch = state["epoch"] + 1
 
-    # 4) epochs -----------------------------------------------------------------------------------
+    # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
+    if start_epoch == 0:
+        row = _evaluate_epoch(model, dev, -1, [], pad_id, depth, multilabel, weights, metric)
+        result.history.append(row)
+        stopper.update(row[f"dev_{metric}"], -1)
+        best_state = _state(accelerator.unwrap_model(model), keys)
     bar = Progress(enabled=progress, total=cfg.epochs * len(sampler), completed=start_epoch * len(sampler))
     for epoch in range(start_epoch, cfg.epochs):
         if stopper.should_stop:
@@ -195,7 +211,8 @@ def _evaluate_epoch(model, dev, epoch, losses, pad_id, depth, multilabel, weight
     dev_loss = loss_fn(torch.as_tensor(logits), labels, None if weights is None else weights.cpu(), multilabel)
     proba = probabilities(logits, multilabel)
     m = classification_metrics(dev.labels, proba, list(range(proba.shape[1])), multilabel=multilabel)
-    return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), "dev_loss": float(dev_loss),
+    return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None,
+            "dev_loss": float(dev_loss),
             "dev_accuracy": m["accuracy"], "dev_macro_f1": m["macro_f1"], "dev_auc": m["auc"],
             f"dev_{metric}": m[metric] if m[metric] is not None else m["macro_f1"]}
 

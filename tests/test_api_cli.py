@@ -1,0 +1,246 @@
+"""The scikit-learn-shaped HeadstartClassifier and the `headstart` command line, on the tiny BERT."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from typer.testing import CliRunner
+
+from headstart import HeadstartClassifier
+from headstart.cli import app
+from headstart.errors import ConfigError, DataError
+from headstart.strategies import PLANNED, STRATEGIES
+
+OPTIONS = {"strategy": "head", "epochs": 2, "batch_size": 8, "max_length": 16, "patience": 0}
+
+
+def match(*parts: str) -> str:
+    """A regex that finds each part, in order, anywhere in the (multi-line) message."""
+    return "(?s)" + ".*".join(map(re.escape, parts))
+
+
+def flat(text: str) -> str:
+    """Output with line wrapping undone (rich wraps long messages at the terminal width)."""
+    return " ".join(text.split())
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_bert, toy_data3) -> HeadstartClassifier:
+    """A 3-class head-only classifier fitted on (texts, labels)."""
+    return HeadstartClassifier(backbone=str(tiny_bert), **OPTIONS).fit(*toy_data3)
+
+
+# --- HeadstartClassifier -----------------------------------------------------------------------------------
+
+
+def test_predict_and_predict_proba_shapes(fitted, toy_data3) -> None:
+    texts, labels = toy_data3
+    assert list(fitted.classes_) == ["neg", "neutral", "pos"]
+    proba = fitted.predict_proba(texts[:7])
+    assert proba.shape == (7, 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    predicted = fitted.predict(texts[:7])
+    assert predicted.shape == (7,) and set(predicted) <= set(fitted.classes_)
+    assert list(predicted) == list(fitted.classes_[proba.argmax(1)])
+    assert fitted.score(texts, labels) == pytest.approx(np.mean(fitted.predict(texts) == np.array(labels)))
+    assert fitted.trainable_params_ == 32 * 3 + 3 < fitted.total_params_
+    assert fitted.backbone_modified_ is False
+
+
+def test_fit_accepts_a_dataframe_and_a_dataset_alike(fitted, tiny_bert, toy_data3) -> None:
+    import datasets
+
+    texts, labels = toy_data3
+    frame = pd.DataFrame({"sms": texts, "y": labels})
+    columns = {"text_column": "sms", "label_column": "y"}
+    from_frame = HeadstartClassifier(backbone=str(tiny_bert), **OPTIONS, **columns).fit(frame)
+    from_dataset = HeadstartClassifier(backbone=str(tiny_bert), **OPTIONS, **columns).fit(
+        datasets.Dataset.from_pandas(frame))
+    want = fitted.predict_proba(texts[:10])
+    for clf in (from_frame, from_dataset):
+        assert list(clf.classes_) == list(fitted.classes_)
+        # same rows, same seed: the same dev split and the same training run
+        np.testing.assert_allclose(clf.predict_proba(texts[:10]), want, atol=1e-6)
+    assert from_frame.score(frame) == fitted.score(texts, labels)
+
+
+def test_fit_with_an_explicit_dev_set(tiny_bert, toy_data, toy_dev) -> None:
+    dev = pd.DataFrame({"text": toy_dev[0], "label": toy_dev[1]})
+    clf = HeadstartClassifier(backbone=str(tiny_bert), **OPTIONS).fit(*toy_data, dev=dev)
+    assert len(clf.fit_result_.history) == 2
+    assert clf.fit_result_.metric == clf.metric_ == "auc"  # binary: ROC-AUC
+
+
+def test_sklearn_clone_and_params(fitted) -> None:
+    params = fitted.get_params()
+    copy = clone(fitted)
+    assert copy.get_params() == params
+    assert not hasattr(copy, "model_")
+    assert copy.set_params(epochs=5).epochs == 5
+    assert HeadstartClassifier(**params).get_params() == params
+
+
+def test_predict_on_one_string_says_wrap_it(fitted) -> None:
+    with pytest.raises(DataError, match=match("predict takes a list of texts", "wrap it in a list")):
+        fitted.predict("one text")
+
+
+def test_not_fitted() -> None:
+    clf = HeadstartClassifier()
+    for call in (lambda: clf.predict(["text"]), lambda: clf.predict_proba(["text"]), lambda: clf.save("x")):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            call()
+
+
+def test_unknown_and_planned_strategies(tiny_bert, toy_data) -> None:
+    built = list(STRATEGIES)
+    with pytest.raises(ConfigError, match=match("'lora'", PLANNED["lora"], "is not built yet", *built)):
+        HeadstartClassifier(backbone=str(tiny_bert), strategy="lora").fit(*toy_data)
+    with pytest.raises(ConfigError, match=match("unknown strategy 'nonsense'.", "expected: one of", *built)):
+        HeadstartClassifier(backbone=str(tiny_bert), strategy="nonsense").fit(*toy_data)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"strategy": "top-n", "top_n": 0}, ("invalid value for top_n", "found:    0")),
+    ({"strategy": "head", "top_n": 2}, ("strategy 'head' has no option(s) top_n",)),
+    ({"strategy": "features", "classifier": "tree"}, ("invalid value for classifier", "'logreg', 'svm'")),
+    ({"strategy": "head", "epochs": 0}, ("invalid value for epochs", "found:    0")),
+    ({"strategy": "head", "schedule": "cosine"}, ("invalid value for schedule", "'linear', 'slanted'")),
+])
+def test_invalid_options(options, message, tiny_bert, toy_data) -> None:
+    with pytest.raises(ConfigError, match=match(*message)):
+        HeadstartClassifier(backbone=str(tiny_bert), **options).fit(*toy_data)
+
+
+def test_data_mistakes(tiny_bert, toy_data) -> None:
+    texts, labels = toy_data
+    clf = HeadstartClassifier(backbone=str(tiny_bert), **OPTIONS)
+    with pytest.raises(DataError, match=match("labels are missing", "pass the labels as y")):
+        clf.fit(texts)
+    with pytest.raises(DataError, match=match("texts and labels differ in length", "80 texts, 79 labels")):
+        clf.fit(texts, labels[:-1])
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, texts: list[str], labels: list[str] | None = None) -> Path:
+    frame = pd.DataFrame({"text": texts} if labels is None else {"text": texts, "label": labels})
+    frame.to_csv(path, index=False)
+    return path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory, tiny_bert, toy_data, toy_dev) -> dict[str, Path]:
+    """`headstart train` once on a small CSV; the run folder and the data files."""
+    root = tmp_path_factory.mktemp("cli")
+    files = {"train": _write_csv(root / "train.csv", *toy_data), "test": _write_csv(root / "test.csv", *toy_dev),
+             "run": root / "run", "backbone": tiny_bert}
+    result = invoke("train", files["train"], "--backbone", tiny_bert, "--strategy", "head", "--epochs", 2,
+                    "--batch-size", 8, "--max-length", 16, "--out", files["run"])
+    assert result.exit_code == 0, result.output
+    files["output"] = result.output
+    return files
+
+
+def test_train_writes_a_complete_run(cli_run) -> None:
+    run = cli_run["run"]
+    for name in ("config.json", "metrics.json", "history.json", "model/headstart.json", "model/head.safetensors",
+                 "report.md", "report.html", "learning_curves.png"):
+        assert (run / name).is_file(), name
+    assert not (run / "checkpoint.pt").exists()  # removed once the run is complete
+    assert not (run / "model" / "model.safetensors").exists()  # a frozen backbone is referenced, not copied
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["strategy"] == "head" and metrics["evaluated_on"] == "dev"
+    assert set(metrics["baselines"]) == {"majority", "tfidf"}
+    assert len(json.loads((run / "history.json").read_text())) == metrics["epochs_run"] == 2
+    config = json.loads((run / "config.json").read_text())
+    assert config["estimator"]["backbone"] == str(cli_run["backbone"])
+    assert config["data"]["train"] == str(cli_run["train"])
+    assert config["resolved"]["train"]["epochs"] == 2
+    assert "headstart" in cli_run["output"] and "baseline: majority" in cli_run["output"]
+
+
+def test_evaluate(cli_run) -> None:
+    result = invoke("evaluate", cli_run["run"], cli_run["test"])
+    assert result.exit_code == 0, result.output
+    folder = cli_run["run"] / "eval-test"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert 0.0 <= metrics["metrics"]["accuracy"] <= 1.0 and "tfidf" in metrics["baselines"]
+    assert (folder / "report.html").is_file()
+    assert "report:" in result.output
+
+
+def test_predict_texts_and_file(cli_run, tmp_path: Path) -> None:
+    result = invoke("predict", cli_run["run"], "the movie was great love")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\b(pos|neg)\b \(\d\.\d{3}\)\s+the movie was great love", result.output)
+
+    texts = ["so good", "so bad", "the plot was awful"]
+    result = invoke("predict", cli_run["run"], "--file", _write_csv(tmp_path / "x.csv", texts), "--json")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["text"] for row in rows] == texts
+    assert all(row["label"] in ("pos", "neg") and set(row["scores"]) == {"pos", "neg"} for row in rows)
+    assert all(abs(sum(row["scores"].values()) - 1) < 1e-3 for row in rows)
+
+
+def test_predict_matches_the_library(cli_run) -> None:
+    clf = HeadstartClassifier.load(cli_run["run"])
+    result = invoke("predict", cli_run["run"], "so good", "--json")
+    (row,) = [json.loads(line) for line in result.stdout.splitlines()]
+    proba = clf.predict_proba(["so good"])[0]
+    assert row["label"] == clf.predict(["so good"])[0]
+    assert row["scores"] == {label: round(float(p), 4) for label, p in zip(clf.labels_, proba, strict=True)}
+
+
+def test_recommend_and_models(cli_run) -> None:
+    result = invoke("recommend", cli_run["train"], "--compute", "low")
+    assert result.exit_code == 0, result.output
+    assert "Recommended:" in result.output and "headstart train" in result.output
+    assert "compute level 'low' (given" in result.output
+    result = invoke("models")
+    assert result.exit_code == 0, result.output
+    assert "minilm" in result.output
+    assert all(name in result.output for name in STRATEGIES)
+
+
+def test_missing_file_is_a_clean_error(cli_run, tmp_path: Path) -> None:
+    result = invoke("train", tmp_path / "missing.csv", "--out", tmp_path / "run")
+    assert result.exit_code == 2
+    assert "missing.csv" in flat(result.output) and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()
+    result = invoke("evaluate", cli_run["run"], tmp_path / "missing.csv")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "missing.csv" in flat(result.output)
+
+
+def test_train_never_replaces_a_finished_run(cli_run) -> None:
+    metrics = cli_run["run"] / "metrics.json"
+    before, stamp = metrics.read_bytes(), metrics.stat().st_mtime_ns
+    result = invoke("train", cli_run["train"], "--backbone", cli_run["backbone"], "--strategy", "head", "--epochs", 1,
+                    "--out", cli_run["run"])
+    assert result.exit_code == 2
+    assert "already holds a finished run; it was left untouched" in flat(result.output)
+    assert "--overwrite" in flat(result.output) and "Traceback" not in result.output
+    assert metrics.read_bytes() == before and metrics.stat().st_mtime_ns == stamp
+
+
+def test_evaluate_names_an_unseen_label_and_its_line(cli_run, tmp_path: Path) -> None:
+    data = _write_csv(tmp_path / "odd.csv", ["so good", "so bad", "meh", "great"], ["pos", "neg", "maybe", "pos"])
+    result = invoke("evaluate", cli_run["run"], data)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    message = flat(result.output)
+    assert "never occur in the training data" in message
+    assert "'maybe' (first at line 4)" in message
