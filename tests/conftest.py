@@ -102,7 +102,8 @@ def tiny_config(family: str, vocab_size: int, pad_id: int, n_layers: int = N_LAY
 
     ids = {"pad_token_id": pad_id, "bos_token_id": 2, "eos_token_id": 3}
     bert_like = {"vocab_size": vocab_size, "hidden_size": HIDDEN, "num_hidden_layers": n_layers,
-                 "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": MAX_POSITIONS, **ids}
+                 "num_attention_heads": 2, "intermediate_size": 64, "max_position_embeddings": MAX_POSITIONS,
+                 **ids}
     llama_like = {"vocab_size": vocab_size, "hidden_size": HIDDEN, "num_hidden_layers": n_layers,
                   "num_attention_heads": 2, "num_key_value_heads": 1, "intermediate_size": 64,
                   "max_position_embeddings": MAX_POSITIONS, **ids}

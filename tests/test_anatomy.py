@@ -10,12 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import FAMILIES, N_LAYERS, build_tiny_model
 from headstart.backbones import ANATOMY, REGISTRY, anatomy_for, blocks_of, get_module, load_backbone
 from headstart.errors import BackboneError
 from headstart.modeling import TransformerClassifier
-
-from conftest import FAMILIES, N_LAYERS, build_tiny_model
-
 
 _ELECTRA_POOLER = pytest.mark.xfail(strict=True, reason=(
     "src bug: the electra row inherits unused=('pooler',) from _bert_like, but ElectraModel has no pooler, "

@@ -3,8 +3,10 @@
 The strategies come from `headstart.strategies.STRATEGIES`, so a newly registered strategy is covered by
 every check here without editing this file. Per (strategy, family):
 
-    a) training helps: lower training loss than the untrained model (or, for strategies that do not
-       train by gradient, training accuracy above the majority class)
+    a) training helps: trained from the random head (warm_start=False), lower training loss than the
+       untrained model (or, for strategies that do not train by gradient, training accuracy above the
+       majority class); with the default warm start, the result is the best dev epoch, epoch 0 (the
+       linear probe) included, so training never ends worse than where it started
     b) save -> load predicts the same probabilities
     c) everything the strategy keeps frozen is bit-for-bit the pretrained weight after training
     d) exactly the parameters of the strategy's trainable groups receive gradients, and
@@ -54,15 +56,16 @@ def pretrained(tiny_folders) -> dict[str, dict[str, torch.Tensor]]:
 
 @pytest.fixture(scope="module")
 def trained(tiny_folders, toy_data, toy_dev):
-    """(strategy, family) -> a classifier fitted on the toy data (each case is fitted once per module)."""
-    fitted: dict[tuple[str, str], HeadstartClassifier] = {}
+    """(strategy, family, **options) -> a classifier fitted on the toy data (each fitted once per module)."""
+    fitted: dict[tuple, HeadstartClassifier] = {}
     dev = pd.DataFrame({"text": toy_dev[0], "label": toy_dev[1]})
 
-    def get(strategy: str, family: str) -> HeadstartClassifier:
-        if (strategy, family) not in fitted:
-            clf = HeadstartClassifier(backbone=str(tiny_folders[family]), strategy=strategy, **OPTIONS)
-            fitted[strategy, family] = clf.fit(*toy_data, dev=dev)
-        return fitted[strategy, family]
+    def get(strategy: str, family: str, **options) -> HeadstartClassifier:
+        key = (strategy, family, *sorted(options.items()))
+        if key not in fitted:
+            clf = HeadstartClassifier(backbone=str(tiny_folders[family]), strategy=strategy, **OPTIONS | options)
+            fitted[key] = clf.fit(*toy_data, dev=dev)
+        return fitted[key]
 
     return get
 
@@ -70,8 +73,8 @@ def trained(tiny_folders, toy_data, toy_dev):
 @pytest.mark.parametrize("strategy, family", CASES)
 def test_training_improves_on_the_untrained_model(strategy, family, trained, tiny_folders, toy_data,
                                                   initial_model) -> None:
-    clf = trained(strategy, family)
     texts, labels = toy_data
+    clf = trained(strategy, family, warm_start=False)
     if not clf.strategy_.uses_gradients:
         majority = max(labels.count(c) for c in set(labels)) / len(labels)
         assert clf.score(texts, labels) > majority
@@ -81,6 +84,19 @@ def test_training_improves_on_the_untrained_model(strategy, family, trained, tin
     before = _training_loss(model, tokenizer, texts, y)
     after = _training_loss(clf.model_, clf.tokenizer_, texts, y)
     assert after < before, f"training loss {before:.4f} -> {after:.4f}"
+
+
+@pytest.mark.parametrize("strategy, family", CASES)
+def test_the_best_dev_epoch_is_kept(strategy, family, trained) -> None:
+    clf = trained(strategy, family)
+    if not clf.strategy_.uses_gradients:
+        return
+    result = clf.fit_result_
+    values = [row[f"dev_{result.metric}"] for row in result.history]
+    assert [row["epoch"] for row in result.history] == list(range(OPTIONS["epochs"] + 1))
+    assert result.history[0]["train_loss"] is None  # epoch 0: the starting point, before any step
+    assert result.best_metric == max(values) >= values[0]
+    assert result.best_epoch == result.history[values.index(max(values))]["epoch"]
 
 
 @pytest.mark.parametrize("strategy, family", CASES)
@@ -107,8 +123,9 @@ def test_frozen_parameters_are_bit_for_bit_pretrained(strategy, family, trained,
             frozen += 1
             assert torch.equal(p, before[name]), f"{name} is frozen by {strategy!r} but changed"
     assert frozen > 0
-    # the trainable part of the backbone did train (the head is new, so it is not compared)
-    assert (moved > 0) == clf.strategy_.modifies_backbone(names)
+    # the trainable part of the backbone did train, unless the best epoch was the start (the head is new)
+    if clf.fit_result_.best_epoch > 0:
+        assert (moved > 0) == clf.strategy_.modifies_backbone(names)
 
 
 @pytest.mark.parametrize("strategy, family", CASES)

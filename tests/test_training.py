@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import CACHEABLE_FAMILIES, N_LAYERS
 from headstart import HeadstartClassifier
 from headstart.config import TrainConfig
 from headstart.strategies import make_strategy
@@ -21,16 +22,14 @@ from headstart.training import (
     collate,
     fit,
     group_lrs,
+    loop,
     lr_multiplier,
     predict_logits,
     tokenize,
 )
 from headstart.training import checkpoint as checkpoint_module
-from headstart.training import loop
 from headstart.training.checkpoint import load_checkpoint, save_atomic
 from headstart.training.groups import param_groups
-
-from conftest import CACHEABLE_FAMILIES, N_LAYERS
 
 MAX_LENGTH = 16
 
@@ -59,7 +58,8 @@ def setup(tiny_bert, toy_data, toy_dev, initial_model):
         names = [g.name for g in model.layer_groups()]
         cfg = TrainConfig(**{"epochs": 3, "lr": 3e-3, "batch_size": 8, "max_length": MAX_LENGTH,
                              "patience": 0, **options})
-        kwargs = {"train": _examples(tokenizer, *toy_data, classes), "dev": _examples(tokenizer, *toy_dev, classes),
+        kwargs = {"train": _examples(tokenizer, *toy_data, classes),
+                  "dev": _examples(tokenizer, *toy_dev, classes),
                   "trainable": make_strategy(strategy).trainable_groups(names), "cfg": cfg,
                   "pad_id": tokenizer.pad_token_id, "multilabel": False, "metric": "accuracy", "progress": False}
         return model, kwargs
@@ -67,7 +67,7 @@ def setup(tiny_bert, toy_data, toy_dev, initial_model):
     return make
 
 
-# --- a) the frozen-prefix cache ---------------------------------------------------------------------------
+# --- a) the frozen-prefix cache -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("family", CACHEABLE_FAMILIES)
@@ -114,7 +114,8 @@ def test_prefix_forward_restores_the_model_when_it_raises(tiny_bert, initial_mod
 def test_t5_has_no_prefix_cache(tiny_folders, initial_model) -> None:
     model, _ = initial_model(tiny_folders["t5"], 2)
     with pytest.raises(ValueError, match="no prefix cache"):
-        model(prefix_hidden=torch.zeros(1, 3, 32), attention_mask=torch.ones(1, 3, dtype=torch.long), prefix_depth=1)
+        model(prefix_hidden=torch.zeros(1, 3, 32), attention_mask=torch.ones(1, 3, dtype=torch.long),
+              prefix_depth=1)
 
 
 @pytest.mark.parametrize("family, strategy, options, expected", [
@@ -150,7 +151,7 @@ def test_fit_with_and_without_prefix_cache_agree(tiny_bert, toy_data, toy_dev) -
         torch.testing.assert_close(value, without[name], atol=1e-5, rtol=0, msg=name)
 
 
-# --- b) c) resume and checkpoints -----------------------------------------------------------------------------
+# --- b) c) resume and checkpoints ---------------------------------------------------------------------------
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -184,7 +185,7 @@ def test_checkpoint_is_complete_and_leaves_no_temporary_file(setup, tmp_path: Pa
     fit(model, **kwargs, checkpoint=tmp_path / "run" / "checkpoint.pt")
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt"]
     state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
-    assert state["epoch"] == 1 and len(state["history"]) == 2
+    assert state["epoch"] == 1 and [row["epoch"] for row in state["history"]] == [0, 1, 2]
     assert set(state) >= {"model", "optimizer", "scheduler", "stopper", "best_state", "rng"}
     # it holds what may train, nothing else: a top-n checkpoint is a fraction of the model
     trainable = {id(p) for g in model.layer_groups() if g.name in kwargs["trainable"] for p in g.parameters()}
@@ -208,7 +209,7 @@ def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path: Path, monk
     assert load_checkpoint(tmp_path / "missing.pt") is None
 
 
-# --- d) discriminative learning rates ---------------------------------------------------------------------------
+# --- d) discriminative learning rates -----------------------------------------------------------------------
 
 
 def test_group_lrs_decay_geometrically_from_the_head() -> None:
@@ -234,9 +235,8 @@ _FINAL_NORM_DECAYED = pytest.mark.xfail(strict=True, reason=(
     "and is weight-decayed. Fix in training/groups.py: no decay for p.ndim < 2."))
 
 
-@pytest.mark.parametrize("family", ["bert", "electra", "distilbert", pytest.param("gpt2", marks=_FINAL_NORM_DECAYED),
-                                    pytest.param("llama", marks=_FINAL_NORM_DECAYED),
-                                    pytest.param("t5", marks=_FINAL_NORM_DECAYED)])
+@pytest.mark.parametrize("family", ["bert", "electra", "distilbert",
+                                    *(pytest.param(f, marks=_FINAL_NORM_DECAYED) for f in ("gpt2", "llama", "t5"))])
 def test_no_weight_decay_on_biases_and_norms(family, tiny_folders, initial_model) -> None:
     model, _ = initial_model(tiny_folders[family], 2)
     groups = model.layer_groups()
@@ -251,7 +251,7 @@ def test_no_weight_decay_on_biases_and_norms(family, tiny_folders, initial_model
     assert all(g["lr"] == 1e-3 for g in out)
 
 
-# --- e) gradual unfreezing -----------------------------------------------------------------------------------
+# --- e) gradual unfreezing ----------------------------------------------------------------------------------
 
 
 def test_gradual_unfreezing_trains_one_more_group_each_epoch(setup) -> None:
@@ -302,12 +302,13 @@ def test_fit_follows_the_schedule(schedule, setup) -> None:
     result = fit(model, **kwargs)
     steps = len(BucketBatchSampler(kwargs["train"].lengths(), 8))
     total = 3 * steps
-    for epoch, row in enumerate(result.history):
-        want = 3e-3 * lr_multiplier((epoch + 1) * steps, total, kind=schedule, warmup_ratio=0.2)
+    assert [row["epoch"] for row in result.history] == [0, 1, 2, 3]
+    for row in result.history[1:]:  # the learning rate at the end of each epoch
+        want = 3e-3 * lr_multiplier(row["epoch"] * steps, total, kind=schedule, warmup_ratio=0.2)
         assert row["lr"] == pytest.approx(want)
 
 
-# --- g) batching -----------------------------------------------------------------------------------------------
+# --- g) batching --------------------------------------------------------------------------------------------
 
 
 def test_bucket_sampler_is_deterministic_and_covers_every_index() -> None:
@@ -348,7 +349,7 @@ def test_collate_pads_to_the_longest_in_the_batch() -> None:
     assert batch["labels"].tolist() == [1, 0]
 
 
-# --- h) early stopping ------------------------------------------------------------------------------------------
+# --- h) early stopping --------------------------------------------------------------------------------------
 
 
 def test_early_stopper() -> None:
@@ -369,35 +370,59 @@ def test_early_stopper() -> None:
 
 
 def _scripted(values: list[float]):
-    """An `_evaluate_epoch` stand-in whose dev metric follows `values`."""
+    """An `_evaluate_epoch` stand-in whose dev metric follows `values`: values[0] for the starting point
+    (epoch 0, evaluated before any step), values[k] after epoch k."""
 
     def evaluate(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric) -> dict:
-        return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)), f"dev_{metric}": values[epoch]}
+        return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None,
+                f"dev_{metric}": values[epoch + 1]}
 
     return evaluate
 
 
 def test_fit_stops_after_patience_and_restores_the_best_epoch(setup, monkeypatch) -> None:
-    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.5, 0.7, 0.6, 0.65, 0.9, 0.9]))
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.4, 0.5, 0.7, 0.6, 0.65, 0.9, 0.9]))
     model, kwargs = setup("top-n", epochs=6, patience=2)
-    snapshots = []
-    result = fit(model, **kwargs, on_epoch_end=lambda epoch, row: snapshots.append(_params(model)))
-    assert [row["epoch"] for row in result.history] == [1, 2, 3, 4]
+    snapshots = {}
+    result = fit(model, **kwargs, on_epoch_end=lambda epoch, row: snapshots.update({row["epoch"]: _params(model)}))
+    assert [row["epoch"] for row in result.history] == [0, 1, 2, 3, 4]
     assert result.stopped_early and result.best_epoch == 2 and result.best_metric == 0.7
     for name, value in _params(model).items():
-        assert torch.equal(value, snapshots[1][name]), name
+        assert torch.equal(value, snapshots[2][name]), name
+
+
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_training_never_ends_worse_than_its_start(warm_start, setup, monkeypatch, initial_model,
+                                                  tiny_bert) -> None:
+    """When no epoch beats the starting point on dev, fit returns the starting weights: the random head,
+    or with warm_start the linear probe on the frozen features (LP-FT's "head-only baseline first")."""
+    from headstart.training import pooled_features
+    from headstart.training.warm_start import warm_start_head
+
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.9, 0.5, 0.6]))
+    model, kwargs = setup("top-n", epochs=2, warm_start=warm_start)
+    start = _params(model)
+    result = fit(model, **kwargs)
+    assert result.best_epoch == 0 and result.best_metric == 0.9 and len(result.history) == 3
+    if warm_start:
+        probe, _ = initial_model(tiny_bert, 2)
+        features = pooled_features(probe, kwargs["train"].inputs, pad_id=kwargs["pad_id"]).numpy()
+        warm_start_head(probe, features, kwargs["train"].labels, multilabel=False, balanced=False, seed=0)
+        start = _params(probe)
+    for name, value in _params(model).items():
+        torch.testing.assert_close(value, start[name], atol=1e-5, rtol=0, msg=name)
 
 
 def test_best_epoch_is_the_argmax_of_the_dev_metric(setup) -> None:
     model, kwargs = setup("head", epochs=4)
     result = fit(model, **kwargs)
     values = [row["dev_accuracy"] for row in result.history]
-    assert len(values) == 4 and not result.stopped_early
-    assert result.best_epoch == int(np.argmax(values)) + 1
+    assert len(values) == 5 and not result.stopped_early
+    assert result.best_epoch == result.history[int(np.argmax(values))]["epoch"]
     assert result.best_metric == max(values)
 
 
-# --- i) class weights ---------------------------------------------------------------------------------------------
+# --- i) class weights ---------------------------------------------------------------------------------------
 
 
 def test_balanced_class_weights() -> None:
@@ -454,12 +479,13 @@ def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
     assert all(torch.equal(w, seen[0]) for w in seen)
 
 
-# --- j) multi-label --------------------------------------------------------------------------------------------------
+# --- j) multi-label -----------------------------------------------------------------------------------------
 
 
 def test_multilabel_end_to_end(tiny_bert, toy_data, tmp_path: Path) -> None:
     texts, labels = toy_data
-    tags = [(label, "long") if len(text.split()) > 5 else (label,) for text, label in zip(texts, labels, strict=True)]
+    tags = [(label, "long") if len(text.split()) > 5 else (label,)
+            for text, label in zip(texts, labels, strict=True)]
     clf = HeadstartClassifier(backbone=str(tiny_bert), strategy="head", epochs=3, batch_size=8,
                               max_length=MAX_LENGTH, patience=0).fit(texts, tags)
     assert clf.multilabel_ and list(clf.classes_) == ["long", "neg", "pos"]

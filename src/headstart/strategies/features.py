@@ -1,7 +1,7 @@
 """`features`: frozen, mean-pooled embeddings + a scikit-learn linear model (logistic regression or
 linear SVM).
 
-The fitted linear model is folded into the classifier's linear head (standardisation included), so a
+The fitted linear model becomes the classifier's linear head, so a
 features run saves, loads and predicts exactly like every other strategy.
 """
 
@@ -54,17 +54,16 @@ def fit_linear_probe(
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
-    from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    scaler = StandardScaler().fit(X)
-    Xs = scaler.transform(X)
+    # Raw pooled embeddings, no standardisation: in our trials on SMS spam and Banking77 standardising did
+    # not raise accuracy and made lbfgs take more iterations.
     if options.classifier == "logreg":
         base = LogisticRegression(C=options.C, max_iter=3000, class_weight=class_weight, random_state=seed)
     else:
         base = LinearSVC(C=options.C, class_weight=class_weight, random_state=seed, max_iter=10000)
     model = OneVsRestClassifier(base) if multilabel else base
-    model.fit(Xs, y)
+    model.fit(X, y)
     if multilabel:
         coef = np.vstack([est.coef_ for est in model.estimators_])  # (C, d)
         intercept = np.concatenate([est.intercept_ for est in model.estimators_])
@@ -79,8 +78,4 @@ def fit_linear_probe(
             full_b = np.full(n_labels, -1e4)
             full_c[present], full_b[present] = coef, intercept
             coef, intercept = full_c, full_b
-    # fold the standardisation in: w·((x-mu)/sigma) + b = (w/sigma)·x + (b - w·mu/sigma)
-    scale = scaler.scale_
-    W = coef / scale
-    b = intercept - (coef * (scaler.mean_ / scale)).sum(1)
-    return W.astype(np.float32), b.astype(np.float32)
+    return coef.astype(np.float32), intercept.astype(np.float32)
