@@ -48,13 +48,14 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
     sampler = BucketBatchSampler([len(t) for t in token_ids], batch_size, shuffle=False)
     for idx in sampler:
         batch = collate([(token_ids[i], None) for i in idx], pad_id, multilabel=False)
-        ids, mask = batch["input_ids"], batch["attention_mask"]
+        device = model.head.weight.device
+        ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         result = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=depth < model.n_blocks)
         pooled = pool(result.last_hidden_state, mask, model.anatomy.pooling)  # (b, hidden)
-        pooled_all[idx] = pooled
-        for j, i in enumerate(idx):
-            out[i] = pooled[j].clone() if depth >= model.n_blocks else \
-                result.hidden_states[depth][j, : len(token_ids[i])].clone()  # input of block `depth`
+        pooled_all[idx] = pooled.cpu()
+        for j, i in enumerate(idx):  # the cache lives in CPU memory; batches move to the device
+            out[i] = pooled[j].cpu().clone() if depth >= model.n_blocks else \
+                result.hidden_states[depth][j, : len(token_ids[i])].cpu().clone()  # input of block `depth`
     model.train(was_training)
     return (out, pooled_all) if with_pooled else out
 

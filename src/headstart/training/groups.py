@@ -12,8 +12,6 @@ from headstart.modeling import LayerGroup
 
 __all__ = ["group_lrs", "param_groups", "freeze_except", "set_train_mode"]
 
-_NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight", "ln_", "layernorm")
-
 
 def group_lrs(names: list[str], trainable: list[str], lr: float, decay: float, lower_cap: float) -> dict:
     """Learning rate per trainable group.
@@ -37,15 +35,16 @@ def group_lrs(names: list[str], trainable: list[str], lr: float, decay: float, l
 
 
 def param_groups(groups: list[LayerGroup], lrs: dict, weight_decay: float) -> list[dict]:
-    """AdamW parameter groups: one or two per layer group (no weight decay on biases and norms)."""
+    """AdamW parameter groups: one or two per layer group. Vectors (biases, norm scales) get no weight
+    decay, matrices do: the usual rule, and it needs no per-family parameter names."""
     out = []
     for group in groups:
         if group.name not in lrs:
             continue
         decay, no_decay = [], []
         for module in group.modules:
-            for pname, p in module.named_parameters():
-                (no_decay if any(k in pname for k in _NO_DECAY) else decay).append(p)
+            for p in module.parameters():
+                (no_decay if p.ndim < 2 else decay).append(p)
         for params, wd in ((decay, weight_decay), (no_decay, 0.0)):
             if params:
                 out.append({"params": params, "lr": lrs[group.name], "weight_decay": wd, "name": group.name})

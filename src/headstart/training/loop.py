@@ -63,6 +63,8 @@ def predict_logits(model: TransformerClassifier, examples: Examples, *, pad_id: 
     out = np.zeros((len(examples), model.head.out_features), dtype=np.float32)
     for idx in BucketBatchSampler(examples.lengths(), batch_size, shuffle=False):
         batch = collate([(examples.inputs[i], None) for i in idx], pad_id, multilabel=False)
+        device = model.head.weight.device
+        batch = {k: v.to(device) for k, v in batch.items()}
         out[idx] = model(**batch, prefix_depth=depth).float().cpu().numpy()
     model.train(was_training)
     return out
@@ -97,6 +99,7 @@ def fit(
     # 1) seed, freeze, cache -------------------------------------------------------------------
     set_seed(cfg.seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    model.to(accelerator.device)  # before caching, so the frozen prefix runs on the accelerator too
     groups = model.layer_groups()
     names = [g.name for g in groups]
     freeze_except(model, groups, trainable)
@@ -110,7 +113,8 @@ def fit(
 
     # 1b) "head-only baseline first": start the head from a linear probe on the frozen features
     # (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained features less than a random one)
-    if cfg.warm_start and "head" in trainable and not resume:
+    state = load_checkpoint(checkpoint) if resume and checkpoint else None
+    if cfg.warm_start and "head" in trainable and state is None:
         if pooled is None:
             pooled = pooled_features(model, train.inputs, pad_id=pad_id)
         warm_start_head(model, pooled.numpy(), train.labels, multilabel=multilabel,
@@ -126,15 +130,16 @@ def fit(
     )
     loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id, multilabel))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
+    core = accelerator.unwrap_model(model)  # the module itself (model may be a DDP wrapper)
     weights = class_weights.to(accelerator.device) if class_weights is not None else None
     stopper = EarlyStopper(cfg.patience)
     result = FitResult(metric=metric, cache_depth=depth)
-    best_state = _state(accelerator.unwrap_model(model), keys)
+    best_state = _state(core, keys)
     start_epoch = 0
 
     # 3) resume ---------------------------------------------------------------------------------
-    if resume and checkpoint and (state := load_checkpoint(checkpoint)) is not None:
-        accelerator.unwrap_model(model).load_state_dict(state["model"], strict=False)
+    if state is not None:
+        core.load_state_dict(state["model"], strict=False)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         stopper.load_state_dict(state["stopper"])
@@ -145,10 +150,10 @@ def fit(
 
     # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
     if start_epoch == 0:
-        row = _evaluate_epoch(model, dev, -1, [], pad_id, depth, multilabel, weights, metric)
+        row = _evaluate_epoch(core, dev, -1, [], pad_id, depth, multilabel, weights, metric)
         result.history.append(row)
         stopper.update(row[f"dev_{metric}"], -1)
-        best_state = _state(accelerator.unwrap_model(model), keys)
+        best_state = _state(core, keys)
     bar = Progress(enabled=progress, total=cfg.epochs * len(sampler), completed=start_epoch * len(sampler))
     for epoch in range(start_epoch, cfg.epochs):
         if stopper.should_stop:
@@ -157,9 +162,11 @@ def fit(
         t0 = time.perf_counter()
         # gradual unfreezing: epoch 0 trains the top group only, each epoch adds the next one down
         active = trainable[-(epoch + 1):] if cfg.gradual_unfreeze else trainable
-        freeze_except(model, groups, active)
-        set_train_mode(model, groups, active)
-        sampler.set_epoch(epoch)
+        freeze_except(core, groups, active)
+        set_train_mode(core, groups, active)
+        # the batch order is a function of (seed, epoch) alone; accelerate's loader passes its own epoch
+        # counter to the sampler when iterated, so set it there (a resumed run starts that count at 0)
+        loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else sampler.set_epoch(epoch)
         losses = []
         for batch in loader:
             labels = batch.pop("labels")
@@ -174,14 +181,14 @@ def fit(
             bar.advance(loss=float(np.mean(losses[-20:])))
         result.train_seconds += time.perf_counter() - t0
 
-        row = _evaluate_epoch(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric)
+        row = _evaluate_epoch(core, dev, epoch, losses, pad_id, depth, multilabel, weights, metric)
         row["lr"] = scheduler.get_last_lr()[-1]
         result.history.append(row)
         if stopper.update(row[f"dev_{metric}"], epoch):
-            best_state = _state(accelerator.unwrap_model(model), keys)
+            best_state = _state(core, keys)
         bar.set_metric(metric, row[f"dev_{metric}"])
-        if checkpoint:
-            save_atomic({"model": _state(accelerator.unwrap_model(model), keys), "optimizer": optimizer.state_dict(),
+        if checkpoint and accelerator.is_main_process:
+            save_atomic({"model": _state(core, keys), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "stopper": stopper.state_dict(),
                          "history": result.history, "best_state": best_state, "epoch": epoch,
                          "train_seconds": result.train_seconds, "rng": torch.get_rng_state()}, checkpoint)
@@ -192,10 +199,9 @@ def fit(
     bar.close()
 
     # 5) best weights back ------------------------------------------------------------------------
-    model = accelerator.unwrap_model(model)
-    model.load_state_dict(best_state, strict=False)
-    freeze_except(model, groups, [])
-    model.eval()
+    core.load_state_dict(best_state, strict=False)
+    freeze_except(core, groups, [])
+    core.eval()
     result.best_epoch, result.best_metric = stopper.best_epoch + 1, stopper.best
     return result
 
