@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from common import HERE, run_child, save_row
 from make_docs import write_docs
@@ -40,7 +41,7 @@ def main() -> None:
             extra += ["--epochs", str(args.full_epochs)]
         print(f"[{args.dataset}] {name} ...", file=sys.stderr, flush=True)
         row = run_child(script, extra, HERE / "logs" / f"{args.dataset}-{name}.log")
-        path = save_row(args.dataset, row)
+        path = save_row(args.dataset, row, "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]))
         print(f"[{args.dataset}] {name}: accuracy {row['accuracy']:.4f} macro-F1 {row['macro_f1']:.4f} "
               f"train {row['train_seconds']} s peak {row['peak_rss_mb']} MB -> {path.name}", file=sys.stderr,
               flush=True)

@@ -73,13 +73,15 @@ def run_child(script: str, args: list[str], log: Path) -> dict:
     return row
 
 
-def save_row(dataset: str, row: dict) -> Path:
+def save_row(dataset: str, row: dict, command: str | None = None) -> Path:
     """Add or replace (same method, by, backbone, seed) a row in results/<dataset>.json."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{dataset}.json"
     data = json.loads(path.read_text()) if path.exists() else {"dataset": dataset, "runs": []}
     key = lambda r: (r["method"], r["by"], r.get("backbone"), r.get("seed"))  # noqa: E731
     data["runs"] = [r for r in data["runs"] if key(r) != key(row)] + [row]
+    if command:
+        data["command"] = command
     data["machine"] = machine()
     data["date"] = dt.date.today().isoformat()
     path.write_text(json.dumps(data, indent=2) + "\n")

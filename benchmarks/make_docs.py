@@ -20,7 +20,9 @@ tokens, batch size 32, seed 0, `torch.set_num_threads(2)`. headstart's gradient 
 of the training rows and use a stratified 10% dev split for early stopping; the Hugging Face `Trainer`
 peer trains on all rows for a fixed number of epochs (its usual recipe: lr 5e-5, linear decay, CLS
 pooler head). `train_seconds` is wall time of the whole fit (model loading, caching, training, dev
-evaluation); `peak_rss_mb` is the method's own process peak.
+evaluation); `peak_rss_mb` is the method's own process peak. "epochs (best)": epochs trained and the
+epoch whose weights were kept; epoch 0 is the starting point (the head warm-started from a
+logistic-regression probe), so "(0)" means fine-tuning did not beat the probe on the dev split.
 """
 
 SUBSETS = {
@@ -54,7 +56,7 @@ def table(data: dict) -> str:
             ratio = f"{r['train_seconds'] / trainer['train_seconds']:.2f}x"
         cfg = r.get("config") or {}
         epochs = cfg.get("epochs_run", cfg.get("epochs", "-"))
-        if cfg.get("best_epoch"):
+        if cfg.get("best_epoch") is not None:
             epochs = f"{epochs} ({cfg['best_epoch']})"
         lines.append("| " + " | ".join([r["method"], r["by"], _fmt(r.get("accuracy")), _fmt(r.get("macro_f1")),
                                          _fmt(r.get("auc")), _fmt(r.get("train_seconds"), 1), ratio,
@@ -69,7 +71,7 @@ def write_docs() -> None:
         data = json.loads(path.read_text())
         name = data["dataset"]
         parts.append(f"## {name}\n\n{SUBSETS.get(name, '')}\n\n"
-                     f"Command: `python benchmarks/bench_classification.py {name}` · machine: {data['machine']} · "
+                     f"Command: `{data.get('command', 'python benchmarks/bench_classification.py ' + name)}` · machine: {data['machine']} · "
                      f"date: {data['date']}\n\n{table(data)}\n")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))

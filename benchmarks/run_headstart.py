@@ -7,7 +7,6 @@ import json
 import time
 
 from common import load_dataset, set_threads
-
 from headstart import HeadstartClassifier
 from headstart.evaluation import classification_metrics
 
@@ -31,7 +30,7 @@ def main() -> None:
     train_seconds = time.perf_counter() - t0  # everything: loading, caching, training, early stopping
     proba = clf.predict_proba(test.text.tolist())
     m = classification_metrics(clf._targets(_split(test)), proba, clf.labels_)
-    epochs_run = max(1, len(clf.fit_result_.history))
+    epochs_run = max(1, sum(row["epoch"] >= 1 for row in clf.fit_result_.history))  # row 0: the start
     print(json.dumps({
         "method": args.strategy, "by": "headstart", "backbone": clf.backbone_name_,
         "accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "auc": m["auc"] if len(clf.labels_) == 2 else None,

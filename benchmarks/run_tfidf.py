@@ -7,8 +7,8 @@ import json
 import time
 
 import numpy as np
-from common import load_dataset
 
+from common import load_dataset
 from headstart.evaluation import tfidf_baseline
 
 

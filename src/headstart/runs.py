@@ -101,13 +101,13 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
 
 def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
     result = clf.fit_result_
-    epochs_run = max(1, len(result.history))
+    epochs_run = max(1, sum(row["epoch"] >= 1 for row in result.history))  # row 0 is the starting point
     return {
         "strategy": clf.strategy, "backbone": clf.backbone_name_, "labels": clf.labels_,
         "multilabel": clf.multilabel_, "primary_metric": clf.metric_,
         "trainable_params": clf.trainable_params_, "total_params": clf.total_params_,
         "train_seconds": round(clf.fit_seconds_, 2), "best_epoch": result.best_epoch,
-        "epochs_run": len(result.history), "stopped_early": result.stopped_early,
+        "epochs_run": epochs_run, "stopped_early": result.stopped_early,
         "cache_depth": result.cache_depth, "n_train": len(task.train),
         "examples_per_second": round(len(task.train) * epochs_run / max(clf.fit_seconds_, 1e-9), 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
