@@ -15,25 +15,6 @@ from headstart.backbones import ANATOMY, REGISTRY, anatomy_for, blocks_of, get_m
 from headstart.errors import BackboneError
 from headstart.modeling import TransformerClassifier
 
-_ELECTRA_POOLER = pytest.mark.xfail(strict=True, reason=(
-    "src bug: the electra row inherits unused=('pooler',) from _bert_like, but ElectraModel has no pooler, "
-    "so get_module(model, 'pooler') raises AttributeError. Fix in backbones/anatomy.py: unused=() for electra."))
-_MPNET_REL_BIAS = pytest.mark.xfail(strict=True, reason=(
-    "src bug: MPNet's encoder.relative_attention_bias (shared by all blocks) is in no layer group, so no "
-    "strategy can ever train it and group-level freezing does not see it. Fix in backbones/anatomy.py: add "
-    "'encoder.relative_attention_bias' to the mpnet row's embeddings (not to its prefix_substitutes)."))
-_T5_TIED = pytest.mark.xfail(strict=True, reason=(
-    "src bug: T5's `shared` and `encoder.embed_tokens` are two modules around one tied weight, and both "
-    "are listed in Anatomy.embeddings, so the embedding group holds that weight twice (double-counted "
-    "by trainable_params_ / drift, a duplicate in the AdamW group under full(train_embeddings=True)). "
-    "Fix: deduplicate by id in LayerGroup.parameters(), or list only `shared` for t5."))
-
-
-def _families(**known_bugs: pytest.MarkDecorator) -> list:
-    """FAMILIES, with the given families marked (keyword: family name with '-' written '_')."""
-    return [pytest.param(f, marks=known_bugs[f.replace("-", "_")]) if f.replace("-", "_") in known_bugs else f
-            for f in FAMILIES]
-
 
 def match(*parts: str) -> str:
     """A regex that finds each part, in order, anywhere in the (multi-line) message."""
@@ -60,7 +41,7 @@ def test_every_table_row_has_a_tiny_model_here() -> None:
     assert set(ANATOMY) - set(FAMILIES) <= {"camembert"}
 
 
-@pytest.mark.parametrize("family", _families(electra=_ELECTRA_POOLER))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_every_path_resolves(family, models) -> None:
     a, backbone = ANATOMY[family], models[family].backbone
     assert backbone.config.model_type == family == a.family
@@ -72,7 +53,7 @@ def test_every_path_resolves(family, models) -> None:
     assert set(a.prefix_substitutes.values()) <= {"cache", "zero", "identity"}
 
 
-@pytest.mark.parametrize("family", _families(electra=_ELECTRA_POOLER, mpnet=_MPNET_REL_BIAS, t5=_T5_TIED))
+@pytest.mark.parametrize("family", FAMILIES)
 def test_layer_groups_cover_every_used_parameter_exactly_once(family, models) -> None:
     model = models[family]
     a = model.anatomy

@@ -172,10 +172,6 @@ def test_train_writes_a_complete_run(cli_run) -> None:
     assert "headstart" in cli_run["output"] and "baseline: majority" in cli_run["output"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: runs._summary counts len(history) as epochs_run, and history now starts with the epoch-0 row "
-    "(the starting point, no training), so --epochs 2 reports epochs_run 3 and examples_per_second is "
-    "overstated by 3/2. Fix in runs.py: count rows with epoch >= 1."))
 def test_metrics_count_the_training_epochs(cli_run) -> None:
     metrics = json.loads((cli_run["run"] / "metrics.json").read_text())
     assert metrics["epochs_run"] == 2

@@ -154,10 +154,6 @@ def test_fit_with_and_without_prefix_cache_agree(tiny_bert, toy_data, toy_dev) -
 # --- b) c) resume and checkpoints ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "src bug: fit() calls sampler.set_epoch(epoch), but accelerate's prepared DataLoaderShard.__iter__ then "
-    "calls set_epoch(self.iteration), which counts from 0 in a fresh loader: a resumed run replays epoch 0's "
-    "batch order. Fix in training/loop.py: loader.set_epoch(epoch)."))
 def test_resume_after_interrupt_matches_an_uninterrupted_run(setup, tmp_path: Path) -> None:
     model, kwargs = setup("top-n")
     reference = fit(model, **kwargs, checkpoint=tmp_path / "a.pt")
@@ -229,14 +225,7 @@ def test_lower_lr_cap_applies_to_the_bottom_half_only() -> None:
     assert set(group_lrs(names, ["block_3", "head"], 1e-3, 2.6, 1e-4)) == {"block_3", "head"}
 
 
-_FINAL_NORM_DECAYED = pytest.mark.xfail(strict=True, reason=(
-    "src bug: param_groups matches _NO_DECAY against names relative to each group module, so a final norm "
-    "listed in Anatomy.final (gpt2 ln_f, llama norm, t5 final_layer_norm) shows its weight as plain 'weight' "
-    "and is weight-decayed. Fix in training/groups.py: no decay for p.ndim < 2."))
-
-
-@pytest.mark.parametrize("family", ["bert", "electra", "distilbert",
-                                    *(pytest.param(f, marks=_FINAL_NORM_DECAYED) for f in ("gpt2", "llama", "t5"))])
+@pytest.mark.parametrize("family", ["bert", "electra", "distilbert", "gpt2", "llama", "t5"])
 def test_no_weight_decay_on_biases_and_norms(family, tiny_folders, initial_model) -> None:
     model, _ = initial_model(tiny_folders[family], 2)
     groups = model.layer_groups()

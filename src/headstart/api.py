@@ -43,6 +43,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         backbone: registered name (default: the packaged MiniLM), local folder or Hugging Face id.
         strategy: "features", "head", "top-n" or "full" (see `headstart.strategies.STRATEGIES`).
         top_n: blocks trained by "top-n". classifier, C: the linear model of "features".
+        train_embeddings: "full" also trains the embedding layer (off by default).
         epochs, lr, ...: training options (see TrainConfig); None takes the strategy's default.
         text_column, label_column, label_sep: how to read DataFrames / Datasets / files.
         dev_fraction: share of the training rows held out for early stopping when no dev set is given.
@@ -53,7 +54,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, top_n: int | None = None,
-                 classifier: str | None = None, C: float | None = None, epochs: int | None = None,
+                 classifier: str | None = None, C: float | None = None, train_embeddings: bool | None = None,
+                 epochs: int | None = None,
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float = 2.6,
                  lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
@@ -65,6 +67,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.top_n = top_n
         self.classifier = classifier
         self.C = C
+        self.train_embeddings = train_embeddings
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -104,7 +107,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
                  resume: bool = False) -> HeadstartClassifier:
         """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
-        strategy = make_strategy(self.strategy, top_n=self.top_n, classifier=self.classifier, C=self.C)
+        strategy = make_strategy(self.strategy, top_n=self.top_n, classifier=self.classifier, C=self.C,
+                                 train_embeddings=self.train_embeddings)
         cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS}).with_defaults(strategy.defaults)
         bb = load_backbone(self.backbone)
         torch.manual_seed(cfg.seed)  # the head's initialisation

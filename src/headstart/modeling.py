@@ -26,7 +26,9 @@ class LayerGroup:
     modules: list[nn.Module]
 
     def parameters(self) -> list[nn.Parameter]:
-        return [p for m in self.modules for p in m.parameters()]
+        """Each parameter once, even when two listed modules share (tie) a weight."""
+        unique = {id(p): p for m in self.modules for p in m.parameters()}
+        return list(unique.values())
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, how: str) -> torch.Tensor:

@@ -55,7 +55,7 @@ def _bert_like(family: str, targets: tuple[str, ...] = ("query", "value"), **kw)
         kind="encoder",
         embeddings=kw.pop("embeddings", ("embeddings",)),
         blocks="encoder.layer",
-        unused=("pooler",),
+        unused=kw.pop("unused", ("pooler",)),
         attention_targets=targets,
         prefix_substitutes=kw.pop("prefix_substitutes", {"embeddings": "cache"}),
         **kw,
@@ -83,9 +83,13 @@ ANATOMY: dict[str, Anatomy] = {
     "electra": _bert_like(
         "electra",
         embeddings=("embeddings", "embeddings_project"),
+        unused=(),  # ElectraModel has no pooler
         prefix_substitutes={"embeddings": "cache", "embeddings_project": "identity"},
     ),
-    "mpnet": _bert_like("mpnet", targets=("q", "v")),
+    # MPNet's relative position bias is shared by every block and computed before the first: it belongs
+    # with the embeddings (frozen with them), but the prefix cache need not stand in for it
+    "mpnet": _bert_like("mpnet", targets=("q", "v"),
+                        embeddings=("embeddings", "encoder.relative_attention_bias")),
     "distilbert": Anatomy(
         family="distilbert",
         kind="encoder",
@@ -112,7 +116,7 @@ ANATOMY: dict[str, Anatomy] = {
     "t5": Anatomy(
         family="t5",
         kind="encoder-decoder",
-        embeddings=("shared", "encoder.embed_tokens"),
+        embeddings=("shared",),  # encoder.embed_tokens is the same (tied) module
         blocks="encoder.block",
         final=("encoder.final_layer_norm",),
         attention_targets=("q", "v"),
