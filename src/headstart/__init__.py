@@ -12,7 +12,7 @@ from headstart.backbones import list_backbones, load_backbone
 from headstart.config import TrainConfig
 from headstart.data import load_task, read_split
 from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
-from headstart.recommend import recommend
+from headstart.recommender import recommend
 from headstart.runs import evaluate_run, train_run
 from headstart.strategies import STRATEGIES, make_strategy
 

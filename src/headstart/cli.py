@@ -163,7 +163,7 @@ def recommend(
 ) -> None:
     """Recommend a strategy from the data's statistics and this machine, with the reasons and the command."""
     from headstart.data import load_task
-    from headstart.recommend import recommend as make_plan
+    from headstart.recommender import recommend as make_plan
 
     try:
         task = load_task(data, text_column=text_column, label_column=label_column)
