@@ -42,7 +42,7 @@ FINE_GRAINED_MIN_CLASSES = 21  # more than 20 classes
 BUILT_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
 NOT_BUILT: dict[str, str] = PLANNED | {
     "mlm-pretrain": "domain masked-LM pretraining (issue 4)",
-    "multimodal": "text + image models (not planned)",
+    "multimodal": "not planned",  # text + image models
 }
 _ANY: tuple[str, ...] = ()
 _CPU = ("very-low", "low")
