@@ -29,7 +29,7 @@ def main() -> None:
     clf.fit(train)
     train_seconds = time.perf_counter() - t0  # everything: loading, caching, training, early stopping
     proba = clf.predict_proba(test.text.tolist())
-    m = classification_metrics(clf._targets(_split(test)), proba, clf.labels_)
+    m = classification_metrics(clf.encode_labels(_split(test)), proba, clf.labels_)
     epochs_run = max(1, sum(row["epoch"] >= 1 for row in clf.fit_result_.history))  # row 0: the start
     print(json.dumps({
         "method": args.strategy, "by": "headstart", "backbone": clf.backbone_name_,

@@ -122,8 +122,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.strategy_, self.train_config_ = strategy, cfg
         self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
         pad_id = bb.tokenizer.pad_token_id
-        train = Examples(tokenize(bb.tokenizer, task.train.texts, cfg.max_length), self._targets(task.train))
-        dev = Examples(tokenize(bb.tokenizer, task.dev.texts, cfg.max_length), self._targets(task.dev))
+        train = Examples(tokenize(bb.tokenizer, task.train.texts, cfg.max_length), self.encode_labels(task.train))
+        dev = Examples(tokenize(bb.tokenizer, task.dev.texts, cfg.max_length), self.encode_labels(task.dev))
         before = snapshot(model)
         t0 = time.perf_counter()
         if strategy.uses_gradients:
@@ -159,7 +159,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         counts = counts[counts > 0]
         return bool(len(counts) and counts.max() / counts.min() >= AUTO_BALANCE_RATIO)
 
-    def _targets(self, split: Split) -> np.ndarray:
+    def encode_labels(self, split: Split) -> np.ndarray:
+        """Class indices (n,), or a multi-hot (n, n_classes) matrix for multi-label, in `classes_` order."""
         index = {name: i for i, name in enumerate(self.labels_)}
         if self.multilabel_:
             y = np.zeros((len(split), len(self.labels_)), dtype=np.float32)

@@ -18,8 +18,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from headstart.api import HeadstartClassifier
 from headstart.data import Split, TaskData, load_task, read_split
 from headstart.data.validate import check_known_labels
@@ -114,18 +112,14 @@ def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
     }
 
 
-def _targets(clf: HeadstartClassifier, split: Split) -> np.ndarray:
-    return clf._targets(split)
-
-
 def _metrics(clf: HeadstartClassifier, split: Split) -> dict:
     proba = clf.predict_proba(split.texts)
-    return classification_metrics(_targets(clf, split), proba, clf.labels_, multilabel=clf.multilabel_)
+    return classification_metrics(clf.encode_labels(split), proba, clf.labels_, multilabel=clf.multilabel_)
 
 
 def _baselines(clf: HeadstartClassifier, train: Split, target: Split) -> dict:
     n = len(clf.labels_)
-    y_train, y_eval = _targets(clf, train), _targets(clf, target)
+    y_train, y_eval = clf.encode_labels(train), clf.encode_labels(target)
     return {
         "majority": majority_baseline(y_train, y_eval, n, clf.multilabel_, labels=clf.labels_),
         "tfidf": tfidf_baseline(train.texts, y_train, target.texts, y_eval, clf.labels_, clf.multilabel_),
