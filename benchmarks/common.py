@@ -81,6 +81,7 @@ def save_row(dataset: str, row: dict, command: str | None = None) -> Path:
     key = lambda r: (r["method"], r["by"], r.get("backbone"), r.get("seed"))  # noqa: E731
     data["runs"] = [r for r in data["runs"] if key(r) != key(row)] + [row]
     if command:
+        row["command"] = command  # the exact invocation that produced this row
         data["command"] = command
     data["machine"] = machine()
     data["date"] = dt.date.today().isoformat()

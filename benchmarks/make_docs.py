@@ -25,6 +25,19 @@ epoch whose weights were kept; epoch 0 is the starting point (the head warm-star
 logistic-regression probe), so "(0)" means fine-tuning did not beat the probe on the dev split.
 """
 
+# What a reader must know about particular runs (kept beside the numbers they qualify).
+RUN_NOTES = {
+    "sms_spam": "The headstart `features`, `head`, `top-n` and `full` rows ran while the test suite was also "
+                "running on the 2 cores (load average about 4), the Trainer row alone: their seconds are "
+                "inflated, `full` most (it is the longest). The `top-n` row predates the fix that stopped "
+                "counting epoch 0 as a trained epoch: it trained 4 epochs (it shows 5).",
+    "banking77": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`) to fit the session; at lr 5e-5 two "
+                 "epochs leave the Trainer's fresh 77-way head far from converged, so its row is a "
+                 "short-budget peer, not Trainer's best. headstart `full` did not run in this session.",
+    "sst2": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`). headstart `full` did not run in this "
+            "session.",
+}
+
 SUBSETS = {
     "sst2": "train: stratified 8,000-row subset of `sst2/train.csv` "
             "(`train_test_split(df, train_size=8000, stratify=df.label, random_state=0)[0]`); "
@@ -71,8 +84,9 @@ def write_docs() -> None:
         data = json.loads(path.read_text())
         name = data["dataset"]
         parts.append(f"## {name}\n\n{SUBSETS.get(name, '')}\n\n"
-                     f"Command: `{data.get('command', 'python benchmarks/bench_classification.py ' + name)}` · machine: {data['machine']} · "
-                     f"date: {data['date']}\n\n{table(data)}\n")
+                     f"Command (latest invocation; each row's own is in the JSON): "
+                     f"`{data.get('command', 'python benchmarks/bench_classification.py ' + name)}` · machine: {data['machine']} · "
+                     f"date: {data['date']}\n\n{table(data)}\n\n{RUN_NOTES.get(name, '')}\n")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))
 

@@ -27,7 +27,7 @@ class TopN(Strategy):
     name = "top-n"
     summary = "fine-tune the top N blocks + head with discriminative learning rates (bottom frozen, cached)"
     options_cls = TopNOptions
-    defaults = {"epochs": 4, "lr": 5e-4}
+    defaults = {"epochs": 8, "lr": 5e-4}
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         blocks = [g for g in group_names if g.startswith("block_")]

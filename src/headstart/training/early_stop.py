@@ -11,7 +11,9 @@ __all__ = ["EarlyStopper"]
 class EarlyStopper:
     """Tracks the best value of a metric and says when `patience` epochs passed without improvement.
 
-    patience=0 never stops early (the best epoch is still restored at the end).
+    patience=0 never stops early (the best epoch is still restored at the end). A `baseline` value (the
+    starting point, epoch 0) can be selected as best but never counts toward patience: fine-tuning often
+    dips below a warm-started head for an epoch or two before it passes it.
     """
 
     patience: int
@@ -19,14 +21,21 @@ class EarlyStopper:
     best: float | None = None
     best_epoch: int = -1
     bad_epochs: int = 0
+    best_trained: float | None = None
 
-    def update(self, value: float, epoch: int) -> bool:
-        """Record `value` for `epoch`; True when it is the best so far."""
-        better = self.best is None or (value > self.best if self.greater_is_better else value < self.best)
+    def _better(self, value: float, than: float | None) -> bool:
+        return than is None or (value > than if self.greater_is_better else value < than)
+
+    def update(self, value: float, epoch: int, *, baseline: bool = False) -> bool:
+        """Record `value` for `epoch`; True when it is the best so far (baseline included)."""
+        better = self._better(value, self.best)
         if better:
-            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
-        else:
-            self.bad_epochs += 1
+            self.best, self.best_epoch = value, epoch
+        if not baseline:
+            if self._better(value, self.best_trained):
+                self.best_trained, self.bad_epochs = value, 0
+            else:
+                self.bad_epochs += 1
         return better
 
     @property

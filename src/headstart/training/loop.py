@@ -152,7 +152,7 @@ def fit(
     if start_epoch == 0:
         row = _evaluate_epoch(core, dev, -1, [], pad_id, depth, multilabel, weights, metric)
         result.history.append(row)
-        stopper.update(row[f"dev_{metric}"], -1)
+        stopper.update(row[f"dev_{metric}"], -1, baseline=True)
         best_state = _state(core, keys)
     bar = Progress(enabled=progress, total=cfg.epochs * len(sampler), completed=start_epoch * len(sampler))
     for epoch in range(start_epoch, cfg.epochs):
