@@ -27,10 +27,9 @@ logistic-regression probe), so "(0)" means fine-tuning did not beat the probe on
 
 # What a reader must know about particular runs (kept beside the numbers they qualify).
 RUN_NOTES = {
-    "sms_spam": "The headstart `features`, `head`, `top-n` and `full` rows ran while the test suite was also "
-                "running on the 2 cores (load average about 4), the Trainer row alone: their seconds are "
-                "inflated, `full` most (it is the longest). The `top-n` row predates the fix that stopped "
-                "counting epoch 0 as a trained epoch: it trained 4 epochs (it shows 5).",
+    "sms_spam": "The headstart `features`, `head` and `full` rows ran while the test suite was also running "
+                "on the 2 cores (load average about 4); the Trainer and `top-n` rows ran alone. The contended "
+                "rows' seconds are inflated, `full` most (it is the longest).",
     "banking77": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`) to fit the session; at lr 5e-5 two "
                  "epochs leave the Trainer's fresh 77-way head far from converged, so its row is a "
                  "short-budget peer, not Trainer's best. headstart `full` did not run in this session.",
