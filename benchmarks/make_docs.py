@@ -29,7 +29,9 @@ logistic-regression probe), so "(0)" means fine-tuning did not beat the probe on
 RUN_NOTES = {
     "sms_spam": "The headstart `features`, `head` and `full` rows ran while the test suite was also running "
                 "on the 2 cores (load average about 4); the Trainer and `top-n` rows ran alone. The contended "
-                "rows' seconds are inflated, `full` most (it is the longest).",
+                "rows' seconds are inflated, `full` most (it is the longest). The `head` and `full` rows also "
+                "predate the fix that stopped counting epoch 0 (the starting point) as a trained epoch: they "
+                "trained 2 and 3 epochs (shown: 3 and 4).",
     "banking77": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`) to fit the session; at lr 5e-5 two "
                  "epochs leave the Trainer's fresh 77-way head far from converged, so its row is a "
                  "short-budget peer, not Trainer's best. headstart `full` did not run in this session.",
