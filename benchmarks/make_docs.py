@@ -34,9 +34,8 @@ RUN_NOTES = {
                 "trained 2 and 3 epochs (shown: 3 and 4).",
     "banking77": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`) to fit the session; at lr 5e-5 two "
                  "epochs leave the Trainer's fresh 77-way head far from converged, so its row is a "
-                 "short-budget peer, not Trainer's best. headstart `full` did not run in this session.",
-    "sst2": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`). headstart `full` did not run in this "
-            "session.",
+                 "short-budget peer, not Trainer's best.",
+    "sst2": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`).",
 }
 
 SUBSETS = {
