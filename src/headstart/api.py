@@ -231,7 +231,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def _as_table(self, X, y):
         """X itself, or (texts, labels) as a DataFrame with the configured column names."""
         if y is None:
-            self._as_split(X, None) if isinstance(X, list | tuple | np.ndarray) else None
+            if isinstance(X, list | tuple | np.ndarray):
+                self._as_split(X, None)  # raises the "labels are missing" error for a bare list of texts
             return X
         import pandas as pd
 

@@ -15,7 +15,7 @@ import torch
 from headstart.modeling import TransformerClassifier, pool
 from headstart.training.batching import BucketBatchSampler, collate
 
-__all__ = ["cache_depth", "build_cache"]
+__all__ = ["cache_depth", "build_cache", "pooled_features"]
 
 
 def cache_depth(model: TransformerClassifier, trainable: list[str]) -> int | None:
@@ -67,5 +67,3 @@ def pooled_features(model: TransformerClassifier, token_ids: list[list[int]], *,
                             with_pooled=True)
     return pooled
 
-
-__all__ += ["pooled_features", "pool"]
