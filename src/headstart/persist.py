@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from headstart.backbones import Backbone, anatomy_for, load_backbone
+from headstart.backbones import load_backbone
 from headstart.errors import HeadstartError
 from headstart.modeling import TransformerClassifier
 
@@ -76,8 +76,9 @@ def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMe
             fix="pass the --out folder of `headstart train`",
         )
     meta = SavedMeta(**json.loads(meta_file.read_text()))
-    if meta.backbone_saved:
-        backbone = _load_saved_backbone(path, meta)
+    if meta.backbone_saved:  # the folder itself is a Hugging Face model folder: the registry loads it
+        backbone = load_backbone(str(path))
+        backbone.name = meta.backbone_name
     else:
         backbone = load_backbone(meta.backbone_source if Path(meta.backbone_source).exists()
                                  else meta.backbone_name)
@@ -88,15 +89,3 @@ def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMe
         model.head.bias.copy_(head["bias"])
     model.eval()
     return model, backbone.tokenizer, meta
-
-
-def _load_saved_backbone(path: Path, meta: SavedMeta) -> Backbone:
-    from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
-
-    config = AutoConfig.from_pretrained(path)
-    anatomy = anatomy_for(config.model_type)
-    cls = T5EncoderModel if anatomy.family == "t5" else AutoModel
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
-    return Backbone(meta.backbone_name, str(path), cls.from_pretrained(path).eval(), tokenizer, anatomy)
