@@ -56,7 +56,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, top_n: int | None = None,
                  classifier: str | None = None, C: float | None = None, train_embeddings: bool | None = None,
                  epochs: int | None = None,
-                 lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float = 2.6,
+                 lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float | None = None,
                  lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
                  class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True, seed: int = 0,

@@ -48,7 +48,7 @@ def train(
     train_embeddings: Annotated[bool, typer.Option(help="full: also train the embedding layer")] = False,
     epochs: Annotated[int | None, typer.Option(help="epochs (default: the strategy's)")] = None,
     lr: Annotated[float | None, typer.Option(help="head learning rate; lower layers get less")] = None,
-    lr_decay: Annotated[float, typer.Option(help="learning-rate factor between layer groups")] = 2.6,
+    lr_decay: Annotated[float | None, typer.Option(help="learning-rate factor between layer groups (default 2.6; full: 1.6)")] = None,
     batch_size: Annotated[int, typer.Option()] = 32,
     max_length: Annotated[int, typer.Option(help="tokens per text")] = 128,
     gradual_unfreeze: Annotated[bool, typer.Option(help="unfreeze one layer group per epoch, top first")] = False,

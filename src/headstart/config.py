@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, fields
 
 from headstart.errors import ConfigError
 
-__all__ = ["TrainConfig", "check_choice", "check_range"]
+__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "check_choice", "check_range"]
+
+DEFAULT_LR_DECAY = 2.6  # ULMFiT's factor between adjacent layer groups
 
 
 def check_choice(name: str, value, allowed) -> None:
@@ -41,7 +43,8 @@ class TrainConfig:
         epochs: passes over the training data (early stopping may end sooner).
         batch_size: examples per step.
         lr: learning rate of the head; lower groups get lr / lr_decay**distance (discriminative LRs).
-        lr_decay: geometric factor between adjacent layer groups (ULMFiT's 2.6).
+        lr_decay: geometric factor between adjacent layer groups (ULMFiT's 2.6 unless the strategy
+            sets its own: `full` uses 1.6, since 2.6 over six or more blocks all but freezes the bottom).
         lower_lr_cap: forgetting guard: the bottom half of the blocks never exceed this learning rate.
         schedule: "linear" (warmup then linear decay) or "slanted" (slanted triangular, ULMFiT).
         warmup_ratio: fraction of steps spent warming up (linear schedule) / rising (slanted).
@@ -63,7 +66,7 @@ class TrainConfig:
     epochs: int | None = None
     batch_size: int = 32
     lr: float | None = None
-    lr_decay: float = 2.6
+    lr_decay: float | None = None  # None: the strategy's default, else DEFAULT_LR_DECAY
     lower_lr_cap: float = 1e-4
     schedule: str = "linear"
     warmup_ratio: float = 0.1
@@ -84,7 +87,8 @@ class TrainConfig:
         check_range("batch_size", self.batch_size, 1, integer=True)
         if self.lr is not None:
             check_range("lr", self.lr, 1e-8, 1.0)
-        check_range("lr_decay", self.lr_decay, 1.0, 100.0)
+        if self.lr_decay is not None:
+            check_range("lr_decay", self.lr_decay, 1.0, 100.0)
         check_range("lower_lr_cap", self.lower_lr_cap, 0.0, 1.0)
         check_choice("schedule", self.schedule, ("linear", "slanted"))
         check_range("warmup_ratio", self.warmup_ratio, 0.0, 0.9)
@@ -119,4 +123,6 @@ class TrainConfig:
         for key, value in defaults.items():
             if values.get(key) is None:
                 values[key] = value
+        if values["lr_decay"] is None:
+            values["lr_decay"] = DEFAULT_LR_DECAY
         return TrainConfig(**values)

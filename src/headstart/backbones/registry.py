@@ -112,6 +112,7 @@ def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
         >>> bb.anatomy.blocks
         'encoder.layer'
     """
+    import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
 
     display, source = resolve(name)
@@ -129,7 +130,9 @@ def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
         ) from None
     anatomy = anatomy_for(config.model_type)
     model_cls = T5EncoderModel if anatomy.family == "t5" else AutoModel
-    model = model_cls.from_pretrained(source)
+    # float32 weights whatever the checkpoint stores: the optimizer state and the small updates of
+    # fine-tuning need them (mixed precision, where wanted, is Accelerate's job, not the weights')
+    model = model_cls.from_pretrained(source, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:
         # decoders (GPT-2, Llama) ship without one; padding is masked out, any id will do

@@ -21,7 +21,7 @@ def drift_from(model: TransformerClassifier, before: dict[str, list[torch.Tensor
     for group in model.layer_groups():
         if group.name not in before:
             continue
-        diff = sum(float((p - p0).pow(2).sum()) for p, p0 in zip(group.parameters(), before[group.name],
+        diff = sum(float((p.cpu() - p0).pow(2).sum()) for p, p0 in zip(group.parameters(), before[group.name],
                                                                  strict=True))
         norm = sum(float(p0.pow(2).sum()) for p0 in before[group.name])
         out[group.name] = (diff / norm) ** 0.5 if norm > 0 else 0.0

@@ -1,0 +1,86 @@
+"""Choose training defaults on held-out data: run a grid of HeadstartClassifier settings on one data set
+and print one JSON line per setting.
+
+The choice is made on `dev_*` (the 10% of the *training* rows that early stopping sees), never on the test
+set; `test_accuracy` is printed beside it only so the notes can say how well dev predicted test.
+
+    python benchmarks/sweep.py sst2 --grid full [--backbone PATH] > benchmarks/logs/sweep_sst2.jsonl
+
+Run on whatever machine is at hand: only the metrics are used from it, not the timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from common import load_dataset
+from headstart import HeadstartClassifier
+from headstart.evaluation import classification_metrics
+
+# name -> list of (label, HeadstartClassifier keyword arguments)
+GRIDS = {
+    "full": [
+        ("full lr5e-4 d2.6 e3", dict(strategy="full", lr=5e-4, lr_decay=2.6, epochs=3)),
+        ("full lr5e-4 d2.6 e5", dict(strategy="full", lr=5e-4, lr_decay=2.6, epochs=5)),
+        ("full lr5e-4 d1.6 e3", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=3)),
+        ("full lr5e-4 d1.6 e5", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5)),
+        ("full lr5e-4 d1.6 e5 nocap", dict(strategy="full", lr=5e-4, lr_decay=1.6, lower_lr_cap=1.0, epochs=5)),
+        ("full lr2e-4 d1.3 e5 nocap", dict(strategy="full", lr=2e-4, lr_decay=1.3, lower_lr_cap=1.0, epochs=5)),
+        ("full lr1e-3 d2.6 e5", dict(strategy="full", lr=1e-3, lr_decay=2.6, epochs=5)),
+        ("full lr1e-3 d1.6 e5", dict(strategy="full", lr=1e-3, lr_decay=1.6, epochs=5)),
+        ("full lr1e-4 d1.0 e5 nocap", dict(strategy="full", lr=1e-4, lr_decay=1.0, lower_lr_cap=1.0, epochs=5)),
+        ("full lr5e-5 d1.0 e3 nocap nows", dict(strategy="full", lr=5e-5, lr_decay=1.0, lower_lr_cap=1.0,
+                                                 epochs=3, warm_start=False)),
+        ("full lr5e-4 d1.6 e5 nows", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5, warm_start=False)),
+        ("full lr5e-4 d1.6 e5 slanted", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5,
+                                              schedule="slanted")),
+        ("full lr5e-4 d1.6 e5 emb", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5,
+                                          train_embeddings=True)),
+        ("full lr5e-4 d1.6 e5 bs16", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5, batch_size=16)),
+    ],
+    "top-n": [
+        ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
+        ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),
+        ("top-n4 lr5e-4 d1.6 e6", dict(strategy="top-n", top_n=4, lr=5e-4, lr_decay=1.6, epochs=6)),
+        ("top-n2 lr1e-3 e8", dict(strategy="top-n", top_n=2, lr=1e-3, epochs=8)),
+        ("top-n2 lr5e-4 e8 nows", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8, warm_start=False)),
+    ],
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dataset")
+    ap.add_argument("--grid", default="full", choices=sorted(GRIDS))
+    ap.add_argument("--backbone", default="minilm")
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default=None, help="comma-separated labels to run")
+    args = ap.parse_args()
+    train, test = load_dataset(args.dataset)
+    only = set(args.only.split(",")) if args.only else None
+    for label, kwargs in GRIDS[args.grid]:
+        if only and label not in only:
+            continue
+        kwargs = {"batch_size": 32, **kwargs}
+        clf = HeadstartClassifier(backbone=args.backbone, max_length=args.max_length, seed=args.seed, **kwargs)
+        t0 = time.perf_counter()
+        clf.fit(train)
+        seconds = time.perf_counter() - t0
+        best = max(clf.fit_result_.history, key=lambda r: r[f"dev_{clf.metric_}"])
+        proba = clf.predict_proba(test.text.tolist())
+        y = [clf.labels_.index(str(v)) for v in test.label]
+        m = classification_metrics(y, proba, list(range(len(clf.labels_))))
+        print(json.dumps({"dataset": args.dataset, "label": label, "seed": args.seed,
+                          "dev_metric": clf.metric_, f"dev_{clf.metric_}": round(best[f"dev_{clf.metric_}"], 4),
+                          "dev_accuracy": round(best["dev_accuracy"], 4), "best_epoch": clf.fit_result_.best_epoch,
+                          "epochs_run": len(clf.fit_result_.history) - 1,
+                          "test_accuracy": round(m["accuracy"], 4), "seconds": round(seconds, 1)}), flush=True)
+        print(label, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
