@@ -24,21 +24,37 @@ import torch
 
 from headstart import HeadstartClassifier
 from headstart.backbones import load_backbone
+from headstart.errors import ConfigError
 from headstart.strategies import STRATEGIES, make_strategy
 from headstart.training import Examples, collate, predict_logits, tokenize
-from headstart.training.groups import freeze_except
+from headstart.training.groups import NEW_GROUPS, freeze_except, trains
 from headstart.training.loop import loss_fn
 
 MATRIX_FAMILIES = ("bert", "roberta", "electra", "mpnet", "distilbert", "gpt2", "llama", "t5")
+# strategies that refuse a family, with the reason (the refusal itself is tested below)
+NOT_APPLICABLE = {("bitfit", "llama"): "no bias terms", ("bitfit", "t5"): "no bias terms",
+                  ("prefix", "distilbert"): "attention takes no past key/values",
+                  ("prefix", "t5"): "the T5 encoder takes no past key/values",
+                  ("prefix", "mpnet"): "attention takes no past key/values"}
 CASES = [pytest.param(strategy, family, id=f"{strategy}-{family}")
-         for strategy in STRATEGIES for family in MATRIX_FAMILIES]
+         for strategy in STRATEGIES for family in MATRIX_FAMILIES if (strategy, family) not in NOT_APPLICABLE]
 MAX_LENGTH = 16
 OPTIONS = {"epochs": 4, "lr": 3e-3, "batch_size": 8, "max_length": MAX_LENGTH, "patience": 0, "seed": 0}
+# the tiny models are 32 wide: Compacter's default bottleneck (32 / 16 = 2) is not divisible by its phm_dim 4
+STRATEGY_OPTIONS = {"compacter": {"reduction_factor": 4}}
 
 
-def _trainable_params(model, trainable: list[str]) -> dict[int, torch.nn.Parameter]:
-    """id -> parameter, for the parameters of the trainable groups (a tied weight counts once)."""
-    return {id(p): p for g in model.layer_groups() if g.name in trainable for p in g.parameters()}
+def _trainable_params(model, strategy) -> dict[int, torch.nn.Parameter]:
+    """id -> parameter, for the parameters the strategy trains (a tied weight counts once)."""
+    names = [g.name for g in model.layer_groups()]
+    trainable = strategy.trainable_groups(names)
+    return {id(p): p for g in model.layer_groups() if g.name in trainable
+            for n, p in g.named_parameters() if trains(g.name, n, strategy.keep)}
+
+
+def _pretrained_name(name: str) -> str:
+    """peft wraps an adapted projection: `query.base_layer.weight` is the pretrained `query.weight`."""
+    return name.replace(".base_layer", "")
 
 
 def _training_loss(model, tokenizer, texts: list[str], y: np.ndarray) -> float:
@@ -63,7 +79,8 @@ def trained(tiny_folders, toy_data, toy_dev):
     def get(strategy: str, family: str, **options) -> HeadstartClassifier:
         key = (strategy, family, *sorted(options.items()))
         if key not in fitted:
-            clf = HeadstartClassifier(backbone=str(tiny_folders[family]), strategy=strategy, **OPTIONS | options)
+            clf = HeadstartClassifier(backbone=str(tiny_folders[family]), strategy=strategy,
+                                      **OPTIONS | STRATEGY_OPTIONS.get(strategy, {}) | options)
             fitted[key] = clf.fit(*toy_data, dev=dev)
         return fitted[key]
 
@@ -113,28 +130,36 @@ def test_save_load_predicts_the_same(strategy, family, trained, toy_data, tmp_pa
 def test_frozen_parameters_are_bit_for_bit_pretrained(strategy, family, trained, pretrained) -> None:
     clf = trained(strategy, family)
     names = [g.name for g in clf.model_.layer_groups()]
-    trainable = _trainable_params(clf.model_, clf.strategy_.trainable_groups(names))
+    trainable = _trainable_params(clf.model_, clf.strategy_)
     before = pretrained[family]
     frozen = moved = 0
     for name, p in clf.model_.backbone.named_parameters():
+        pretrained_name = _pretrained_name(name)
+        if pretrained_name not in before:  # an added adapter weight, not a pretrained one
+            assert id(p) in trainable
+            continue
         if id(p) in trainable:
-            moved += not torch.equal(p, before[name])
+            moved += not torch.equal(p, before[pretrained_name])
         else:
             frozen += 1
-            assert torch.equal(p, before[name]), f"{name} is frozen by {strategy!r} but changed"
+            assert torch.equal(p, before[pretrained_name]), f"{name} is frozen by {strategy!r} but changed"
     assert frozen > 0
-    # the trainable part of the backbone did train, unless the best epoch was the start (the head is new)
+    # the trainable pretrained weights did train, unless the best epoch was the start (the head is new);
+    # adapter strategies (bitfit aside) train none of them
+    trains_pretrained = clf.strategy_.adapter in (None, "bitfit") and any(
+        g not in NEW_GROUPS for g in clf.strategy_.trainable_groups(names))
     if clf.fit_result_.best_epoch > 0:
-        assert (moved > 0) == clf.strategy_.modifies_backbone(names)
+        assert (moved > 0) == trains_pretrained
 
 
 @pytest.mark.parametrize("strategy, family", CASES)
 def test_only_trainable_groups_get_gradients(strategy, family, trained, tiny_folders, toy_data,
                                              initial_model) -> None:
     model, tokenizer = initial_model(tiny_folders[family], 2)
+    chosen = make_strategy(strategy, **STRATEGY_OPTIONS.get(strategy, {}))
+    chosen.prepare(model)
     groups = model.layer_groups()
-    trainable = make_strategy(strategy).trainable_groups([g.name for g in groups])
-    freeze_except(model, groups, trainable)
+    freeze_except(model, groups, chosen.trainable_groups([g.name for g in groups]), chosen.keep)
     texts, labels = toy_data
     ids = tokenize(tokenizer, texts[:8], MAX_LENGTH)
     batch = collate([(x, int(label == "pos")) for x, label in zip(ids, labels[:8], strict=True)],
@@ -142,8 +167,16 @@ def test_only_trainable_groups_get_gradients(strategy, family, trained, tiny_fol
     y = batch.pop("labels")
     loss_fn(model(**batch), y, None, multilabel=False).backward()
 
-    expected = _trainable_params(model, trainable)
+    expected = _trainable_params(model, chosen)
     got = {name for name, p in model.named_parameters() if p.grad is not None}
     want = {name for name, p in model.named_parameters() if id(p) in expected}
     assert got == want
     assert trained(strategy, family).trainable_params_ == sum(p.numel() for p in expected.values())
+
+
+@pytest.mark.parametrize("strategy, family", [pytest.param(s, f, id=f"{s}-{f}") for s, f in NOT_APPLICABLE])
+def test_inapplicable_strategies_refuse_clearly(strategy, family, tiny_folders, toy_data) -> None:
+    clf = HeadstartClassifier(backbone=str(tiny_folders[family]), strategy=strategy, **OPTIONS)
+    with pytest.raises(ConfigError) as err:
+        clf.fit(*toy_data)
+    assert family in str(err.value) and "fix:" in str(err.value).lower()

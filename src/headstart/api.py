@@ -17,19 +17,22 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from headstart.backbones import DEFAULT_BACKBONE, load_backbone
 from headstart.config import TrainConfig
 from headstart.data import Split, TaskData, load_task, read_split
-from headstart.errors import DataError
+from headstart.errors import ConfigError, DataError
 from headstart.evaluation.metrics import primary_metric
 from headstart.modeling import TransformerClassifier
 from headstart.persist import SavedMeta, load_model, save_model
 from headstart.strategies import make_strategy
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
 from headstart.training.drift import drift_from, snapshot
+from headstart.training.groups import trains
 from headstart.training.warm_start import warm_start_head
 
 __all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]
 
 AUTO_BALANCE_RATIO = 10.0
 
+_STRATEGY_OPTIONS = ("top_n", "classifier", "C", "train_embeddings", "rank", "alpha", "lora_dropout",
+                     "target_modules", "virtual_tokens", "reduction_factor", "placement", "phm_dim")
 _TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
                   "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "warm_start",
                   "prefix_cache",
@@ -42,8 +45,10 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     Args:
         backbone: registered name (default: the packaged MiniLM), local folder or Hugging Face id.
         strategy: "features", "head", "top-n" or "full" (see `headstart.strategies.STRATEGIES`).
-        top_n: blocks trained by "top-n". classifier, C: the linear model of "features".
-        train_embeddings: "full" also trains the embedding layer (off by default).
+        top_n: blocks trained by "top-n" (and by "lora" when given). classifier, C: the linear model of
+            "features". train_embeddings: "full" also trains the embedding layer (off by default).
+        rank, alpha, lora_dropout, target_modules: "lora" options. virtual_tokens: "prompt" / "prefix".
+        reduction_factor, placement ("houlsby" | "pfeiffer"), phm_dim: "adapter" / "compacter" options.
         epochs, lr, ...: training options (see TrainConfig); None takes the strategy's default.
         text_column, label_column, label_sep: how to read DataFrames / Datasets / files.
         dev_fraction: share of the training rows held out for early stopping when no dev set is given.
@@ -55,6 +60,9 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, top_n: int | None = None,
                  classifier: str | None = None, C: float | None = None, train_embeddings: bool | None = None,
+                 rank: int | None = None, alpha: float | None = None, lora_dropout: float | None = None,
+                 target_modules: list[str] | None = None, virtual_tokens: int | None = None,
+                 reduction_factor: int | None = None, placement: str | None = None, phm_dim: int | None = None,
                  epochs: int | None = None,
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float | None = None,
                  lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
@@ -68,6 +76,14 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.classifier = classifier
         self.C = C
         self.train_embeddings = train_embeddings
+        self.rank = rank
+        self.alpha = alpha
+        self.lora_dropout = lora_dropout
+        self.target_modules = target_modules
+        self.virtual_tokens = virtual_tokens
+        self.reduction_factor = reduction_factor
+        self.placement = placement
+        self.phm_dim = phm_dim
         self.epochs = epochs
         self.lr = lr
         self.batch_size = batch_size
@@ -107,12 +123,12 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
                  resume: bool = False) -> HeadstartClassifier:
         """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
-        strategy = make_strategy(self.strategy, top_n=self.top_n, classifier=self.classifier, C=self.C,
-                                 train_embeddings=self.train_embeddings)
+        strategy = make_strategy(self.strategy, **{k: getattr(self, k) for k in _STRATEGY_OPTIONS})
         cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS}).with_defaults(strategy.defaults)
         bb = load_backbone(self.backbone)
-        torch.manual_seed(cfg.seed)  # the head's initialisation
+        torch.manual_seed(cfg.seed)  # the head's (and any adapter's) initialisation
         model = TransformerClassifier(bb.model, bb.anatomy, len(task.labels), dropout=cfg.dropout)
+        strategy.prepare(model)  # adapters / prompt encoders, before the groups are read
         names = [g.name for g in model.layer_groups()]
         trainable = strategy.trainable_groups(names)
         self.labels_, self.multilabel_ = list(task.labels), task.multilabel
@@ -127,7 +143,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         before = snapshot(model)
         t0 = time.perf_counter()
         if strategy.uses_gradients:
-            self.fit_result_ = fit(model, train, dev, trainable=trainable, cfg=cfg, pad_id=pad_id,
+            self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
                                    multilabel=task.multilabel, metric=self.metric_,
                                    class_weights=self._class_weights(train.labels, cfg),
                                    checkpoint=checkpoint, resume=resume, progress=self.progress)
@@ -135,10 +151,29 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
             self.fit_result_ = self._fit_features(model, train, dev, pad_id, cfg)
         self.fit_seconds_ = time.perf_counter() - t0
         self.drift_ = drift_from(model, before)
-        self.trainable_params_ = sum(p.numel() for g in model.layer_groups() if g.name in trainable
-                                     for p in g.parameters())
+        trained = {id(p): p for g in model.layer_groups() if g.name in trainable  # a shared weight once
+                   for n, p in g.named_parameters() if trains(g.name, n, strategy.keep)}
+        self.trainable_params_ = sum(p.numel() for p in trained.values())
         self.total_params_ = sum(p.numel() for p in model.parameters())
         self.backbone_modified_ = strategy.modifies_backbone(names)
+        self.adapter_ = strategy.adapter
+        return self
+
+    def merge(self) -> HeadstartClassifier:
+        """Fold a LoRA / IA3 adapter into the backbone weights (for deployment: no adapter arithmetic at
+        prediction time). Predictions stay equal up to float rounding (tests check 1e-5). The model then
+        saves as a whole backbone."""
+        self._check_fitted()
+        if self.model_.peft is None or self.model_.prompt_learning:
+            raise ConfigError("only LoRA and IA3 adapters can be merged into the backbone.",
+                              expected="a model trained with strategy lora or ia3",
+                              found=f"strategy {self.strategy_.name!r}",
+                              fix="use the adapter as it is; prompt, prefix and bottleneck adapters add computation "
+                              "that cannot be folded into existing weights")
+        backbone = self.model_.peft.merge_and_unload()
+        self.model_.backbone = backbone
+        self.model_.attach_peft(None)
+        self.adapter_, self.backbone_modified_ = None, True
         return self
 
     def _fit_features(self, model, train: Examples, dev: Examples, pad_id: int, cfg: TrainConfig):
@@ -208,8 +243,9 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         meta = SavedMeta(labels=self.labels_, multilabel=self.multilabel_,
                          max_length=self.train_config_.max_length, backbone_name=self.backbone_name_,
                          backbone_source=self.backbone_source_, backbone_saved=self.backbone_modified_,
-                         strategy=self.strategy_.describe() | {"train": self.train_config_.to_dict()})
-        return save_model(path, self.model_, self.tokenizer_, meta)
+                         strategy=self.strategy_.describe() | {"train": self.train_config_.to_dict()},
+                         adapter=self.adapter_)
+        return save_model(path, self.model_, self.tokenizer_, meta, strategy=self.strategy_)
 
     @classmethod
     def load(cls, path: str | Path) -> HeadstartClassifier:
@@ -224,7 +260,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         clf.classes_ = np.array(meta.labels)
         clf.strategy_ = make_strategy(meta.strategy["strategy"], **meta.strategy.get("options", {}))
         clf.train_config_, clf.backbone_name_, clf.backbone_source_ = train, meta.backbone_name, meta.backbone_source
-        clf.backbone_modified_ = meta.backbone_saved
+        clf.backbone_modified_, clf.adapter_ = meta.backbone_saved, meta.adapter
         return clf
 
     # ---- input handling ----------------------------------------------------------------------------

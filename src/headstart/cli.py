@@ -175,6 +175,71 @@ def recommend(
 
 
 @app.command()
+def compare(
+    data: Annotated[Path, typer.Argument(help="training data: CSV, TSV or JSONL with text and label columns")],
+    strategies: Annotated[str | None, typer.Option(
+        help="comma-separated strategies, e.g. features,head,top-n (default: every registered one)")] = None,
+    budget: Annotated[str, typer.Option(help="time for the whole bake-off: 90s, 20m, 1h, 1h30m")] = "20m",
+    out: Annotated[Path, typer.Option(help="folder for the leaderboard, report and candidate runs")] = Path(
+        "runs/compare"),
+    dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA, drawn once)")] = None,
+    test: Annotated[Path | None, typer.Option(help="test data, scored for information (ranking uses dev)")] = None,
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[str, typer.Option()] = "label",
+    label_sep: Annotated[str | None, typer.Option(help="multi-label separator inside the label cell")] = None,
+    backbone: Annotated[str, typer.Option(help="registered name, local folder or Hugging Face id")] = "minilm",
+    seed: Annotated[int, typer.Option()] = 0,
+    max_length: Annotated[int, typer.Option(help="tokens per text")] = 128,
+    epochs: Annotated[int | None, typer.Option(help="epochs for every candidate (default: each one's own)")] = None,
+    max_seconds: Annotated[float | None, typer.Option(help="constraint: training time in seconds")] = None,
+    max_memory_mb: Annotated[float | None, typer.Option(help="constraint: peak memory in MB")] = None,
+    max_params: Annotated[int | None, typer.Option(help="constraint: trainable parameters")] = None,
+    max_adapter_mb: Annotated[float | None, typer.Option(help="constraint: saved model folder in MB")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier comparison in --out")] = False,
+) -> None:
+    """Train several strategies on the same split within a time budget; leaderboard, plots and a choice."""
+    from headstart.compare import Constraints, parse_budget
+    from headstart.compare import compare as run_compare
+
+    try:
+        board = run_compare(data, out, strategies, parse_budget(budget), dev=dev, test=test,
+                            text_column=text_column, label_column=label_column, label_sep=label_sep,
+                            backbone=backbone, seed=seed, max_length=max_length, epochs=epochs,
+                            constraints=Constraints(max_seconds, max_memory_mb, max_params, max_adapter_mb),
+                            overwrite=overwrite, on_event=lambda line: err.print(line, highlight=False, markup=False))
+    except HeadstartError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        err.print("interrupted: the running candidate was stopped; nothing was recommended")
+        raise typer.Exit(130) from None
+    _print_leaderboard(board)
+    console.print(board.recommendation, highlight=False, markup=False)
+    console.print(f"report: [bold]{out}/report.html[/]")
+
+
+def _print_leaderboard(board) -> None:
+    from rich.markup import escape
+
+    from headstart.evaluation.compare_report import format_bytes
+
+    table = Table(title=f"leaderboard (ranked on dev {board.primary_metric})")
+    for col in ("strategy", "outcome", f"dev {board.primary_metric}", f"test {board.primary_metric}",
+                "train s", "peak MB", "trainable", "adapter", "constraints"):
+        table.add_column(col)
+
+    def fmt(v, spec: str) -> str:
+        return "-" if v is None else format(v, spec)
+
+    for r in board.rows:
+        verdict = "-" if r.status != "finished" else "; ".join(r.violations) or "met"
+        name = f"[bold]{escape(r.strategy)}[/]" if r.strategy == board.choice else escape(r.strategy)
+        table.add_row(name, escape(r.outcome), fmt(r.dev_metric, ".4f"), fmt(r.test_metric, ".4f"),
+                      fmt(r.train_seconds, ",.1f"), fmt(r.peak_memory_mb, ",.0f"), fmt(r.trainable_params, ","),
+                      format_bytes(r.adapter_bytes), escape(verdict))
+    console.print(table)
+
+
+@app.command()
 def models() -> None:
     """List the registered backbones and whether they are installed (work offline)."""
     from headstart.backbones import list_backbones

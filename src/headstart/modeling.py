@@ -15,7 +15,15 @@ from torch import nn
 
 from headstart.backbones import Anatomy, blocks_of, get_module
 
-__all__ = ["LayerGroup", "TransformerClassifier", "pool"]
+__all__ = ["LayerGroup", "TransformerClassifier", "pool", "is_adapter_parameter"]
+
+# Parameter-name markers of added adapter weights: peft's LoRA / IA3 / prompt encoders, headstart's own
+# bottleneck adapters. Everything else in the backbone is a pretrained weight.
+ADAPTER_MARKERS = ("lora_", "ia3_", "prompt_encoder", "adapter")
+
+
+def is_adapter_parameter(name: str) -> bool:
+    return any(marker in name for marker in ADAPTER_MARKERS)
 
 
 @dataclass
@@ -27,7 +35,11 @@ class LayerGroup:
 
     def parameters(self) -> list[nn.Parameter]:
         """Each parameter once, even when two listed modules share (tie) a weight."""
-        unique = {id(p): p for m in self.modules for p in m.parameters()}
+        return [p for _, p in self.named_parameters()]
+
+    def named_parameters(self) -> list[tuple[str, nn.Parameter]]:
+        """(name relative to its module, parameter), each parameter once."""
+        unique = {id(p): (name, p) for m in self.modules for name, p in m.named_parameters()}
         return list(unique.values())
 
 
@@ -84,6 +96,22 @@ class TransformerClassifier(nn.Module):
         # fresh head, small weights: the pretrained features should dominate the first steps
         nn.init.normal_(self.head.weight, std=0.02)
         nn.init.zeros_(self.head.bias)
+        # a peft wrapper around `backbone` (set by `attach_peft`); not a submodule: the classifier owns
+        # the backbone's parameters already, and the prompt encoder is registered on its own
+        object.__setattr__(self, "peft", None)
+
+    def attach_peft(self, wrapper) -> None:
+        """Route the backbone through a peft wrapper (prompt / prefix tuning need it for the forward;
+        LoRA / IA3 live inside the backbone's modules and need it only for save / switch / merge)."""
+        object.__setattr__(self, "peft", wrapper)
+        if self.prompt_learning:
+            self.prompt_encoder = wrapper.prompt_encoder
+        elif "prompt_encoder" in self._modules:
+            del self._modules["prompt_encoder"]
+
+    @property
+    def prompt_learning(self) -> bool:
+        return self.peft is not None and self.peft.peft_config[self.peft.active_adapter].is_prompt_learning
 
     # ---- structure -------------------------------------------------------------------------
     @property
@@ -93,7 +121,8 @@ class TransformerClassifier(nn.Module):
     def layer_groups(self) -> list[LayerGroup]:
         """Ordered bottom -> top. The final norm travels with the top block; unused modules are left out."""
         a = self.anatomy
-        groups = [LayerGroup("embeddings", [get_module(self.backbone, p) for p in a.embeddings])]
+        groups = [LayerGroup("prompt", [self.prompt_encoder])] if self.prompt_learning else []
+        groups.append(LayerGroup("embeddings", [get_module(self.backbone, p) for p in a.embeddings]))
         blocks = blocks_of(self.backbone, a)
         for i, block in enumerate(blocks):
             modules = [block]
@@ -106,6 +135,10 @@ class TransformerClassifier(nn.Module):
     # ---- forward ---------------------------------------------------------------------------
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Pooled text representation (batch, hidden)."""
+        if self.prompt_learning:
+            out = self.peft(input_ids=input_ids, attention_mask=attention_mask)
+            hidden = out.last_hidden_state[:, -input_ids.size(1):]  # prompt tuning prepends virtual tokens
+            return pool(hidden, attention_mask, self.anatomy.pooling)
         out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
         return pool(out.last_hidden_state, attention_mask, self.anatomy.pooling)
 

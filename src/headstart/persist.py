@@ -6,6 +6,10 @@
       config.json, model.safetensors, tokenizer files
                             the backbone in Hugging Face format, only when training changed it; a
                             frozen backbone is referenced by name instead (a head-only run is ~100 KB)
+      adapter_config.json, adapter_model.safetensors
+                            adapter strategies (lora, ia3, prefix, prompt, bitfit, adapter, compacter):
+                            the adapter in the PEFT layout (headstart.adapters.store); the backbone is
+                            referenced, the head is head.safetensors as always
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from headstart.adapters.store import load_adapter, save_adapter
 from headstart.backbones import load_backbone
 from headstart.errors import HeadstartError
 from headstart.modeling import TransformerClassifier
@@ -37,12 +42,15 @@ class SavedMeta:
     backbone_source: str
     backbone_saved: bool
     strategy: dict
+    adapter: str | None = None  # the adapter kind saved beside the head (see headstart.adapters.store)
     format_version: int = FORMAT_VERSION
 
 
-def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: SavedMeta) -> Path:
+def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: SavedMeta,
+               strategy=None) -> Path:
     """Write the model folder atomically: into a temporary sibling, then renamed into place, so an
-    existing folder is only replaced by a complete one."""
+    existing folder is only replaced by a complete one. `strategy` is needed for headstart's own
+    adapter kinds (their config)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -52,6 +60,8 @@ def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: 
     if meta.backbone_saved:
         model.backbone.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+    if meta.adapter:
+        save_adapter(model, meta.adapter, tmp, strategy=strategy)
     (tmp / "headstart.json").write_text(json.dumps(meta.__dict__, indent=2))
     if path.exists():
         old = path.with_name(path.name + ".old")
@@ -83,6 +93,8 @@ def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMe
         backbone = load_backbone(meta.backbone_source if Path(meta.backbone_source).exists()
                                  else meta.backbone_name)
     model = TransformerClassifier(backbone.model, backbone.anatomy, len(meta.labels))
+    if meta.adapter:
+        load_adapter(model, path)
     head = load_file(path / "head.safetensors")
     with torch.no_grad():
         model.head.weight.copy_(head["weight"])

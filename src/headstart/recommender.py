@@ -19,7 +19,7 @@ matching rule with a built strategy), so that what it tells you to run always ru
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from headstart.data.types import DataStats
 from headstart.errors import ConfigError
@@ -35,6 +35,7 @@ DATA_SIZES: tuple[str, ...] = ("none", "small", "medium", "large")
 SMALL_MAX_ROWS = 5_000  # fewer labelled training rows than this is "small"
 MEDIUM_MAX_ROWS = 50_000  # fewer than this is "medium"; this many or more is "large"
 FEW_SHOT_MAX_ROWS_PER_CLASS = 20
+NEAR_BOUNDARY = 0.2  # a count within 20% of a bucket edge could fall on the other side with other data
 COMPLEXITIES: tuple[str, ...] = ("simple", "standard", "fine-grained", "domain-specific", "sequence")
 SIMPLE_MAX_CLASSES = 5
 SIMPLE_MAX_MEDIAN_WORDS = 64
@@ -179,6 +180,8 @@ class Plan:
     fallback: str | None
     alternatives: list[str]
     matched_rule: str
+    compare_why: str | None = None  # when set, measuring beats trusting the table: why, and how
+    compare_command: str | None = None
 
     def to_text(self) -> str:
         """A short explanation: the choice, why, and the command to run."""
@@ -191,6 +194,8 @@ class Plan:
         lines = [head, "Why:", *(f"  - {r}" for r in self.reasons), "Run:", f"  {self.command}"]
         if self.alternatives:
             lines.append("Also worth trying: " + ", ".join(self.alternatives))
+        if self.compare_command:
+            lines.append(f"Check it on your data ({self.compare_why}): {self.compare_command}")
         lines.append(f"(rule: {self.matched_rule})")
         return "\n".join(lines)
 
@@ -310,6 +315,7 @@ def recommend(
     else:
         level = compute
     size = data_size(stats.n_train) if stats is not None else "none"
+    infer = complexity is None
     reasons = _context(stats, size, level, machine, given=compute is not None)
     if complexity is None and stats is not None and size != "none":
         complexity, why = infer_complexity(stats)
@@ -332,8 +338,53 @@ def recommend(
                        f"the best built choice now is '{fallback}'{why}")
     alternatives = [a for a in rule.alternatives if a != run.strategy]
     alternatives = [a if a in BUILT_STRATEGIES else f"{a} ({_not_built(a)})" for a in alternatives]
+    hint = _compare_hint(stats, situation, rule, run.strategy, infer, data_path)
     return Plan(rule.strategy, dict(run.config), reasons, _command(run.strategy, run.config, data_path),
-                rule.strategy in BUILT_STRATEGIES, fallback, alternatives, rule.name)
+                rule.strategy in BUILT_STRATEGIES, fallback, alternatives, rule.name, *(hint or (None, None)))
+
+
+def _built_choice(situation: Situation) -> str:
+    """The built strategy the table runs in a situation (an unbuilt rule's fallback)."""
+    rule = next(r for r in RULES if r.matches(situation))
+    return rule.strategy if rule.strategy in BUILT_STRATEGIES else _fallback(rule, situation)[0].strategy
+
+
+def _near_ties(stats: DataStats, situation: Situation, infer: bool) -> list[str]:
+    """Built strategies the table would pick for slightly different data: NEAR_BOUNDARY more or fewer rows
+    and, when the complexity is inferred, longer or shorter texts or one class more or fewer. A different
+    pick means the data sits on a boundary of the table, where two rules nearly tie."""
+    factors = (1 - NEAR_BOUNDARY, 1 + NEAR_BOUNDARY)
+    variants = [replace(situation, data=data_size(n), rows_per_class=n / max(stats.n_classes, 1))
+                for n in (round(stats.n_train * f) for f in factors)]
+    if infer:
+        median = stats.length_words.get("median", stats.length_words.get("mean", 0.0))
+        changed = [replace(stats, length_words={**stats.length_words, "median": median * f}) for f in factors]
+        changed += [replace(stats, n_classes=stats.n_classes + d) for d in (-1, 1) if stats.n_classes + d >= 2]
+        variants += [replace(situation, complexity=infer_complexity(s)[0]) for s in changed]
+    current = _built_choice(situation)
+    return list(dict.fromkeys(s for s in map(_built_choice, variants) if s != current))
+
+
+def _compare_hint(stats: DataStats | None, situation: Situation, rule: Rule, run: str, infer: bool,
+                  data_path: str | None) -> tuple[str, str] | None:
+    """(why, the `headstart compare` command) when the table's pick is a close call: mid-sized data, or a
+    situation near a boundary of the table. None when the table is clear."""
+    if stats is None or situation.data == "none" or situation.api_only or situation.multimodal:
+        return None
+    why = [f"{stats.n_train:,} rows is mid-sized, where strategies score close together"
+           ] if situation.data == "medium" else []
+    ties = _near_ties(stats, situation, infer)
+    if ties:
+        why.append("the data is near a boundary of the table, where it would pick " + " or ".join(ties))
+    if not why:
+        return None
+    names = list(dict.fromkeys([run, *ties, *(a for a in rule.alternatives if a in BUILT_STRATEGIES)]))
+    if len(names) < 2:
+        names.append("head" if run == "features" else "features")
+    budget = "20m" if situation.data == "small" else "1h"
+    command = " ".join(["headstart", "compare", shlex.quote(data_path) if data_path else "DATA", "--strategies",
+                        ",".join(names), "--budget", budget, "--out", "runs/compare"])
+    return "; ".join(why), command
 
 
 def rules_table() -> list[dict]:

@@ -32,6 +32,11 @@ class Anatomy:
         prefix_substitutes: how the frozen-prefix cache stands in for the embeddings: each embedding
             module is replaced by "cache" (returns the cached block input), "zero" (adds nothing) or
             "identity". Empty when the family cannot be cached.
+        adapter_sites: where bottleneck adapters go, relative to ONE block: the attention output
+            projection, then the feed-forward output projection (each an nn.Linear, or GPT-2's Conv1D).
+            Houlsby adapters use both, Pfeiffer and Compacter the second only; the adapter acts on the
+            projection's output, before the residual add (and the layer norm of post-norm families).
+            Empty: the family takes no bottleneck adapters.
     """
 
     family: str
@@ -43,6 +48,7 @@ class Anatomy:
     pooling: str = "mean"
     attention_targets: tuple[str, ...] = ()
     prefix_substitutes: dict[str, str] = field(default_factory=dict)
+    adapter_sites: tuple[str, ...] = ()
 
     @property
     def cacheable(self) -> bool:
@@ -58,6 +64,7 @@ def _bert_like(family: str, targets: tuple[str, ...] = ("query", "value"), **kw)
         unused=kw.pop("unused", ("pooler",)),
         attention_targets=targets,
         prefix_substitutes=kw.pop("prefix_substitutes", {"embeddings": "cache"}),
+        adapter_sites=kw.pop("adapter_sites", ("attention.output.dense", "output.dense")),
         **kw,
     )
 
@@ -72,6 +79,7 @@ def _llama_like(family: str) -> Anatomy:
         pooling="last",
         attention_targets=("q_proj", "v_proj"),
         prefix_substitutes={"embed_tokens": "cache"},
+        adapter_sites=("self_attn.o_proj", "mlp.down_proj"),
     )
 
 
@@ -89,7 +97,8 @@ ANATOMY: dict[str, Anatomy] = {
     # MPNet's relative position bias is shared by every block and computed before the first: it belongs
     # with the embeddings (frozen with them), but the prefix cache need not stand in for it
     "mpnet": _bert_like("mpnet", targets=("q", "v"),
-                        embeddings=("embeddings", "encoder.relative_attention_bias")),
+                        embeddings=("embeddings", "encoder.relative_attention_bias"),
+                        adapter_sites=("attention.attn.o", "output.dense")),
     "distilbert": Anatomy(
         family="distilbert",
         kind="encoder",
@@ -97,6 +106,7 @@ ANATOMY: dict[str, Anatomy] = {
         blocks="transformer.layer",
         attention_targets=("q_lin", "v_lin"),
         prefix_substitutes={"embeddings": "cache"},
+        adapter_sites=("attention.out_lin", "ffn.lin2"),
     ),
     "gpt2": Anatomy(
         family="gpt2",
@@ -107,6 +117,7 @@ ANATOMY: dict[str, Anatomy] = {
         pooling="last",
         attention_targets=("c_attn",),
         prefix_substitutes={"wte": "cache", "wpe": "zero", "drop": "identity"},
+        adapter_sites=("attn.c_proj", "mlp.c_proj"),  # transformers' Conv1D, not nn.Linear
     ),
     "llama": _llama_like("llama"),
     "mistral": _llama_like("mistral"),
@@ -120,6 +131,7 @@ ANATOMY: dict[str, Anatomy] = {
         blocks="encoder.block",
         final=("encoder.final_layer_norm",),
         attention_targets=("q", "v"),
+        adapter_sites=("layer.0.SelfAttention.o", "layer.1.DenseReluDense.wo"),  # gated FFNs keep the name
     ),
 }
 

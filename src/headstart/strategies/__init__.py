@@ -7,24 +7,23 @@ from dataclasses import fields
 
 from headstart.errors import ConfigError
 from headstart.strategies.base import Strategy
+from headstart.strategies.bitfit import BitFit
+from headstart.strategies.bottleneck import Adapter, Compacter
 from headstart.strategies.features import Features, FeaturesOptions, fit_linear_probe
 from headstart.strategies.full import Full
 from headstart.strategies.head import HeadOnly
+from headstart.strategies.peft_based import IA3, Lora, Prefix, Prompt
 from headstart.strategies.top_n import TopN
 
 __all__ = ["STRATEGIES", "PLANNED", "Strategy", "make_strategy", "fit_linear_probe", "FeaturesOptions"]
 
-STRATEGIES: dict[str, type[Strategy]] = {cls.name: cls for cls in (Features, HeadOnly, TopN, Full)}
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls for cls in (Features, HeadOnly, TopN, Full, Lora, BitFit, IA3, Prefix, Prompt, Adapter,
+                                   Compacter)
+}
 
 # Named so that users and the recommender hear "not built yet" instead of a silent fallback.
 PLANNED: dict[str, str] = {
-    "lora": "LoRA adapters (issue 3)",
-    "bitfit": "bias-only fine-tuning (issue 3)",
-    "prefix": "prefix tuning (issue 3)",
-    "prompt": "soft prompt tuning (issue 3)",
-    "ia3": "IA3 (issue 3)",
-    "adapter": "bottleneck adapters (issue 3)",
-    "compacter": "Compacter (issue 3)",
     "zero-shot": "zero-shot classification (issue 5)",
     "few-shot": "SetFit-style few-shot (issue 5)",
 }

@@ -22,6 +22,8 @@ class Strategy:
         options_cls: typed dataclass of the strategy's own options (validated when built).
         defaults: training defaults (epochs, lr) for options the user left unset.
         uses_gradients: False for strategies fit in closed form / by scikit-learn (features).
+        adapter: what a trained model saves instead of a whole backbone: "peft" (PEFT folder layout),
+            "bottleneck" / "bitfit" (the same layout, headstart's own config types), or None.
     """
 
     name: ClassVar[str]
@@ -29,6 +31,7 @@ class Strategy:
     options_cls: ClassVar[type] = NoOptions
     defaults: ClassVar[dict] = {}
     uses_gradients: ClassVar[bool] = True
+    adapter: ClassVar[str | None] = None
 
     def __init__(self, options=None) -> None:
         self.options = options if options is not None else self.options_cls()
@@ -38,8 +41,19 @@ class Strategy:
         ("embeddings", "block_0", ..., "head")."""
         raise NotImplementedError
 
+    def prepare(self, model) -> None:
+        """Add the strategy's modules (adapters, prompt encoders) to a fresh TransformerClassifier, before
+        training or before loading saved adapter weights. Most strategies add nothing."""
+
+    def keep(self, name: str) -> bool:
+        """Which parameters of the trainable backbone groups train (name relative to the group's module):
+        all of them, unless the strategy trains only its adapters or biases."""
+        return True
+
     def modifies_backbone(self, group_names: list[str]) -> bool:
-        return any(name != "head" for name in self.trainable_groups(group_names))
+        """Whether the pretrained backbone weights change (then a trained model saves the whole backbone,
+        unless the strategy saves an adapter)."""
+        return self.adapter is None and any(name != "head" for name in self.trainable_groups(group_names))
 
     def describe(self) -> dict:
         return {"strategy": self.name, "options": asdict(self.options)}

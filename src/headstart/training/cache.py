@@ -21,7 +21,7 @@ __all__ = ["cache_depth", "build_cache", "pooled_features"]
 def cache_depth(model: TransformerClassifier, trainable: list[str]) -> int | None:
     """How deep the frozen prefix goes: the number of frozen blocks below the lowest trainable one;
     `n_blocks` when only the head trains (then the pooled output is cached). None: nothing to cache."""
-    if "embeddings" in trainable:
+    if "embeddings" in trainable or "prompt" in trainable:  # a prompt encoder reaches every block
         return None
     blocks = [int(name.split("_")[1]) for name in trainable if name.startswith("block_")]
     if not blocks:

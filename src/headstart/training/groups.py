@@ -6,11 +6,22 @@ frozen groups do not train at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import nn
 
 from headstart.modeling import LayerGroup
 
-__all__ = ["group_lrs", "param_groups", "freeze_except", "set_train_mode"]
+__all__ = ["group_lrs", "param_groups", "freeze_except", "set_train_mode", "NEW_GROUPS", "trains"]
+
+# Groups made for the task (not pretrained): they always train whole when they train at all.
+NEW_GROUPS = ("head", "prompt")
+
+
+def trains(group_name: str, param_name: str, keep: Callable[[str], bool] | None) -> bool:
+    """Whether a parameter of a trainable group trains: all of a new group; in a backbone group, what
+    the strategy's `keep` selects (adapter weights, biases ...), all when there is no `keep`."""
+    return keep is None or group_name in NEW_GROUPS or keep(param_name)
 
 
 def group_lrs(names: list[str], trainable: list[str], lr: float, decay: float, lower_cap: float) -> dict:
@@ -37,13 +48,16 @@ def group_lrs(names: list[str], trainable: list[str], lr: float, decay: float, l
 def param_groups(groups: list[LayerGroup], lrs: dict, weight_decay: float) -> list[dict]:
     """AdamW parameter groups: one or two per layer group. Vectors (biases, norm scales) get no weight
     decay, matrices do: the usual rule, and it needs no per-family parameter names."""
-    out = []
+    out, seen = [], set()
     for group in groups:
         if group.name not in lrs:
             continue
         decay, no_decay = [], []
-        for module in group.modules:
-            for p in module.parameters():
+        for p in group.parameters():
+            # what freeze_except left trainable (all of it before gradual unfreezing), each parameter in
+            # one group only: Compacter's rule matrices are shared by every block and go with the lowest
+            if p.requires_grad and id(p) not in seen:
+                seen.add(id(p))
                 (no_decay if p.ndim < 2 else decay).append(p)
         for params, wd in ((decay, weight_decay), (no_decay, 0.0)):
             if params:
@@ -51,15 +65,18 @@ def param_groups(groups: list[LayerGroup], lrs: dict, weight_decay: float) -> li
     return out
 
 
-def freeze_except(model: nn.Module, groups: list[LayerGroup], trainable: list[str]) -> None:
+def freeze_except(model: nn.Module, groups: list[LayerGroup], trainable: list[str],
+                  keep: Callable[[str], bool] | None = None) -> None:
     """requires_grad only for the parameters of the named groups (everything else, unused modules
-    included, is frozen)."""
+    included, is frozen). `keep(name)` narrows the backbone groups to some of their parameters (LoRA
+    weights, biases ...); the head and a prompt encoder always train whole."""
     for p in model.parameters():
         p.requires_grad_(False)
     for group in groups:
         if group.name in trainable:
-            for p in group.parameters():
-                p.requires_grad_(True)
+            for name, p in group.named_parameters():
+                if trains(group.name, name, keep):
+                    p.requires_grad_(True)
 
 
 def set_train_mode(model: nn.Module, groups: list[LayerGroup], trainable: list[str]) -> None:

@@ -76,6 +76,7 @@ def fit(
     dev: Examples,
     *,
     trainable: list[str],
+    keep: Callable[[str], bool] | None = None,
     cfg: TrainConfig,
     pad_id: int,
     multilabel: bool,
@@ -91,6 +92,8 @@ def fit(
     Args:
         train, dev: token-id examples with labels (class indices, or multi-hot rows for multi-label).
         trainable: layer-group names that train, bottom first (from the strategy).
+        keep: which parameters of the trainable backbone groups train, by name (adapters, biases);
+            None: all of them.
         metric: dev metric to select the best epoch and stop early on (higher is better).
         checkpoint: file written atomically after each epoch; with resume=True training continues
             from it and ends with the same weights as an uninterrupted run.
@@ -102,7 +105,7 @@ def fit(
     model.to(accelerator.device)  # before caching, so the frozen prefix runs on the accelerator too
     groups = model.layer_groups()
     names = [g.name for g in groups]
-    freeze_except(model, groups, trainable)
+    freeze_except(model, groups, trainable, keep)
     keys = {name for name, p in model.named_parameters() if p.requires_grad}  # what checkpoints hold
     depth = cache_depth(model, trainable) if cfg.prefix_cache else None
     pooled = None
@@ -162,7 +165,7 @@ def fit(
         t0 = time.perf_counter()
         # gradual unfreezing: epoch 0 trains the top group only, each epoch adds the next one down
         active = trainable[-(epoch + 1):] if cfg.gradual_unfreeze else trainable
-        freeze_except(core, groups, active)
+        freeze_except(core, groups, active, keep)
         set_train_mode(core, groups, active)
         # the batch order is a function of (seed, epoch) alone; accelerate's loader passes its own epoch
         # counter to the sampler when iterated, so set it there (a resumed run starts that count at 0)

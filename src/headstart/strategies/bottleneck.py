@@ -1,0 +1,85 @@
+"""`adapter` (bottleneck adapters, Houlsby or Pfeiffer placement) and `compacter` (Compacter++).
+
+Made in headstart (headstart.adapters.bottleneck): the AdapterHub `adapters` library pins
+transformers 4.x, and headstart is on transformers 5. The backbone stays frozen bit for bit; the
+adapters and the head train, and a trained model saves them in the adapter layout of headstart.adapters.store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from headstart.adapters.bottleneck import BottleneckConfig, add_bottleneck_adapters, is_adapter_parameter
+from headstart.config import check_choice, check_range
+from headstart.strategies.base import Strategy
+from headstart.strategies.peft_based import _ADAPTER_DEFAULTS
+
+__all__ = ["Adapter", "AdapterOptions", "Compacter", "CompacterOptions"]
+
+
+@dataclass
+class AdapterOptions:
+    """Args:
+        reduction_factor: hidden size / bottleneck size (16: a 384-wide model gets 24-wide adapters).
+        placement: "houlsby" (after attention and after the feed-forward of every block, Houlsby et al.
+            2019) or "pfeiffer" (after the feed-forward only, Pfeiffer et al. 2021: half the adapters).
+    """
+
+    reduction_factor: int = 16
+    placement: str = "houlsby"
+
+    def __post_init__(self) -> None:
+        check_range("reduction_factor", self.reduction_factor, 1, 4096, integer=True)
+        check_choice("placement", self.placement, ("houlsby", "pfeiffer"))
+
+
+@dataclass
+class CompacterOptions:
+    """Args:
+        reduction_factor: hidden size / bottleneck size; both must be divisible by phm_dim.
+        phm_dim: n, the number of Kronecker products each adapter weight is a sum of (Karimi Mahabadi et
+            al. 2021); the n x n "rules" are shared by all layers.
+    """
+
+    reduction_factor: int = 16
+    phm_dim: int = 4
+
+    def __post_init__(self) -> None:
+        check_range("reduction_factor", self.reduction_factor, 1, 4096, integer=True)
+        check_range("phm_dim", self.phm_dim, 1, 64, integer=True)
+
+
+class _Bottleneck(Strategy):
+    adapter = "bottleneck"
+    defaults = _ADAPTER_DEFAULTS
+
+    def bottleneck_config(self) -> BottleneckConfig:
+        raise NotImplementedError
+
+    def prepare(self, model) -> None:
+        add_bottleneck_adapters(model.backbone, model.anatomy, self.bottleneck_config())
+
+    def keep(self, name: str) -> bool:
+        return is_adapter_parameter(name)
+
+    def trainable_groups(self, group_names: list[str]) -> list[str]:
+        return [g for g in group_names if g.startswith("block_")] + ["head"]
+
+
+class Adapter(_Bottleneck):
+    name = "adapter"
+    summary = "bottleneck adapters (Houlsby or Pfeiffer placement) in every block + head (backbone frozen)"
+    options_cls = AdapterOptions
+
+    def bottleneck_config(self) -> BottleneckConfig:
+        return BottleneckConfig(kind=self.options.placement, reduction_factor=self.options.reduction_factor)
+
+
+class Compacter(_Bottleneck):
+    name = "compacter"
+    summary = "Compacter: hypercomplex (Kronecker) bottleneck adapters, shared rules + head (fewest weights)"
+    options_cls = CompacterOptions
+
+    def bottleneck_config(self) -> BottleneckConfig:
+        return BottleneckConfig(kind="compacter", reduction_factor=self.options.reduction_factor,
+                                phm_dim=self.options.phm_dim)

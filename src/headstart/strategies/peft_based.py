@@ -1,0 +1,129 @@
+"""`lora`, `ia3`, `prefix`, `prompt`: parameter-efficient strategies through peft.
+
+The backbone stays frozen bit for bit; only the peft parameters and the task head train, and a trained
+model saves them in the PEFT folder layout with the head beside them (headstart.persist). LoRA on the top
+N blocks only also gets the frozen-prefix cache: the blocks below run once per text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from headstart.adapters.peft_methods import attach, check_prefix_effect, is_peft_parameter, peft_config
+from headstart.config import check_range
+from headstart.strategies.base import Strategy
+
+__all__ = ["Lora", "LoraOptions", "IA3", "IA3Options", "Prefix", "PrefixOptions", "Prompt", "PromptOptions"]
+
+# Adapters train a few new weights from scratch: a higher learning rate than fine-tuning, the same for
+# every block (lr_decay 1: discriminative rates would starve the lower adapters).
+_ADAPTER_DEFAULTS = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0}
+
+
+@dataclass
+class LoraOptions:
+    """Args:
+        rank: rank r of the update B @ A. alpha: scale (the update is multiplied by alpha / r).
+        lora_dropout: dropout on the LoRA input.
+        target_modules: projection names to adapt; None takes the anatomy table's (query/value for
+            BERT-style models, c_attn for GPT-2, q_proj/v_proj for Llama-style ...).
+        top_n: adapt only the top N blocks (None: all).
+    """
+
+    rank: int = 8
+    alpha: float = 16.0
+    lora_dropout: float = 0.1
+    target_modules: list[str] | None = None
+    top_n: int | None = None
+
+    def __post_init__(self) -> None:
+        check_range("rank", self.rank, 1, 4096, integer=True)
+        check_range("alpha", self.alpha, 1e-6, 1e6)
+        check_range("lora_dropout", self.lora_dropout, 0.0, 0.9)
+        if self.top_n is not None:
+            check_range("top_n", self.top_n, 1, integer=True)
+
+
+@dataclass
+class IA3Options:
+    """Args: target_modules: projections to rescale; None takes keys, values and the feed-forward output."""
+
+    target_modules: list[str] | None = None
+
+
+@dataclass
+class PromptOptions:
+    """Args: virtual_tokens: length of the learned soft prompt prepended to every input."""
+
+    virtual_tokens: int = 20
+
+    def __post_init__(self) -> None:
+        check_range("virtual_tokens", self.virtual_tokens, 1, 512, integer=True)
+
+
+@dataclass
+class PrefixOptions:
+    """Args: virtual_tokens: prefix length (key/value pairs per layer). projection: reparameterise the
+    prefix through an MLP (Li & Liang 2021; more parameters while training, steadier)."""
+
+    virtual_tokens: int = 20
+    projection: bool = False
+
+    def __post_init__(self) -> None:
+        check_range("virtual_tokens", self.virtual_tokens, 1, 512, integer=True)
+
+
+class _PeftStrategy(Strategy):
+    method: ClassVar[str]
+    adapter = "peft"
+    defaults = _ADAPTER_DEFAULTS
+
+    def prepare(self, model) -> None:
+        config = peft_config(self.method, self.options, model.backbone, model.anatomy, model.head.in_features)
+        model.attach_peft(attach(model.backbone, config))
+
+    def keep(self, name: str) -> bool:
+        return is_peft_parameter(name)
+
+    def trainable_groups(self, group_names: list[str]) -> list[str]:
+        blocks = [g for g in group_names if g.startswith("block_")]
+        n = getattr(self.options, "top_n", None) or len(blocks)
+        return blocks[len(blocks) - n:] + ["head"]
+
+
+class Lora(_PeftStrategy):
+    name = "lora"
+    method = "lora"
+    summary = "LoRA: low-rank updates of the attention projections + head (backbone frozen; peft)"
+    options_cls = LoraOptions
+
+
+class IA3(_PeftStrategy):
+    name = "ia3"
+    method = "ia3"
+    summary = "IA3: learned rescaling of keys, values and feed-forward outputs + head (fewest parameters; peft)"
+    options_cls = IA3Options
+    defaults = {**_ADAPTER_DEFAULTS, "lr": 5e-3}  # scaling vectors start at 1 and need larger steps
+
+
+class Prompt(_PeftStrategy):
+    name = "prompt"
+    method = "prompt"
+    summary = "soft prompt tuning: learned virtual tokens before the input + head (backbone frozen; peft)"
+    options_cls = PromptOptions
+    defaults = {**_ADAPTER_DEFAULTS, "lr": 5e-3}
+
+    def trainable_groups(self, group_names: list[str]) -> list[str]:
+        return ["prompt", "head"]
+
+
+class Prefix(Prompt):
+    name = "prefix"
+    method = "prefix"
+    summary = "prefix tuning: learned key/value prefixes in every layer + head (backbone frozen; peft)"
+    options_cls = PrefixOptions
+
+    def prepare(self, model) -> None:
+        super().prepare(model)
+        check_prefix_effect(model.peft, model.backbone, model.anatomy.family)
