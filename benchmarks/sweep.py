@@ -41,6 +41,22 @@ GRIDS = {
                                           train_embeddings=True)),
         ("full lr5e-4 d1.6 e5 bs16", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5, batch_size=16)),
     ],
+    "adapters-a": [
+        ("lora lr5e-4 e5", dict(strategy="lora", lr=5e-4, epochs=5)),
+        ("lora lr1e-3 e5", dict(strategy="lora", lr=1e-3, epochs=5)),
+        ("lora lr2e-3 e5", dict(strategy="lora", lr=2e-3, epochs=5)),
+        ("lora r16 lr1e-3 e5", dict(strategy="lora", rank=16, alpha=32, lr=1e-3, epochs=5)),
+        ("bitfit lr1e-3 e5", dict(strategy="bitfit", lr=1e-3, epochs=5)),
+        ("bitfit lr3e-3 e5", dict(strategy="bitfit", lr=3e-3, epochs=5)),
+    ],
+    "adapters-b": [
+        ("adapter lr1e-3 e5", dict(strategy="adapter", lr=1e-3, epochs=5)),
+        ("adapter lr3e-3 e5", dict(strategy="adapter", lr=3e-3, epochs=5)),
+        ("compacter lr3e-3 e5", dict(strategy="compacter", lr=3e-3, epochs=5)),
+        ("ia3 lr5e-3 e5", dict(strategy="ia3", lr=5e-3, epochs=5)),
+        ("prompt lr5e-3 e5", dict(strategy="prompt", lr=5e-3, epochs=5)),
+        ("prefix lr5e-3 e5", dict(strategy="prefix", lr=5e-3, epochs=5)),
+    ],
     "top-n": [
         ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
         ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),

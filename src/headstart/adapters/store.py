@@ -22,7 +22,8 @@ from safetensors.torch import load_file, save_file
 
 from headstart.errors import HeadstartError
 
-__all__ = ["ADAPTER_KINDS", "save_adapter", "load_adapter", "adapter_bytes", "read_adapter_kind"]
+__all__ = ["ADAPTER_KINDS", "save_adapter", "load_adapter", "adapter_bytes", "read_adapter_kind",
+           "pretrained_named_parameters"]
 
 ADAPTER_KINDS = ("peft", "bottleneck", "bitfit")
 CONFIG = "adapter_config.json"
@@ -42,18 +43,26 @@ def save_adapter(model, kind: str, folder: Path, *, strategy=None, name: str = "
         return
     base = getattr(model.backbone.config, "_name_or_path", "")
     if kind == "bitfit":
-        state = {n: p.detach().cpu().contiguous() for n, p in model.backbone.named_parameters()
+        state = {n: p.detach().cpu().contiguous() for n, p in pretrained_named_parameters(model.backbone).items()
                  if n.endswith("bias")}
         config = {"headstart_type": "bitfit"}
     elif kind == "bottleneck":
         from headstart.adapters.bottleneck import adapter_state_dict
 
-        state = adapter_state_dict(model.backbone, name)
+        # keys without the adapter's name (as peft saves them): it is chosen again when loading
+        marker = f".headstart_adapters.{name}."
+        state = {k.replace(marker, ".headstart_adapters."): v for k, v in adapter_state_dict(model.backbone, name).items()}
         config = {"headstart_type": "bottleneck", **asdict(strategy.bottleneck_config())}
     else:
         raise ValueError(f"unknown adapter kind {kind!r}")
     save_file(state, str(folder / WEIGHTS))
     (folder / CONFIG).write_text(json.dumps({**config, "base_model_name_or_path": base}, indent=2))
+
+
+def pretrained_named_parameters(backbone) -> dict:
+    """Parameters under their pretrained names: peft renames an adapted `query.weight` to
+    `query.base_layer.weight`, and a bias saved by BitFit must find its tensor either way."""
+    return {n.replace(".base_layer", ""): p for n, p in backbone.named_parameters()}
 
 
 def read_adapter_kind(folder: Path) -> str:
@@ -81,7 +90,7 @@ def load_adapter(model, folder: Path, *, name: str = "default") -> str:
             model.attach_peft(model.peft)
     elif kind == "bitfit":
         state = load_file(str(folder / WEIGHTS))
-        params = dict(model.backbone.named_parameters())
+        params = pretrained_named_parameters(model.backbone)
         with torch.no_grad():
             for key, value in state.items():
                 params[key].copy_(value)
@@ -89,8 +98,9 @@ def load_adapter(model, folder: Path, *, name: str = "default") -> str:
         from headstart.adapters.bottleneck import BottleneckConfig, load_adapter_state_dict
 
         fields = {k: v for k, v in config.items() if k not in ("headstart_type", "base_model_name_or_path")}
-        load_adapter_state_dict(model.backbone, model.anatomy, BottleneckConfig(**fields),
-                                load_file(str(folder / WEIGHTS)), name)
+        state = {k.replace(".headstart_adapters.", f".headstart_adapters.{name}."): v
+                 for k, v in load_file(str(folder / WEIGHTS)).items()}
+        load_adapter_state_dict(model.backbone, model.anatomy, BottleneckConfig(**fields), state, name)
     else:
         raise HeadstartError(f"unknown adapter type in {folder / CONFIG}.", expected=", ".join(ADAPTER_KINDS),
                              found=repr(kind), fix="re-save the adapter with this version of headstart")
