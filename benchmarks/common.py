@@ -37,6 +37,21 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return train.reset_index(drop=True), test.reset_index(drop=True)
 
 
+def first_rows(train: pd.DataFrame, test: pd.DataFrame, n: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The first n training rows and the first n test rows whose label occurs in them: `--limit` for smoke
+    tests of the scripts (seconds, not minutes). Never for results: bench_classification has no --limit."""
+    if n is None:
+        return train, test
+    train = train.head(n).reset_index(drop=True)
+    seen = set(train.label.astype(str))
+    return train, test[test.label.astype(str).isin(seen)].head(n).reset_index(drop=True)
+
+
+def folder_bytes(path: str | Path) -> int:
+    """Bytes of every file under `path`: what a saved model or adapter costs on disk."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
 def machine() -> str:
     cpu = platform.processor() or "unknown CPU"
     try:

@@ -23,6 +23,15 @@ pooler head). `train_seconds` is wall time of the whole fit (model loading, cach
 evaluation); `peak_rss_mb` is the method's own process peak. "epochs (best)": epochs trained and the
 epoch whose weights were kept; epoch 0 is the starting point (the head warm-started from a
 logistic-regression probe), so "(0)" means fine-tuning did not beat the probe on the dev split.
+
+Adapters: `lora`, `bitfit`, `ia3`, `prefix`, `prompt`, `adapter` and `compacter` keep the backbone frozen and
+train their own few weights plus the head, with headstart's defaults (each row's `config` in the JSON has
+them). The `peft-trainer` peer is peft LoRA through the Hugging Face `Trainer` on the same model: the same
+rank, alpha, dropout and target modules as headstart's `lora`, the same epochs and learning rate, all
+training rows, no early stopping. "trainable" counts the parameters training changes (peft's own count for
+the peer, its head included) and "%" is their share of all parameters in that run's model; "saved" is the
+size on disk of the trained model's folder (`clf.save`: an adapter strategy writes its adapter and head and
+references the backbone, `full` writes the whole backbone; the peer: peft's `save_pretrained`).
 """
 
 # What a reader must know about particular runs (kept beside the numbers they qualify).
@@ -57,25 +66,94 @@ def _fmt(v, digits=4):
     return str(v)
 
 
+def _size(n: int | None) -> str:
+    """Bytes on disk, in the unit that keeps a 100 KB adapter and a 90 MB backbone both readable."""
+    if n is None:
+        return "-"
+    return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} KB"
+
+
+def _percent(r: dict) -> str:
+    """Trainable share of the model, from the row (never assumed: older rows without a total show "-")."""
+    share = r.get("trainable_percent")
+    if share is None and r.get("trainable_params") and r.get("total_params"):
+        share = 100 * r["trainable_params"] / r["total_params"]
+    if share is None:
+        return "-"
+    return f"{share:.3g}%"
+
+
+def _epochs(r: dict) -> str:
+    cfg = r.get("config") or {}
+    epochs = cfg.get("epochs_run", cfg.get("epochs", "-"))
+    if cfg.get("best_epoch") is not None:
+        epochs = f"{epochs} ({cfg['best_epoch']})"
+    return str(epochs)
+
+
+def _find(runs: list[dict], method: str, by: str = "headstart") -> dict | None:
+    return next((r for r in runs if r["method"] == method and r["by"] == by), None)
+
+
 def table(data: dict) -> str:
     runs = sorted(data["runs"], key=lambda r: -(r.get("accuracy") or 0))
-    trainer = next((r for r in runs if r["by"] == "transformers-trainer"), None)
-    head = ("| method | by | accuracy | macro-F1 | AUC | train s | vs Trainer time | examples/s | peak RSS MB "
-            "| trainable params | epochs (best) |")
-    lines = [head, "|" + "---|" * 11]
+    trainer = _find(runs, "full", "transformers-trainer")
+    head = ("| method | by | accuracy | macro-F1 | AUC | train s | vs Trainer time | examples/s "
+            "| peak RSS MB | trainable params | trainable % | saved | epochs (best) |")
+    lines = [head, "|" + "---|" * 13]
     for r in runs:
         ratio = "-"
         if trainer and r.get("train_seconds"):
             ratio = f"{r['train_seconds'] / trainer['train_seconds']:.2f}x"
-        cfg = r.get("config") or {}
-        epochs = cfg.get("epochs_run", cfg.get("epochs", "-"))
-        if cfg.get("best_epoch") is not None:
-            epochs = f"{epochs} ({cfg['best_epoch']})"
-        lines.append("| " + " | ".join([r["method"], r["by"], _fmt(r.get("accuracy")), _fmt(r.get("macro_f1")),
-                                         _fmt(r.get("auc")), _fmt(r.get("train_seconds"), 1), ratio,
-                                         _fmt(r.get("examples_per_second"), 1), _fmt(r.get("peak_rss_mb"), 0),
-                                         _fmt(r.get("trainable_params")), str(epochs)]) + " |")
+        cells = [r["method"], r["by"], _fmt(r.get("accuracy")), _fmt(r.get("macro_f1")), _fmt(r.get("auc")),
+                 _fmt(r.get("train_seconds"), 1), ratio, _fmt(r.get("examples_per_second"), 1),
+                 _fmt(r.get("peak_rss_mb"), 0), _fmt(r.get("trainable_params")), _percent(r),
+                 _size(r.get("adapter_bytes")), _epochs(r)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _gap(row: dict, full: dict, label: str, target: float) -> str:
+    """`label`'s accuracy gap to headstart `full`, in points, against the issue's target."""
+    points = 100 * (full["accuracy"] - row["accuracy"])
+    where = f"{points:.1f} points below" if points > 0 else f"{-points:.1f} points above"
+    verdict = "within" if points <= target else "outside"
+    return (f"{label} {row['accuracy']:.4f} is {where} `full` {full['accuracy']:.4f} ({verdict} the "
+            f"{target:g}-point target; {_fmt(row.get('trainable_params'))} trainable parameters, "
+            f"{_percent(row)}; epochs {_epochs(row)} vs {_epochs(full)})")
+
+
+def _speed(lora: dict, peer: dict) -> str:
+    """headstart LoRA's train time over peft + Trainer's; a ratio only means much within one invocation."""
+    ratio = lora["train_seconds"] / peer["train_seconds"]
+    verdict = "at least as fast" if ratio <= 1 else "slower"
+    caveat = "" if _same_invocation(lora, peer) else " (rows from different invocations: indicative only)"
+    return (f"LoRA train time headstart / peft-trainer: {lora['train_seconds']:.1f} s / "
+            f"{peer['train_seconds']:.1f} s = {ratio:.2f}x ({verdict}){caveat}; accuracy "
+            f"{lora['accuracy']:.4f} vs {peer['accuracy']:.4f}, epochs {_epochs(lora)} vs {_epochs(peer)}")
+
+
+def _same_invocation(a: dict, b: dict) -> bool:
+    """Whether two rows were timed in one bench_classification run (its start time, else the command)."""
+    key = "invocation" if a.get("invocation") and b.get("invocation") else "command"
+    return a.get(key) is not None and a.get(key) == b.get(key)
+
+
+def adapters_note(data: dict) -> str:
+    """The adapter targets of the benchmark issue, computed from the rows present (nothing typed in)."""
+    runs = data["runs"]
+    full, lora, bitfit = _find(runs, "full"), _find(runs, "lora"), _find(runs, "bitfit")
+    peer = _find(runs, "lora", "peft-trainer")
+    items = []
+    if full and lora:
+        items.append(_gap(lora, full, "LoRA", 1))
+    if full and bitfit:
+        items.append(_gap(bitfit, full, "BitFit", 2))
+    if lora and peer:
+        items.append(_speed(lora, peer))
+    if not items:
+        return ""
+    return "Adapters (computed from the rows above):\n\n" + "\n".join(f"- {i}" for i in items)
 
 
 def write_docs() -> None:
@@ -83,10 +161,12 @@ def write_docs() -> None:
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
         name = data["dataset"]
-        parts.append(f"## {name}\n\n{SUBSETS.get(name, '')}\n\n"
-                     f"Command (latest invocation; each row's own is in the JSON): "
-                     f"`{data.get('command', 'python benchmarks/bench_classification.py ' + name)}` · machine: {data['machine']} · "
-                     f"date: {data['date']}\n\n{table(data)}\n\n{RUN_NOTES.get(name, '')}\n")
+        command = data.get("command", "python benchmarks/bench_classification.py " + name)
+        blocks = [f"## {name}", SUBSETS.get(name, ""),
+                  (f"Command (latest invocation; each row's own is in the JSON): `{command}` · "
+                   f"machine: {data['machine']} · date: {data['date']}"),
+                  table(data), adapters_note(data), RUN_NOTES.get(name, "")]
+        parts.append("\n\n".join(b for b in blocks if b) + "\n")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))
 

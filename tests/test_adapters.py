@@ -16,6 +16,9 @@ from headstart.backbones import load_backbone
 from headstart.errors import ConfigError
 from headstart.multi import MultiAdapterClassifier
 
+# module-scoped fixtures: keep this file's tests on one xdist worker
+pytestmark = pytest.mark.xdist_group("adapters")
+
 OPTIONS = {"epochs": 3, "lr": 3e-3, "batch_size": 8, "max_length": 16, "patience": 0, "seed": 0}
 
 

@@ -18,6 +18,9 @@ from headstart.cli import app
 from headstart.errors import ConfigError, DataError
 from headstart.strategies import PLANNED, STRATEGIES
 
+# module-scoped fixtures: keep this file's tests on one xdist worker
+pytestmark = pytest.mark.xdist_group("api-cli")
+
 OPTIONS = {"strategy": "head", "epochs": 2, "batch_size": 8, "max_length": 16, "patience": 0}
 
 
@@ -101,8 +104,8 @@ def test_not_fitted() -> None:
 
 def test_unknown_and_planned_strategies(tiny_bert, toy_data) -> None:
     built = list(STRATEGIES)
-    with pytest.raises(ConfigError, match=match("'lora'", PLANNED["lora"], "is not built yet", *built)):
-        HeadstartClassifier(backbone=str(tiny_bert), strategy="lora").fit(*toy_data)
+    with pytest.raises(ConfigError, match=match("'few-shot'", PLANNED["few-shot"], "is not built yet", *built)):
+        HeadstartClassifier(backbone=str(tiny_bert), strategy="few-shot").fit(*toy_data)
     with pytest.raises(ConfigError, match=match("unknown strategy 'nonsense'.", "expected: one of", *built)):
         HeadstartClassifier(backbone=str(tiny_bert), strategy="nonsense").fit(*toy_data)
 
@@ -249,3 +252,26 @@ def test_evaluate_names_an_unseen_label_and_its_line(cli_run, tmp_path: Path) ->
     message = flat(result.output)
     assert "never occur in the training data" in message
     assert "'maybe' (first at line 4)" in message
+
+
+def test_train_an_adapter_from_the_cli(cli_run, tmp_path: Path) -> None:
+    run = tmp_path / "lora"
+    result = invoke("train", cli_run["train"], "--backbone", cli_run["backbone"], "--strategy", "lora",
+                    "--rank", 4, "--alpha", 8, "--epochs", 1, "--batch-size", 8, "--max-length", 16,
+                    "--out", run)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["adapter"] == "peft" and 0 < metrics["trainable_percent"] < 100
+    assert metrics["saved_bytes"] == sum(f.stat().st_size for f in (run / "model").iterdir()
+                                         if f.name != "headstart.json")
+    assert json.loads((run / "model" / "adapter_config.json").read_text())["r"] == 4
+    assert "saved" in result.output and "(adapter + head)" in result.output
+    predicted = invoke("predict", run, "the movie was great love")
+    assert predicted.exit_code == 0, predicted.output
+
+
+def test_a_lora_target_that_matches_nothing_is_a_clear_cli_error(cli_run, tmp_path: Path) -> None:
+    result = invoke("train", cli_run["train"], "--backbone", cli_run["backbone"], "--strategy", "lora",
+                    "--target-modules", "q_proj,v_proj", "--epochs", 1, "--out", tmp_path / "bad")
+    assert result.exit_code == 2
+    assert "q_proj, v_proj" in result.output and "query" in result.output and "Traceback" not in result.output

@@ -30,6 +30,9 @@ from headstart.recommender import recommend
 from headstart.strategies import PLANNED, STRATEGIES
 from headstart.strategies.head import HeadOnly
 
+# module-scoped fixtures: keep this file's tests on one xdist worker
+pytestmark = pytest.mark.xdist_group("compare")
+
 
 def match(*parts: str) -> str:
     """A regex that finds each part, in order, anywhere in the (multi-line) message."""

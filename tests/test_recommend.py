@@ -35,8 +35,8 @@ ROW_CASES = [
      "top-n", True, None, {"top_n": 2}),
     (make_stats(2_000), {"compute": "high"}, "small-gpu-simple", "features", True, None, {}),
     (make_stats(2_000, 40), {"compute": "medium"}, "small-gpu", "top-n", True, None, {"top_n": 2}),
-    (make_stats(1_200), {"compute": "very-low"}, "small-very-low", "lora", False, "features", {}),
-    (make_stats(1_200, 30), {"compute": "very-low"}, "small-very-low", "lora", False, "head", {}),
+    (make_stats(1_200), {"compute": "very-low"}, "small-very-low", "lora", True, None, {}),
+    (make_stats(1_200, 30), {"compute": "very-low"}, "small-very-low", "lora", True, None, {}),
     (make_stats(20_000, 8), {"compute": "medium", "complexity": "sequence"}, "medium-sequence", "top-n",
      True, None, {"top_n": 4}),
     (make_stats(20_000, 8), {"compute": "high"}, "medium-gpu", "top-n", True, None, {"top_n": 4}),
@@ -100,11 +100,12 @@ def test_all_situations_give_a_runnable_plan():
 
 
 def test_unbuilt_plan_text_names_the_issue_and_the_fallback():
-    plan = recommend(make_stats(1_200), compute="very-low", data_path="d.csv")
+    plan = recommend(make_stats(80, 10), compute="low", data_path="d.csv")
     text = plan.to_text()
-    assert "lora (not built yet: LoRA adapters (issue 3)); use features now" in text
-    assert "bitfit (not built yet: bias-only fine-tuning (issue 3))" in text
+    assert "few-shot (not built yet: SetFit-style few-shot (issue 5)); use features now" in text
     assert "headstart train d.csv --strategy features --out runs/features" in text
+    lora = recommend(make_stats(1_200), compute="very-low", data_path="d.csv").to_text()
+    assert "Recommended: lora" in lora and "not built" not in lora
     mm = recommend(make_stats(1_200), compute="low", multimodal=True)
     assert "not built and not planned" in mm.to_text()
 
@@ -174,8 +175,9 @@ def test_rules_table_for_docs():
     table = rules_table()
     assert [row["rule"] for row in table] == [r.name for r in RULES]
     by_name = {row["rule"]: row for row in table}
-    assert by_name["small-very-low"]["built"] is False
-    assert by_name["small-very-low"]["not_built_because"] == "LoRA adapters (issue 3)"
+    assert by_name["small-very-low"]["built"] is True  # LoRA is built (issue 3)
+    assert by_name["few-shot"]["built"] is False
+    assert by_name["few-shot"]["not_built_because"] == "SetFit-style few-shot (issue 5)"
     assert by_name["small-cpu-simple"]["when"] == "data=small; compute=very-low|low; complexity=simple"
     assert by_name["default"]["when"] == "always"
     assert all(row["strategy"] in BUILT_STRATEGIES or row["strategy"] in NOT_BUILT for row in table)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from headstart.api import HeadstartClassifier
 from headstart.backbones import list_backbones, load_backbone
+from headstart.compare import compare
 from headstart.config import TrainConfig
 from headstart.data import load_task, read_split
 from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
+from headstart.multi import MultiAdapterClassifier
 from headstart.recommender import recommend
 from headstart.runs import evaluate_run, train_run
 from headstart.strategies import STRATEGIES, make_strategy
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "HeadstartClassifier", "TrainConfig", "load_task", "read_split", "load_backbone", "list_backbones",
-    "recommend", "train_run", "evaluate_run", "STRATEGIES", "make_strategy",
+    "recommend", "train_run", "evaluate_run", "compare", "MultiAdapterClassifier", "STRATEGIES", "make_strategy",
     "HeadstartError", "DataError", "ConfigError", "BackboneError", "__version__",
 ]

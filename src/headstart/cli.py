@@ -46,6 +46,16 @@ def train(
     top_n: Annotated[int | None, typer.Option(help="top-n: number of top blocks to train")] = None,
     classifier: Annotated[str | None, typer.Option(help="features: logreg or svm")] = None,
     train_embeddings: Annotated[bool, typer.Option(help="full: also train the embedding layer")] = False,
+    rank: Annotated[int | None, typer.Option(help="lora: rank r (default 8)")] = None,
+    alpha: Annotated[float | None, typer.Option(help="lora: scale alpha (default 16)")] = None,
+    lora_dropout: Annotated[float | None, typer.Option(help="lora: dropout (default 0.1)")] = None,
+    target_modules: Annotated[str | None, typer.Option(
+        help="lora / ia3: comma-separated projection names (default: the anatomy table's)")] = None,
+    virtual_tokens: Annotated[int | None, typer.Option(help="prompt / prefix: virtual tokens (default 20)")] = None,
+    reduction_factor: Annotated[int | None, typer.Option(
+        help="adapter / compacter: hidden size / bottleneck size (default 16)")] = None,
+    placement: Annotated[str | None, typer.Option(help="adapter: houlsby or pfeiffer (default houlsby)")] = None,
+    phm_dim: Annotated[int | None, typer.Option(help="compacter: Kronecker factors n (default 4)")] = None,
     epochs: Annotated[int | None, typer.Option(help="epochs (default: the strategy's)")] = None,
     lr: Annotated[float | None, typer.Option(help="head learning rate; lower layers get less")] = None,
     lr_decay: Annotated[float | None, typer.Option(help="learning-rate factor between layer groups (default 2.6; full: 1.6)")] = None,
@@ -72,7 +82,11 @@ def train(
         metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite,
                             text_column=text_column, label_column=label_column, label_sep=label_sep,
                             backbone=backbone, strategy=strategy.value, top_n=top_n, classifier=classifier,
-                            train_embeddings=train_embeddings or None,
+                            train_embeddings=train_embeddings or None, rank=rank, alpha=alpha,
+                            lora_dropout=lora_dropout,
+                            target_modules=target_modules.split(",") if target_modules else None,
+                            virtual_tokens=virtual_tokens, reduction_factor=reduction_factor, placement=placement,
+                            phm_dim=phm_dim,
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
                             schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, seed=seed,
@@ -100,9 +114,12 @@ def _print_metrics(metrics: dict, split: str) -> None:
         table.add_row(name, fmt(m["accuracy"]), fmt(m["macro_f1"]), fmt(m.get("auc")))
     console.print(table)
     if "train_seconds" in metrics:
-        console.print(f"trainable parameters {metrics['trainable_params']:,} of {metrics['total_params']:,}; "
-                      f"training {metrics['train_seconds']:.1f} s; best epoch {metrics['best_epoch']}; "
-                      f"peak memory {metrics['peak_rss_mb']:.0f} MB")
+        saved = metrics.get("saved_bytes")
+        console.print(f"trainable parameters {metrics['trainable_params']:,} of {metrics['total_params']:,} "
+                      f"({metrics.get('trainable_percent', 0):.2f}%); training {metrics['train_seconds']:.1f} s; "
+                      f"best epoch {metrics['best_epoch']}; peak memory {metrics['peak_rss_mb']:.0f} MB"
+                      + (f"; saved {saved / 1e6:.2f} MB" + (" (adapter + head)" if metrics.get("adapter") else "")
+                         if saved is not None else ""))
 
 
 @app.command()

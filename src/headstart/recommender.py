@@ -155,12 +155,12 @@ RULES: tuple[Rule, ...] = (
          alternatives=("full",)),
     Rule("medium-gpu", "top-n", "Medium data on a GPU: the top blocks + head get most of the gain of full "
          "fine-tuning, faster and with less forgetting.", {"top_n": 4}, data=("medium",), compute=_GPU,
-         alternatives=("full", "head")),
+         alternatives=("full", "lora", "head")),
     Rule("large-high", "full", "Large data and a big GPU: {n_train:,} rows support fine-tuning every block "
          "(embeddings stay frozen).", data=("large",), compute=("high",), alternatives=("top-n",)),
     Rule("large-medium", "top-n", "Large data on a GPU under 24 GB: the top 4 blocks fit in memory and keep "
          "most of full fine-tuning's gain.", {"top_n": 4}, data=("large",), compute=("medium",),
-         alternatives=("full",)),
+         alternatives=("full", "lora", "adapter")),
     Rule("default", "features", "No specific rule fits: start with the frozen-embedding baseline.",
          {"classifier": "logreg"}),
 )

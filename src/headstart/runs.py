@@ -18,6 +18,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from headstart.adapters.store import adapter_bytes
 from headstart.api import HeadstartClassifier
 from headstart.data import Split, TaskData, load_task, read_split
 from headstart.data.validate import check_known_labels
@@ -85,12 +86,14 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
               "estimator": clf.get_params(), "resolved": {"strategy": clf.strategy_.describe(),
                                                           "train": clf.train_config_.to_dict()}}
     clf.save(out / "model")
+    metrics["saved_bytes"] = adapter_bytes(out / "model")  # what this run adds on disk beside the backbone
     (out / "config.json").write_text(json.dumps(config, indent=2))
     (out / "history.json").write_text(json.dumps(clf.fit_result_.history, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     write_report(out, title=f"headstart run: {clf.strategy} on {Path(str(train)).name}",
-                 summary={k: metrics[k] for k in ("strategy", "backbone", "trainable_params", "total_params",
-                                                  "train_seconds", "best_epoch", "primary_metric")},
+                 summary={k: metrics[k] for k in ("strategy", "backbone", "trainable_params", "trainable_percent",
+                                                  "total_params", "saved_bytes", "peak_rss_mb", "train_seconds",
+                                                  "best_epoch", "primary_metric")},
                  metrics=metrics[eval_name], baselines=metrics["baselines"], history=clf.fit_result_.history,
                  drift=clf.drift_, data_stats=asdict(task.stats), config=config)
     (out / "checkpoint.pt").unlink(missing_ok=True)
@@ -104,6 +107,7 @@ def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
         "strategy": clf.strategy, "backbone": clf.backbone_name_, "labels": clf.labels_,
         "multilabel": clf.multilabel_, "primary_metric": clf.metric_,
         "trainable_params": clf.trainable_params_, "total_params": clf.total_params_,
+        "trainable_percent": round(100 * clf.trainable_params_ / clf.total_params_, 4), "adapter": clf.adapter_,
         "train_seconds": round(clf.fit_seconds_, 2), "best_epoch": result.best_epoch,
         "epochs_run": epochs_run, "stopped_early": result.stopped_early,
         "cache_depth": result.cache_depth, "n_train": len(task.train),
