@@ -88,6 +88,7 @@ def perturb(backbone: nn.Module, name: str, seed: int) -> None:
 
 def adapted(bases, family: str, kind: str, name: str = "default", **kw) -> tuple[nn.Module, int]:
     backbone = copy.deepcopy(bases[family])
+    torch.manual_seed(0)  # the adapters' initialisation, whatever ran before (xdist reorders tests)
     return backbone, add_bottleneck_adapters(backbone, ANATOMY[family], config(kind, **kw), name)
 
 

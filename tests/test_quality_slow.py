@@ -23,9 +23,11 @@ pytestmark = [
 
 @pytest.fixture(autouse=True, scope="module")
 def all_threads():
-    """conftest limits torch to one thread for the tiny models; the real model wants every core."""
+    """conftest limits torch to one thread for the tiny models; the real model wants every core that the
+    other xdist workers do not use (more threads than cores slows torch down many times over)."""
     before = torch.get_num_threads()
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // workers))
     yield
     torch.set_num_threads(before)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from headstart.errors import HeadstartError
@@ -31,7 +32,8 @@ class Compute(str, Enum):
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    # soft_wrap: paths and values in the message stay on one line, whole, for copying
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -268,8 +270,12 @@ def models() -> None:
         installed = "yes" if row["installed"] else f"no: {row['install']}"
         table.add_row(row["name"], installed, row["hub_id"], row["description"])
     console.print(table)
-    console.print("strategies: " + ", ".join(f"{n} ({cls.summary})" for n, cls in STRATEGIES.items()),
-                  highlight=False)
+    strategies = Table(title="strategies (--strategy)")
+    for col in ("name", "saves", "what trains"):
+        strategies.add_column(col)
+    for name, cls in STRATEGIES.items():
+        strategies.add_row(name, f"adapter ({cls.adapter}) + head" if cls.adapter else "head (+ backbone if trained)", cls.summary)
+    console.print(strategies)
 
 
 def main() -> None:  # pragma: no cover
