@@ -41,10 +41,17 @@ RUN_NOTES = {
                 "rows' seconds are inflated, `full` most (it is the longest). The `head` and `full` rows also "
                 "predate the fix that stopped counting epoch 0 (the starting point) as a trained epoch: they "
                 "trained 2 and 3 epochs (shown: 3 and 4).",
-    "banking77": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`) to fit the session; at lr 5e-5 two "
-                 "epochs leave the Trainer's fresh 77-way head far from converged, so its row is a "
-                 "short-budget peer, not Trainer's best.",
-    "sst2": "`full` and the Trainer ran 2 epochs (`--full-epochs 2`).",
+    "banking77": "`full` ran 5 epochs (`--full-epochs 5`, 2026-11-26) while the test suite and other jobs shared "
+                 "the 2 cores for most of its run: its 2,195 s is inflated several times over (the same "
+                 "strategy took 203 s for 2 epochs alone on 2026-11-25). The Trainer row is still the 2-epoch "
+                 "run of 2026-11-25 (lr 5e-5 leaves its fresh 77-way head far from converged in 2 epochs): its "
+                 "5-epoch run was stopped to leave the machine to the adapter rows, so `full` and the Trainer "
+                 "are NOT at the same epochs here. Adapter rows ran 5 epochs (`--adapter-epochs 5`).",
+    "sst2": "`full` and the Trainer ran 3 epochs (`--full-epochs 3`, 2026-11-26), `full` with the defaults "
+            "chosen by `benchmarks/sweep.py` (lr_decay 1.6); helper test runs shared the 2 cores during "
+            "part of both runs, so both times are inflated (the ratio is indicative). `features`, `head`, "
+            "`top-n` and TF-IDF are from 2026-11-25. Adapter rows and the peft-trainer peer ran 5 epochs "
+            "(`--adapter-epochs 5`) on 2026-11-26 with the machine to themselves.",
 }
 
 SUBSETS = {

@@ -65,7 +65,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  reduction_factor: int | None = None, placement: str | None = None, phm_dim: int | None = None,
                  epochs: int | None = None,
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float | None = None,
-                 lower_lr_cap: float = 1e-4, schedule: str = "linear", warmup_ratio: float = 0.1,
+                 lower_lr_cap: float | None = None, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
                  class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True, seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,

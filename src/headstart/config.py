@@ -6,9 +6,12 @@ from dataclasses import asdict, dataclass, fields
 
 from headstart.errors import ConfigError
 
-__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "check_choice", "check_range"]
+__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "DEFAULT_LOWER_LR_CAP", "check_choice", "check_range"]
 
 DEFAULT_LR_DECAY = 2.6  # ULMFiT's factor between adjacent layer groups
+# the forgetting guard for strategies that train pretrained weights; adapter strategies lift it (1.0): their
+# new weights cannot overwrite the pretrained ones, and a capped lower half would barely train them
+DEFAULT_LOWER_LR_CAP = 1e-4
 
 
 def check_choice(name: str, value, allowed) -> None:
@@ -67,7 +70,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float | None = None
     lr_decay: float | None = None  # None: the strategy's default, else DEFAULT_LR_DECAY
-    lower_lr_cap: float = 1e-4
+    lower_lr_cap: float | None = None  # None: the strategy's default, else DEFAULT_LOWER_LR_CAP
     schedule: str = "linear"
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
@@ -89,7 +92,8 @@ class TrainConfig:
             check_range("lr", self.lr, 1e-8, 1.0)
         if self.lr_decay is not None:
             check_range("lr_decay", self.lr_decay, 1.0, 100.0)
-        check_range("lower_lr_cap", self.lower_lr_cap, 0.0, 1.0)
+        if self.lower_lr_cap is not None:
+            check_range("lower_lr_cap", self.lower_lr_cap, 0.0, 1.0)
         check_choice("schedule", self.schedule, ("linear", "slanted"))
         check_range("warmup_ratio", self.warmup_ratio, 0.0, 0.9)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
@@ -125,4 +129,6 @@ class TrainConfig:
                 values[key] = value
         if values["lr_decay"] is None:
             values["lr_decay"] = DEFAULT_LR_DECAY
+        if values["lower_lr_cap"] is None:
+            values["lower_lr_cap"] = DEFAULT_LOWER_LR_CAP
         return TrainConfig(**values)

@@ -16,7 +16,8 @@ class BitFit(Strategy):
     name = "bitfit"
     summary = "BitFit: train the bias terms of every block + head (about 0.1% of the weights)"
     adapter = "bitfit"
-    defaults = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0}
+    # uniform rates and no cap, as in the paper: every bias must move for BitFit to adapt at all
+    defaults = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0, "lower_lr_cap": 1.0}
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         return [g for g in group_names if g.startswith("block_")] + ["head"]

@@ -18,7 +18,9 @@ __all__ = ["Lora", "LoraOptions", "IA3", "IA3Options", "Prefix", "PrefixOptions"
 
 # Adapters train a few new weights from scratch: a higher learning rate than fine-tuning, the same for
 # every block (lr_decay 1: discriminative rates would starve the lower adapters).
-_ADAPTER_DEFAULTS = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0}
+# No forgetting guard (lower_lr_cap 1.0): the pretrained weights are frozen, and capping the lower half
+# would leave its adapters all but untrained.
+_ADAPTER_DEFAULTS = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0, "lower_lr_cap": 1.0}
 
 
 @dataclass

@@ -22,7 +22,7 @@ from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 
-from headstart.config import DEFAULT_LR_DECAY, TrainConfig
+from headstart.config import DEFAULT_LOWER_LR_CAP, DEFAULT_LR_DECAY, TrainConfig
 from headstart.evaluation.metrics import classification_metrics
 from headstart.modeling import TransformerClassifier
 from headstart.training.batching import BucketBatchSampler, Examples, collate
@@ -124,7 +124,8 @@ def fit(
                         balanced=class_weights is not None, seed=cfg.seed)
 
     # 2) optimizer: discriminative LRs; schedule ------------------------------------------------
-    lrs = group_lrs(names, trainable, cfg.lr, cfg.lr_decay or DEFAULT_LR_DECAY, cfg.lower_lr_cap)
+    lower_cap = DEFAULT_LOWER_LR_CAP if cfg.lower_lr_cap is None else cfg.lower_lr_cap
+    lrs = group_lrs(names, trainable, cfg.lr, cfg.lr_decay or DEFAULT_LR_DECAY, lower_cap)
     optimizer = torch.optim.AdamW(param_groups(groups, lrs, cfg.weight_decay))
     sampler = BucketBatchSampler(train.lengths(), cfg.batch_size, seed=cfg.seed)
     total_steps = cfg.epochs * len(sampler)
