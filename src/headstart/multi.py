@@ -70,6 +70,7 @@ class MultiAdapterClassifier:
             raise ConfigError(f"an adapter named {name!r} is loaded already.", expected="a new name",
                               found=name, fix=f"unload({name!r}) first, or choose another name")
         self._deactivate()
+        self.active = None  # until the new adapter is in place (a failed load leaves none active)
         peft_type = json.loads((path / "adapter_config.json").read_text()).get("peft_type")
         self._check_peft_type(peft_type)
         self._model.attach_peft(self._pefts.get(peft_type))  # joins the adapters of its type
