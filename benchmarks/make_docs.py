@@ -54,7 +54,7 @@ RUN_NOTES = {
             "(`--adapter-epochs 5`) on 2026-11-26; `lora`, `adapter` and the peft-trainer ran alone, `bitfit` "
             "beside the test suite (its seconds are inflated). An earlier `lora` run, before adapters were "
             "freed from the forgetting guard's 1e-4 cap on the lower blocks, reached 0.836; the row shown is "
-            "the run after that fix.",
+            "the run after that fix. `ia3` and `prompt` ran alone, after the rest, the same day.",
 }
 
 SUBSETS = {
