@@ -28,12 +28,10 @@ __all__ = ["PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft
 PEFT_METHODS = ("lora", "ia3", "prefix", "prompt")
 PROMPT_LEARNING = ("prefix", "prompt")
 
-# IA3 rescales keys, values and the feed-forward output (Liu et al. 2022). peft knows the names for some
-# families; the rest come from these names, checked against the model like LoRA's targets.
+# IA3 rescales keys, values and the feed-forward output (Liu et al. 2022). The feed-forward output is the
+# anatomy table's second adapter site; the key / value names are these, checked against the model.
 _IA3_KEY_VALUE = {"bert": ("key", "value"), "distilbert": ("k_lin", "v_lin"), "mpnet": ("k", "v"),
                   "gpt2": ("c_attn",), "t5": ("k", "v")}
-_IA3_FFN_OUT = {"bert": "output.dense", "distilbert": "ffn.lin2", "mpnet": "output.dense", "gpt2": "mlp.c_proj",
-                "t5": "wo", "llama": "down_proj"}
 
 
 def is_peft_parameter(name: str) -> bool:
@@ -102,7 +100,7 @@ def peft_config(method: str, options, backbone: nn.Module, anatomy: Anatomy, hid
         family = "bert" if anatomy.family in ("roberta", "xlm-roberta", "camembert", "electra") else anatomy.family
         family = "llama" if family in ("mistral", "qwen2") else family
         kv = _IA3_KEY_VALUE.get(family, ("k_proj", "v_proj"))
-        ffn = _IA3_FFN_OUT.get(family)
+        ffn = anatomy.adapter_sites[1] if len(anatomy.adapter_sites) > 1 else None
         targets = list(options.target_modules or (*kv, *([ffn] if ffn else [])))
         _check_targets(targets, backbone, anatomy, "IA3")
         paths = _block_paths(backbone, anatomy, targets, None)

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-__all__ = ["Strategy", "NoOptions"]
+__all__ = ["Strategy", "NoOptions", "ADAPTER_DEFAULTS"]
+
+# Training defaults shared by the adapter strategies: new weights trained from scratch want a higher rate
+# than fine-tuning, the same for every block (lr_decay 1), and no forgetting guard (lower_lr_cap 1.0): the
+# pretrained weights are frozen, and capping the lower half would leave its adapters all but untrained.
+ADAPTER_DEFAULTS = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0, "lower_lr_cap": 1.0}
 
 
 @dataclass

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from headstart.adapters.bottleneck import BottleneckConfig, add_bottleneck_adapters, is_adapter_parameter
 from headstart.config import check_choice, check_range
-from headstart.strategies.base import Strategy
-from headstart.strategies.peft_based import _ADAPTER_DEFAULTS
+from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
 
 __all__ = ["Adapter", "AdapterOptions", "Compacter", "CompacterOptions"]
 
@@ -52,7 +51,7 @@ class CompacterOptions:
 class _Bottleneck(Strategy):
     adapter = "bottleneck"
     # 3e-3 beat 1e-3 on held-out training rows of SST-2 and Banking77 (benchmarks/sweep.py)
-    defaults = {**_ADAPTER_DEFAULTS, "lr": 3e-3}
+    defaults = {**ADAPTER_DEFAULTS, "lr": 3e-3}
 
     def bottleneck_config(self) -> BottleneckConfig:
         raise NotImplementedError

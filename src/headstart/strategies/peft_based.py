@@ -12,15 +12,9 @@ from typing import ClassVar
 
 from headstart.adapters.peft_methods import attach, check_prefix_effect, is_peft_parameter, peft_config
 from headstart.config import check_range
-from headstart.strategies.base import Strategy
+from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
 
 __all__ = ["Lora", "LoraOptions", "IA3", "IA3Options", "Prefix", "PrefixOptions", "Prompt", "PromptOptions"]
-
-# Adapters train a few new weights from scratch: a higher learning rate than fine-tuning, the same for
-# every block (lr_decay 1: discriminative rates would starve the lower adapters).
-# No forgetting guard (lower_lr_cap 1.0): the pretrained weights are frozen, and capping the lower half
-# would leave its adapters all but untrained.
-_ADAPTER_DEFAULTS = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0, "lower_lr_cap": 1.0}
 
 
 @dataclass
@@ -79,7 +73,7 @@ class PrefixOptions:
 class _PeftStrategy(Strategy):
     method: ClassVar[str]
     adapter = "peft"
-    defaults = _ADAPTER_DEFAULTS
+    defaults = ADAPTER_DEFAULTS
 
     def prepare(self, model) -> None:
         config = peft_config(self.method, self.options, model.backbone, model.anatomy, model.head.in_features)
@@ -100,7 +94,7 @@ class Lora(_PeftStrategy):
     summary = "LoRA: low-rank updates of the attention projections + head (backbone frozen; peft)"
     options_cls = LoraOptions
     # 2e-3 beat 5e-4 and 1e-3 on held-out training rows of SST-2 and Banking77 (benchmarks/sweep.py)
-    defaults = {**_ADAPTER_DEFAULTS, "lr": 2e-3}
+    defaults = {**ADAPTER_DEFAULTS, "lr": 2e-3}
 
 
 class IA3(_PeftStrategy):
@@ -108,7 +102,7 @@ class IA3(_PeftStrategy):
     method = "ia3"
     summary = "IA3: learned rescaling of keys, values and feed-forward outputs + head (fewest parameters; peft)"
     options_cls = IA3Options
-    defaults = {**_ADAPTER_DEFAULTS, "lr": 5e-3}  # scaling vectors start at 1 and need larger steps
+    defaults = {**ADAPTER_DEFAULTS, "lr": 5e-3}  # scaling vectors start at 1 and need larger steps
 
 
 class Prompt(_PeftStrategy):
@@ -116,7 +110,7 @@ class Prompt(_PeftStrategy):
     method = "prompt"
     summary = "soft prompt tuning: learned virtual tokens before the input + head (backbone frozen; peft)"
     options_cls = PromptOptions
-    defaults = {**_ADAPTER_DEFAULTS, "lr": 5e-3}
+    defaults = {**ADAPTER_DEFAULTS, "lr": 5e-3}
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         return ["prompt", "head"]
