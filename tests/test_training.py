@@ -30,6 +30,7 @@ from headstart.training import (
 from headstart.training import checkpoint as checkpoint_module
 from headstart.training.checkpoint import load_checkpoint, save_atomic
 from headstart.training.groups import param_groups
+from headstart.training.objectives import Classification
 
 MAX_LENGTH = 16
 
@@ -61,7 +62,8 @@ def setup(tiny_bert, toy_data, toy_dev, initial_model):
         kwargs = {"train": _examples(tokenizer, *toy_data, classes),
                   "dev": _examples(tokenizer, *toy_dev, classes),
                   "trainable": make_strategy(strategy).trainable_groups(names), "cfg": cfg,
-                  "pad_id": tokenizer.pad_token_id, "multilabel": False, "metric": "accuracy", "progress": False}
+                  "pad_id": tokenizer.pad_token_id, "objective": Classification(metric="accuracy"),
+                  "progress": False}
         return model, kwargs
 
     return make
@@ -362,9 +364,9 @@ def _scripted(values: list[float]):
     """An `_evaluate_epoch` stand-in whose dev metric follows `values`: values[0] for the starting point
     (epoch 0, evaluated before any step), values[k] after epoch k."""
 
-    def evaluate(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric) -> dict:
+    def evaluate(model, objective, dev, epoch, losses, pad_id, depth) -> dict:
         return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None,
-                f"dev_{metric}": values[epoch + 1]}
+                f"dev_{objective.metric}": values[epoch + 1]}
 
     return evaluate
 
@@ -456,8 +458,10 @@ def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
         seen.append(weights)
         return original(logits, labels, weights, multilabel)
 
-    original = loop.loss_fn
-    monkeypatch.setattr(loop, "loss_fn", spy)
+    from headstart.training import objectives
+
+    original = objectives.loss_fn
+    monkeypatch.setattr(objectives, "loss_fn", spy)
     texts, labels = toy_data
     keep = [i for i, label in enumerate(labels) if label == "pos" or i % 4 == 0]  # about 3 pos : 1 neg
     y = [labels[i] for i in keep]

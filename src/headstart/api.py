@@ -25,6 +25,7 @@ from headstart.strategies import make_strategy
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
 from headstart.training.drift import drift_from, snapshot
 from headstart.training.groups import trains
+from headstart.training.objectives import Classification
 from headstart.training.warm_start import warm_start_head
 
 __all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]
@@ -143,9 +144,10 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         before = snapshot(model)
         t0 = time.perf_counter()
         if strategy.uses_gradients:
+            weights = self._class_weights(train.labels, cfg)
+            objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights)
             self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
-                                   multilabel=task.multilabel, metric=self.metric_,
-                                   class_weights=self._class_weights(train.labels, cfg),
+                                   objective=objective, balanced_probe=weights is not None,
                                    checkpoint=checkpoint, resume=resume, progress=self.progress)
         else:
             self.fit_result_ = self._fit_features(model, train, dev, pad_id, cfg)

@@ -83,14 +83,18 @@ def _set_module(root: nn.Module, path: str, module: nn.Module) -> None:
 
 
 class TransformerClassifier(nn.Module):
-    """Backbone + pooling + dropout + linear head. Outputs logits (batch, n_labels)."""
+    """Backbone + pooling + dropout + linear head. Outputs logits (batch, n_labels), or with
+    `per_token=True` (tagging, span extraction, masked LM) logits for every position (batch, seq, n_labels)."""
 
-    def __init__(self, backbone: nn.Module, anatomy: Anatomy, n_labels: int, dropout: float = 0.1) -> None:
+    def __init__(self, backbone: nn.Module, anatomy: Anatomy, n_labels: int, dropout: float = 0.1, *,
+                 per_token: bool = False) -> None:
         super().__init__()
         self.backbone = backbone
         self.anatomy = anatomy
+        self.per_token = per_token
         hidden = int(getattr(backbone.config, "hidden_size", None) or getattr(backbone.config, "d_model", None)
                      or backbone.config.dim)
+        self.hidden_size, self.n_outputs = hidden, n_labels
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, n_labels)
         # fresh head, small weights: the pretrained features should dominate the first steps
@@ -134,13 +138,16 @@ class TransformerClassifier(nn.Module):
 
     # ---- forward ---------------------------------------------------------------------------
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Pooled text representation (batch, hidden)."""
+        """What the head reads: the pooled text (batch, hidden), or every token (batch, seq, hidden)."""
         if self.prompt_learning:
             out = self.peft(input_ids=input_ids, attention_mask=attention_mask)
             hidden = out.last_hidden_state[:, -input_ids.size(1):]  # prompt tuning prepends virtual tokens
-            return pool(hidden, attention_mask, self.anatomy.pooling)
-        out = self.backbone(input_ids=input_ids, attention_mask=attention_mask)
-        return pool(out.last_hidden_state, attention_mask, self.anatomy.pooling)
+        else:
+            hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self._reduce(hidden, attention_mask)
+
+    def _reduce(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return hidden if self.per_token else pool(hidden, mask, self.anatomy.pooling)
 
     def forward(
         self,
@@ -155,15 +162,19 @@ class TransformerClassifier(nn.Module):
         Args:
             input_ids, attention_mask: (batch, seq) token ids and 1/0 padding mask.
             prefix_hidden: (batch, seq, hidden) cached input of block `prefix_depth`; the blocks
-                below it are not run.
+                below it are not run. For a per-token model with prefix_depth == n_blocks: the cached
+                last hidden states (only the head runs).
             pooled: (batch, hidden) cached pooled output; only the head runs.
         """
-        if pooled is None:
-            if prefix_hidden is not None:
-                pooled = self._encode_from(prefix_hidden, attention_mask, prefix_depth)
+        features = pooled
+        if features is None:
+            if prefix_hidden is not None and self.per_token and prefix_depth >= self.n_blocks:
+                features = prefix_hidden
+            elif prefix_hidden is not None:
+                features = self._encode_from(prefix_hidden, attention_mask, prefix_depth)
             else:
-                pooled = self.encode(input_ids, attention_mask)
-        return self.head(self.dropout(pooled))
+                features = self.encode(input_ids, attention_mask)
+        return self.head(self.dropout(features))
 
     def _encode_from(self, hidden: torch.Tensor, mask: torch.Tensor, depth: int) -> torch.Tensor:
         dummy_ids = torch.zeros(mask.shape, dtype=torch.long, device=mask.device)
@@ -171,7 +182,7 @@ class TransformerClassifier(nn.Module):
             source.value = hidden
             out = self.backbone(input_ids=dummy_ids, attention_mask=mask)
             source.value = None
-        return pool(out.last_hidden_state, mask, self.anatomy.pooling)
+        return self._reduce(out.last_hidden_state, mask)
 
     @contextlib.contextmanager
     def _prefix_removed(self, depth: int):

@@ -82,8 +82,11 @@ class BucketBatchSampler(Sampler[list[int]]):
         return (len(self.lengths) + self.batch_size - 1) // self.batch_size
 
 
-def collate(items: list[tuple], pad_id: int, multilabel: bool) -> dict:
-    """Pad a batch to its own longest member (dynamic padding) and build the attention mask."""
+def collate(items: list[tuple], pad_id: int, multilabel: bool = False, *, token_labels: bool = False) -> dict:
+    """Pad a batch to its own longest member (dynamic padding) and build the attention mask.
+
+    Labels: class indices (n,), multi-hot rows (multilabel), pairs such as (start, end) token positions
+    (stacked as given), or with token_labels one label per position, padded with -100 (ignored)."""
     inputs, labels = zip(*items, strict=True)
     batch: dict = {}
     first = inputs[0]
@@ -105,7 +108,13 @@ def collate(items: list[tuple], pad_id: int, multilabel: bool) -> dict:
             for i, x in enumerate(inputs):
                 ids[i, : len(x)] = torch.as_tensor(x)
             batch["input_ids"] = ids
-    if labels[0] is not None:
+    if labels[0] is not None and token_labels:
+        longest = batch["attention_mask"].size(1)
+        padded = torch.full((len(labels), longest), -100, dtype=torch.long)
+        for i, y in enumerate(labels):
+            padded[i, : len(y)] = torch.as_tensor(y)
+        batch["labels"] = padded
+    elif labels[0] is not None:
         dtype = torch.float32 if multilabel else torch.long
         batch["labels"] = torch.as_tensor(np.stack(labels) if multilabel else np.asarray(labels), dtype=dtype)
     return batch

@@ -35,35 +35,39 @@ def cache_depth(model: TransformerClassifier, trainable: list[str]) -> int | Non
 @torch.no_grad()
 def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth: int, *, pad_id: int,
                 batch_size: int = 64, with_pooled: bool = False):
-    """Cached inputs, one per text: pooled (hidden,) when depth == n_blocks, else the (seq, hidden)
-    input of block `depth`.
+    """Cached inputs, one per text: at depth == n_blocks what the head reads (the pooled (hidden,)
+    vector, or for a per-token model the (seq, hidden) last hidden states), else the (seq, hidden) input
+    of block `depth`.
 
-    with_pooled=True also returns the (n, hidden) pooled output of the frozen model, from the same pass
-    (what the head's warm start needs). Returns the list, or (list, pooled).
+    with_pooled=True also returns, from the same pass, the frozen model's final features (what the head's
+    warm start needs): (n, hidden) pooled, or for a per-token model a list of (seq, hidden). Returns the
+    list, or (list, final features).
     """
     was_training = model.training
     model.eval()
     out: list[torch.Tensor | None] = [None] * len(token_ids)
-    pooled_all = torch.zeros(len(token_ids), model.head.in_features)
+    final = [None] * len(token_ids) if model.per_token else torch.zeros(len(token_ids), model.hidden_size)
     sampler = BucketBatchSampler([len(t) for t in token_ids], batch_size, shuffle=False)
+    device = next(model.parameters()).device
     for idx in sampler:
-        batch = collate([(token_ids[i], None) for i in idx], pad_id, multilabel=False)
-        device = model.head.weight.device
+        batch = collate([(token_ids[i], None) for i in idx], pad_id)
         ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         result = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=depth < model.n_blocks)
-        pooled = pool(result.last_hidden_state, mask, model.anatomy.pooling)  # (b, hidden)
-        pooled_all[idx] = pooled.cpu()
+        head_input = model._reduce(result.last_hidden_state, mask)  # (b, hidden) or (b, seq, hidden)
         for j, i in enumerate(idx):  # the cache lives in CPU memory; batches move to the device
-            out[i] = pooled[j].cpu().clone() if depth >= model.n_blocks else \
-                result.hidden_states[depth][j, : len(token_ids[i])].cpu().clone()  # input of block `depth`
+            n = len(token_ids[i])
+            features = head_input[j, :n] if model.per_token else head_input[j]
+            final[i] = features.cpu().clone()
+            # the input of block `depth`, or at the top what the head reads
+            out[i] = final[i] if depth >= model.n_blocks else result.hidden_states[depth][j, :n].cpu().clone()
     model.train(was_training)
-    return (out, pooled_all) if with_pooled else out
+    return (out, final) if with_pooled else out
 
 
 def pooled_features(model: TransformerClassifier, token_ids: list[list[int]], *, pad_id: int,
-                    batch_size: int = 64) -> torch.Tensor:
-    """(n, hidden) frozen pooled embeddings: the input of the `features` strategy."""
-    _, pooled = build_cache(model, token_ids, model.n_blocks, pad_id=pad_id, batch_size=batch_size,
-                            with_pooled=True)
-    return pooled
-
+                    batch_size: int = 64):
+    """The frozen model's final features: (n, hidden) pooled embeddings (the input of the `features`
+    strategy), or for a per-token model one (seq, hidden) tensor per text."""
+    _, final = build_cache(model, token_ids, model.n_blocks, pad_id=pad_id, batch_size=batch_size,
+                           with_pooled=True)
+    return final

@@ -17,24 +17,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 
 from headstart.config import DEFAULT_LOWER_LR_CAP, DEFAULT_LR_DECAY, TrainConfig
-from headstart.evaluation.metrics import classification_metrics
 from headstart.modeling import TransformerClassifier
 from headstart.training.batching import BucketBatchSampler, Examples, collate
 from headstart.training.cache import build_cache, cache_depth, pooled_features
 from headstart.training.checkpoint import load_checkpoint, save_atomic
 from headstart.training.early_stop import EarlyStopper
 from headstart.training.groups import freeze_except, group_lrs, param_groups, set_train_mode
+from headstart.training.objectives import Objective, loss_fn, predict_logits, probabilities
 from headstart.training.progress import Progress
 from headstart.training.schedule import lr_multiplier
 from headstart.training.warm_start import warm_start_head
 
-__all__ = ["FitResult", "fit", "predict_logits", "loss_fn"]
+__all__ = ["FitResult", "fit", "predict_logits", "loss_fn", "probabilities"]
 
 
 @dataclass
@@ -48,28 +47,6 @@ class FitResult:
     stopped_early: bool = False
 
 
-def loss_fn(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None, multilabel: bool):
-    if multilabel:
-        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=weights)
-    return F.cross_entropy(logits, labels, weight=weights)
-
-
-@torch.no_grad()
-def predict_logits(model: TransformerClassifier, examples: Examples, *, pad_id: int, depth: int = 0,
-                   batch_size: int = 64) -> np.ndarray:
-    """(n, n_labels) logits, in the order of `examples`."""
-    was_training = model.training
-    model.eval()
-    out = np.zeros((len(examples), model.head.out_features), dtype=np.float32)
-    for idx in BucketBatchSampler(examples.lengths(), batch_size, shuffle=False):
-        batch = collate([(examples.inputs[i], None) for i in idx], pad_id, multilabel=False)
-        device = model.head.weight.device
-        batch = {k: v.to(device) for k, v in batch.items()}
-        out[idx] = model(**batch, prefix_depth=depth).float().cpu().numpy()
-    model.train(was_training)
-    return out
-
-
 def fit(
     model: TransformerClassifier,
     train: Examples,
@@ -79,9 +56,8 @@ def fit(
     keep: Callable[[str], bool] | None = None,
     cfg: TrainConfig,
     pad_id: int,
-    multilabel: bool,
-    metric: str,
-    class_weights: torch.Tensor | None = None,
+    objective: Objective,
+    balanced_probe: bool = False,
     checkpoint: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
@@ -90,11 +66,14 @@ def fit(
     """Train `model` in place; leave it with the weights of its best dev epoch.
 
     Args:
-        train, dev: token-id examples with labels (class indices, or multi-hot rows for multi-label).
+        train, dev: token-id examples with labels (what `objective` reads: class indices, multi-hot rows,
+            one label per token, start/end positions, word ids for masking).
         trainable: layer-group names that train, bottom first (from the strategy).
         keep: which parameters of the trainable backbone groups train, by name (adapters, biases);
             None: all of them.
-        metric: dev metric to select the best epoch and stop early on (higher is better).
+        objective: the loss and the dev evaluation (headstart.training.objectives); its metric selects
+            the best epoch and stops early.
+        balanced_probe: the warm-start probe weighs classes by inverse frequency.
         checkpoint: file written atomically after each epoch; with resume=True training continues
             from it and ends with the same weights as an uninterrupted run.
         on_epoch_end: called with (epoch, history row); raising in it interrupts training.
@@ -117,11 +96,12 @@ def fit(
     # 1b) "head-only baseline first": start the head from a linear probe on the frozen features
     # (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained features less than a random one)
     state = load_checkpoint(checkpoint) if resume and checkpoint else None
-    if cfg.warm_start and "head" in trainable and state is None:
+    if cfg.warm_start and "head" in trainable and state is None and objective.has_probe:
         if pooled is None:
             pooled = pooled_features(model, train.inputs, pad_id=pad_id)
-        warm_start_head(model, pooled.numpy(), train.labels, multilabel=multilabel,
-                        balanced=class_weights is not None, seed=cfg.seed)
+        X, y = objective.probe(pooled, train.labels)
+        warm_start_head(model, X, y, multilabel=getattr(objective, "multilabel", False),
+                        balanced=balanced_probe, seed=cfg.seed)
 
     # 2) optimizer: discriminative LRs; schedule ------------------------------------------------
     lower_cap = DEFAULT_LOWER_LR_CAP if cfg.lower_lr_cap is None else cfg.lower_lr_cap
@@ -132,11 +112,14 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_multiplier(s, total_steps, kind=cfg.schedule, warmup_ratio=cfg.warmup_ratio)
     )
-    loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id, multilabel))
+    multilabel = getattr(objective, "multilabel", False)
+    loader = DataLoader(train, batch_sampler=sampler,
+                        collate_fn=lambda b: collate(b, pad_id, multilabel, token_labels=objective.token_labels))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core = accelerator.unwrap_model(model)  # the module itself (model may be a DDP wrapper)
-    weights = class_weights.to(accelerator.device) if class_weights is not None else None
-    stopper = EarlyStopper(cfg.patience)
+    metric = objective.metric
+    stopper = EarlyStopper(cfg.patience, greater_is_better=objective.greater_is_better)
+    rng = torch.Generator()  # the objective's randomness per batch (masking), seeded by (seed, epoch, step)
     result = FitResult(metric=metric, cache_depth=depth)
     best_state = _state(core, keys)
     start_epoch = 0
@@ -154,7 +137,7 @@ def fit(
 
     # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
     if start_epoch == 0:
-        row = _evaluate_epoch(core, dev, -1, [], pad_id, depth, multilabel, weights, metric)
+        row = _evaluate_epoch(core, objective, dev, -1, [], pad_id, depth)
         result.history.append(row)
         stopper.update(row[f"dev_{metric}"], -1, baseline=True)
         best_state = _state(core, keys)
@@ -172,10 +155,12 @@ def fit(
         # counter to the sampler when iterated, so set it there (a resumed run starts that count at 0)
         loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else sampler.set_epoch(epoch)
         losses = []
-        for batch in loader:
+        for step, batch in enumerate(loader):
+            rng.manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + step)
+            batch = objective.prepare(batch, rng)
             labels = batch.pop("labels")
-            logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels)
-            loss = loss_fn(logits, labels, weights, multilabel)
+            logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels), per-token: (b, seq, n_labels)
+            loss = objective.loss(logits, labels)
             accelerator.backward(loss)
             accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             optimizer.step()
@@ -185,7 +170,7 @@ def fit(
             bar.advance(loss=float(np.mean(losses[-20:])))
         result.train_seconds += time.perf_counter() - t0
 
-        row = _evaluate_epoch(core, dev, epoch, losses, pad_id, depth, multilabel, weights, metric)
+        row = _evaluate_epoch(core, objective, dev, epoch, losses, pad_id, depth)
         row["lr"] = scheduler.get_last_lr()[-1]
         result.history.append(row)
         if stopper.update(row[f"dev_{metric}"], epoch):
@@ -215,22 +200,6 @@ def _state(model, keys: set[str]) -> dict:
     return {k: v.detach().cpu().clone() for k, v in model.named_parameters() if k in keys}
 
 
-def _evaluate_epoch(model, dev, epoch, losses, pad_id, depth, multilabel, weights, metric) -> dict:
-    logits = predict_logits(model, dev, pad_id=pad_id, depth=depth or 0)
-    labels = torch.as_tensor(dev.labels, dtype=torch.float32 if multilabel else torch.long)
-    dev_loss = loss_fn(torch.as_tensor(logits), labels, None if weights is None else weights.cpu(), multilabel)
-    proba = probabilities(logits, multilabel)
-    m = classification_metrics(dev.labels, proba, list(range(proba.shape[1])), multilabel=multilabel)
-    return {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None,
-            "dev_loss": float(dev_loss),
-            "dev_accuracy": m["accuracy"], "dev_macro_f1": m["macro_f1"], "dev_auc": m["auc"],
-            f"dev_{metric}": m[metric] if m[metric] is not None else m["macro_f1"]}
-
-
-def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
-    """Softmax over classes, or independent sigmoids for multi-label."""
-    t = torch.as_tensor(logits)
-    return (torch.sigmoid(t) if multilabel else torch.softmax(t, -1)).numpy()
-
-
-__all__ += ["probabilities"]
+def _evaluate_epoch(model, objective: Objective, dev, epoch, losses, pad_id, depth) -> dict:
+    row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None}
+    return row | objective.evaluate(model, dev, pad_id=pad_id, depth=depth or 0)

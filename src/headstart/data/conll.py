@@ -1,0 +1,432 @@
+"""Read token-level (NER) data: CoNLL text files, JSON lines, or in-memory records.
+
+CoNLL: one `token<TAB>tag` per line (whitespace-separated columns work too: the first is the token, the last
+the tag), a blank line between sentences, `-DOCSTART-` lines skipped. JSON lines: one object per line with
+a list of tokens and a list of tags. Tags may be IOB2, IOB1 or BIOES; they are stored as IOB2.
+
+Every problem is a DataError naming the file, the 1-based line (and column where it helps) and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from headstart.data._sources import _decode, _nearby
+from headstart.data.tags import TAG_PATTERN, detect_scheme, entity_type, tag_hint, to_iob2
+from headstart.errors import DataError
+
+__all__ = [
+    "TokenSplit",
+    "read_token_file",
+    "token_split_from_records",
+    "check_known_types",
+    "entity_types",
+    "detect_scheme",
+    "to_iob2",
+]
+
+JSON_SUFFIXES = (".jsonl", ".json")
+_COLUMNS = re.compile(r"[ \t]+")  # not str.split(): a token may be a no-break space or another odd space
+_EXPECTED_TAGS = "O, or B-<type> / I-<type> (IOB2), with S-<type> / E-<type> also allowed (BIOES)"
+_SHOWN = 10  # items listed in a message before "... and N more"
+
+
+@dataclass
+class TokenSplit:
+    """Sentences of words and, when labelled, one IOB2 tag per word.
+
+    `lines[i]` is the 1-based line of sentence i's first token (CoNLL), of its record (JSON lines), or its
+    index + 1 (in-memory records, or a .json file holding one array). `scheme` is the scheme the tags were
+    written in before conversion; `format` ("conll", "jsonl" or "items") says how to read `lines`.
+    """
+
+    sentences: list[list[str]]
+    tags: list[list[str]] | None
+    source: str
+    lines: list[int]
+    scheme: str = "IOB2"
+    format: str = "items"
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def line(self, i: int, j: int = 0) -> int | None:
+        """The file line of word j of sentence i (a CoNLL file has one word per line); None for items."""
+        if self.format == "items":
+            return None
+        return self.lines[i] + (j if self.format == "conll" else 0)
+
+    def place(self, i: int, j: int = 0) -> str:
+        """Where word j of sentence i is, in words: "line 12", or "records[3]" for a list of records."""
+        line = self.line(i, j)
+        return f"{self.source}[{self.lines[i] - 1}]" if line is None else f"line {line}"
+
+
+def read_token_file(
+    path: str | Path,
+    *,
+    tokens_key: str = "tokens",
+    tags_key: str = "tags",
+    require_tags: bool = True,
+) -> TokenSplit:
+    """Read a CoNLL or JSON-lines NER file, checking every line; tags come back as IOB2.
+
+    Args:
+        path: a `.jsonl`/`.json` file (JSON lines), or any other file read as CoNLL text.
+        tokens_key: the JSON key holding the list of tokens.
+        tags_key: the JSON key holding the list of tags.
+        require_tags: False for prediction input: tags may then be absent (`tags` is None).
+
+    Returns:
+        A TokenSplit whose `lines` point at each sentence in the file.
+
+    Example:
+        >>> split = read_token_file("train.txt")  # doctest: +SKIP
+        >>> split.sentences[0], split.tags[0]  # doctest: +SKIP
+        (['EU', 'rejects', 'German', 'call'], ['B-ORG', 'O', 'B-MISC', 'O'])
+    """
+    path = Path(path).expanduser()
+    _check_file(path)
+    text = _decode(path, path.read_bytes())
+    if not text.strip():
+        raise DataError(
+            "the file is empty",
+            expected="sentences, one `token<TAB>tag` per line"
+            if path.suffix.lower() not in JSON_SUFFIXES
+            else '{"tokens": [...], "tags": [...]} on each line',
+            found="no text at all",
+            fix="check that this is the right file, and that it was saved completely",
+            file=path,
+        )
+    if path.suffix.lower() in JSON_SUFFIXES:
+        if text.lstrip().startswith("["):  # a .json file holding one array of records
+            records = _json_array(path, text)
+            places = [_Where(str(path), index=i) for i in range(len(records))]
+            lines, fmt = list(range(1, len(records) + 1)), "items"
+        else:
+            records, lines = _json_lines(path, text)
+            places, fmt = [_Where(str(path), line=n) for n in lines], "jsonl"
+        sentences, tags = _parse_records(records, places, tokens_key, tags_key, require_tags)
+        return _finish(sentences, tags, str(path), lines, fmt)
+    sentences, tags, lines = _conll(path, text, require_tags)
+    return _finish(sentences, tags, str(path), lines, "conll")
+
+
+def token_split_from_records(
+    records: list[dict],
+    *,
+    tokens_key: str = "tokens",
+    tags_key: str = "tags",
+    require_tags: bool = True,
+    source: str = "records",
+) -> TokenSplit:
+    """Check in-memory records like `{"tokens": [...], "tags": [...]}`; tags come back as IOB2.
+
+    Args:
+        records: a list of dicts, one per sentence.
+        tokens_key: the key holding the list of tokens.
+        tags_key: the key holding the list of tags.
+        require_tags: False for prediction input: tags may then be absent (`tags` is None).
+        source: the name used in error messages (`records[3]: ...`).
+
+    Example:
+        >>> split = token_split_from_records([{"tokens": ["Paris"], "tags": ["S-LOC"]}])
+        >>> split.tags, split.scheme
+        ([['B-LOC']], 'BIOES')
+    """
+    if not isinstance(records, list | tuple) or not records:
+        raise DataError(
+            "no sentences to read",
+            expected='a non-empty list of dicts like {"tokens": ["Paris"], "tags": ["B-LOC"]}',
+            found=f"an empty {type(records).__name__}" if not records else f"a {type(records).__name__}",
+            fix="pass a list with one dict per sentence",
+        )
+    places = [_Where(source, index=i) for i in range(len(records))]
+    sentences, tags = _parse_records(list(records), places, tokens_key, tags_key, require_tags)
+    return _finish(sentences, tags, source, list(range(1, len(records) + 1)), "items")
+
+
+def entity_types(split: TokenSplit) -> list[str]:
+    """The sorted entity types of a labelled split (`B-creative-work` counts as `creative-work`)."""
+    return sorted({entity_type(t) for tags in split.tags or [] for t in tags} - {None})
+
+
+def check_known_types(split: TokenSplit, types: Iterable[str]) -> None:
+    """Raise DataError if a dev or test split tags entity types the training data never shows.
+
+    Args:
+        split: the dev or test split.
+        types: the training entity types (`"PER"`; full tags like `"B-PER"` are accepted too).
+    """
+    known = {entity_type(t) if TAG_PATTERN.fullmatch(t) else t for t in types} - {None}
+    first: dict[str, tuple[int, int]] = {}  # type -> (sentence, word) of its first occurrence
+    for i, tags in enumerate(split.tags or []):
+        for j, tag in enumerate(tags):
+            kind = entity_type(tag)
+            if kind is not None and kind not in known and kind not in first:
+                first[kind] = (i, j)
+    if not first:
+        return
+    listed = [f"{kind!r} (first at {split.place(*at)})" for kind, at in first.items()]
+    i, j = min(first.values())
+    raise DataError(
+        f"{len(first)} entity type(s) here never occur in the training data",
+        expected=f"only training types: {_clip([repr(k) for k in sorted(known)]) or 'none'}",
+        found=_clip(listed),
+        fix="fix the spelling of these types, add training examples of them, or tag those words O",
+        file=split.source if split.format != "items" else None,
+        line=split.line(i, j),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Where:
+    """A record's place, for error messages: a file line, or an index into an in-memory list."""
+
+    source: str
+    line: int | None = None
+    index: int | None = None
+
+    def error(self, problem: str, column: int | str | None = None, **details: str) -> DataError:
+        if self.line is None:
+            return DataError(f"{self.source}[{self.index}]: {problem}", **details)
+        return DataError(problem, file=self.source, line=self.line, column=column, **details)
+
+
+def _check_file(path: Path) -> None:
+    if path.is_dir():
+        raise DataError(
+            "this is a folder, not a data file",
+            expected="a CoNLL text file (token<TAB>tag per line) or a .jsonl file",
+            found=f"a folder holding {_clip(sorted(p.name for p in path.iterdir())) or 'nothing'}",
+            fix="pass one file inside it, e.g. its train.txt",
+            file=path,
+        )
+    if not path.exists():
+        raise DataError(
+            "the data file does not exist",
+            expected=f"a file at {path} (relative paths start from {Path.cwd()})",
+            found=_nearby(path),
+            fix="check the path for typos",
+            file=path,
+        )
+
+
+def _conll(
+    path: Path, text: str, require_tags: bool
+) -> tuple[list[list[str]], list[list[str]] | None, list[int]]:
+    sentences: list[list[str]] = []
+    tags: list[list[str]] = []
+    lines: list[int] = []
+    tagged: bool | None = True if require_tags else None  # None: decided by the first token line
+    words: list[str] = []
+    word_tags: list[str] = []
+    # split("\n"), not splitlines(): tokens may hold U+2028 or U+0085, which splitlines() would break at
+    for n, raw in enumerate(text.split("\n"), 1):
+        line = raw.strip(" \t\r")
+        columns = _COLUMNS.split(line) if line else []
+        if not columns or columns[0] == "-DOCSTART-":  # a sentence boundary
+            if words:
+                sentences.append(words)
+                tags.append(word_tags)
+            words, word_tags = [], []
+            continue
+        if tagged is None:
+            tagged = len(columns) > 1
+        if not words:
+            lines.append(n)
+        words.append(columns[0])
+        if tagged:
+            word_tags.append(_conll_tag(path, n, raw, columns, require_tags))
+        elif len(columns) > 1:
+            raise DataError(
+                "this line has a tag, but the first token line of the file has none",
+                expected="a tag on every line, or on none",
+                found=repr(raw.rstrip("\r")[:80]),
+                fix="tag every token, or remove the tags",
+                file=path,
+                line=n,
+            )
+    if words:
+        sentences.append(words)
+        tags.append(word_tags)
+    return sentences, tags if tagged else None, lines
+
+
+def _conll_tag(path: Path, n: int, raw: str, columns: list[str], require_tags: bool) -> str:
+    if len(columns) == 1:
+        raise DataError(
+            "this line has a token but no tag",
+            expected="a token and its tag separated by a TAB, e.g. 'Paris\\tB-LOC'",
+            found=repr(raw.rstrip("\r")[:80]),
+            fix="add the tag (O for a word outside any entity)"
+            if require_tags
+            else "add the tag, or remove the tags from every line",
+            file=path,
+            line=n,
+        )
+    tag = columns[-1]
+    if not TAG_PATTERN.fullmatch(tag):
+        raise DataError(
+            f"malformed tag {tag!r}",
+            expected=_EXPECTED_TAGS,
+            found=f"{tag!r} in column {len(columns)} of {raw.rstrip(chr(13))[:80]!r}",
+            fix=tag_hint(tag),
+            file=path,
+            line=n,
+            column=len(columns),
+        )
+    return tag
+
+
+def _json_lines(path: Path, text: str) -> tuple[list[Any], list[int]]:
+    records, lines = [], []
+    for n, raw in enumerate(text.split("\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            records.append(json.loads(raw))
+        except json.JSONDecodeError as e:
+            raise _json_error(path, e, raw, n) from None
+        lines.append(n)
+    return records, lines
+
+
+def _json_array(path: Path, text: str) -> list[Any]:
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise _json_error(path, e, text.split("\n")[e.lineno - 1], e.lineno) from None
+    if not isinstance(records, list) or not records:
+        raise DataError(
+            "the JSON array holds no sentences",
+            expected='a list of objects like {"tokens": ["Paris"], "tags": ["B-LOC"]}',
+            found=json.dumps(records)[:60],
+            fix="check that this is the right file",
+            file=path,
+        )
+    return records
+
+
+def _json_error(path: Path, e: json.JSONDecodeError, raw: str, line: int) -> DataError:
+    return DataError(
+        f"this line is not valid JSON: {e.msg}",
+        expected='one JSON object per line, like {"tokens": ["Paris"], "tags": ["B-LOC"]}',
+        found=repr(raw[:80] + ("..." if len(raw) > 80 else "")),
+        fix="fix the JSON at that column (strings in double quotes, no trailing commas)",
+        file=path,
+        line=line,
+        column=e.colno,
+    )
+
+
+def _parse_records(
+    records: list[Any], places: list[_Where], tokens_key: str, tags_key: str, require_tags: bool
+) -> tuple[list[list[str]], list[list[str]] | None]:
+    tagged = require_tags or any(isinstance(r, dict) and tags_key in r for r in records)
+    sentences, tags = [], []
+    for record, where in zip(records, places, strict=True):
+        if not isinstance(record, dict):
+            raise where.error(
+                "this record is not an object",
+                expected=f'an object like {{"{tokens_key}": ["Paris"], "{tags_key}": ["B-LOC"]}}',
+                found=f"a {type(record).__name__}: {json.dumps(record, default=str)[:60]}",
+                fix="write one object per sentence, with its tokens and tags as lists",
+            )
+        for key in (tokens_key, tags_key) if tagged else (tokens_key,):
+            if key not in record:
+                raise where.error(
+                    f"this record has no {key!r} key",
+                    expected=f"the keys {tokens_key!r} and {tags_key!r}"
+                    if tagged
+                    else f"the key {tokens_key!r}",
+                    found=f"the keys {', '.join(map(repr, record)) or '(none)'}",
+                    fix=f"rename the key, or pass {'tokens_key' if key == tokens_key else 'tags_key'}=<its name>"
+                    + ("" if require_tags or key == tokens_key else "; or drop the tags from every record"),
+                )
+        words = _string_list(record[tokens_key], where, tokens_key, "tokens")
+        sentences.append(words)
+        if tagged:
+            word_tags = _string_list(record[tags_key], where, tags_key, "tags")
+            if len(word_tags) != len(words):
+                raise where.error(
+                    f"{len(words)} token(s) but {len(word_tags)} tag(s)",
+                    expected="one tag per token",
+                    found=f"{len(words)} in {tokens_key!r}, {len(word_tags)} in {tags_key!r}",
+                    fix="add or remove tags so the two lists line up",
+                )
+            for j, tag in enumerate(word_tags):
+                if not TAG_PATTERN.fullmatch(tag):
+                    raise where.error(
+                        f"malformed tag {tag!r} (tag {j} of the list, for token {words[j]!r})",
+                        column=f"{tags_key}[{j}]",
+                        expected=_EXPECTED_TAGS,
+                        found=repr(tag),
+                        fix=tag_hint(tag),
+                    )
+            tags.append(word_tags)
+    return sentences, tags if tagged else None
+
+
+def _string_list(value: Any, where: _Where, key: str, what: str) -> list[str]:
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    if isinstance(value, list | tuple) and not value:
+        raise where.error(
+            f"the {key!r} list is empty",
+            expected=f"at least one of the {what}",
+            found="[]",
+            fix="remove this record",
+        )
+    if isinstance(value, list | tuple):
+        bad = next(v for v in value if not isinstance(v, str))
+        numbers = what == "tags" and isinstance(bad, int)
+        raise where.error(
+            f"the {key!r} list holds {repr(bad)[:30]} (a {type(bad).__name__}), not a string",
+            expected=f"a list of strings ({what})",
+            found=repr(bad)[:60],
+            fix="map the tag ids to their names (e.g. with the data set's label list) first"
+            if numbers
+            else f"write every item of {key!r} as a string",
+        )
+    raise where.error(
+        f"the {key!r} value is not a list",
+        expected=f'a list of {what}, e.g. ["Paris", "is", "nice"]'
+        if what == "tokens"
+        else f"a list of {what}",
+        found=f"a {type(value).__name__}: {repr(value)[:60]}",
+        fix="split the text into words first (headstart.evaluation.entities.split_words does this)"
+        if isinstance(value, str) and what == "tokens"
+        else f"write {key!r} as a JSON list",
+    )
+
+
+def _finish(
+    sentences: list[list[str]], tags: list[list[str]] | None, source: str, lines: list[int], fmt: str
+) -> TokenSplit:
+    if not sentences:
+        raise DataError(
+            "the file holds no sentences",
+            expected="token lines, with a blank line between sentences",
+            found="only blank or -DOCSTART- lines",
+            fix="check that this is the right file",
+            file=source,
+        )
+    scheme = "IOB2"
+    if tags is not None:
+        scheme = detect_scheme(tags)
+        tags = [to_iob2(t, scheme) for t in tags]
+    return TokenSplit(sentences, tags, source, lines, scheme, fmt)
+
+
+def _clip(items: list[str]) -> str:
+    more = f" ... and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return ", ".join(items[:_SHOWN]) + more

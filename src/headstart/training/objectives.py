@@ -1,0 +1,164 @@
+"""What a training run optimises and how its dev set is scored: one small class per task.
+
+The loop (`training/loop.py`) is the same for every task. An objective tells it
+    loss(logits, labels)         the training loss of one batch
+    evaluate(model, dev, ...)    the dev row of one epoch: dev_loss and dev_<metric>, plus whatever else
+    metric, greater_is_better    what early stopping and model selection read
+    token_labels                 labels are one per position (padded with -100) rather than one per example
+    has_probe, probe(features, y) whether the head can start from a linear probe, and its (X, y)
+    prepare(batch, rng)          a last change to a training batch (masking for the masked LM), seeded
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from headstart.evaluation.metrics import classification_metrics
+from headstart.training.batching import BucketBatchSampler, Examples, collate
+
+__all__ = ["Objective", "Classification", "TokenTagging", "SpanExtraction", "predict_logits", "probabilities",
+           "loss_fn", "MAX_PROBE_TOKENS"]
+
+MAX_PROBE_TOKENS = 60_000  # tokens the per-token linear probe is fit on (a seeded sample when there are more)
+
+
+@torch.no_grad()
+def predict_logits(model, examples: Examples, *, pad_id: int, depth: int = 0, batch_size: int = 64):
+    """Logits in the order of `examples`: an (n, n_labels) array, or for a per-token model a list of
+    (seq_i, n_labels) arrays."""
+    was_training = model.training
+    model.eval()
+    per_token = model.per_token
+    out = [None] * len(examples) if per_token else np.zeros((len(examples), model.n_outputs), dtype=np.float32)
+    device = next(model.parameters()).device
+    for idx in BucketBatchSampler(examples.lengths(), batch_size, shuffle=False):
+        batch = collate([(examples.inputs[i], None) for i in idx], pad_id)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(**batch, prefix_depth=depth).float().cpu().numpy()
+        if per_token:
+            for j, i in enumerate(idx):
+                out[i] = logits[j, : len(examples.inputs[i])]
+        else:
+            out[idx] = logits
+    model.train(was_training)
+    return out
+
+
+def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
+    """Softmax over classes, or independent sigmoids for multi-label."""
+    t = torch.as_tensor(logits)
+    return (torch.sigmoid(t) if multilabel else torch.softmax(t, -1)).numpy()
+
+
+def loss_fn(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None, multilabel: bool):
+    if multilabel:
+        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=weights)
+    return F.cross_entropy(logits, labels, weight=weights)
+
+
+class Objective:
+    metric: str = "loss"
+    greater_is_better: bool = True
+    token_labels: bool = False
+    has_probe: bool = False
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def evaluate(self, model, dev: Examples, *, pad_id: int, depth: int) -> dict:
+        raise NotImplementedError
+
+    def probe(self, features, labels) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def prepare(self, batch: dict, rng: torch.Generator) -> dict:
+        return batch
+
+
+@dataclass
+class Classification(Objective):
+    """One label per text (or a multi-hot row): cross-entropy (BCE for multi-label), optional class weights."""
+
+    metric: str = "macro_f1"
+    multilabel: bool = False
+    class_weights: torch.Tensor | None = None
+    has_probe = True
+
+    def loss(self, logits, labels):
+        weights = None if self.class_weights is None else self.class_weights.to(logits.device)
+        return loss_fn(logits, labels, weights, self.multilabel)
+
+    def evaluate(self, model, dev, *, pad_id, depth):
+        logits = predict_logits(model, dev, pad_id=pad_id, depth=depth)
+        labels = torch.as_tensor(dev.labels, dtype=torch.float32 if self.multilabel else torch.long)
+        dev_loss = loss_fn(torch.as_tensor(logits), labels, self.class_weights, self.multilabel)
+        proba = probabilities(logits, self.multilabel)
+        m = classification_metrics(dev.labels, proba, list(range(proba.shape[1])), multilabel=self.multilabel)
+        return {"dev_loss": float(dev_loss), "dev_accuracy": m["accuracy"], "dev_macro_f1": m["macro_f1"],
+                "dev_auc": m["auc"], f"dev_{self.metric}": m[self.metric] if m[self.metric] is not None
+                else m["macro_f1"]}
+
+    def probe(self, features, labels):
+        return np.asarray(features), np.asarray(labels)
+
+
+@dataclass
+class TokenTagging(Objective):
+    """One label per token (NER): cross-entropy over labelled positions (-100 elsewhere).
+
+    `score` turns the dev windows' logits into the task's metrics (entity-level F1 after merging
+    windows back into words): {"f1": ..., ...}."""
+
+    score: Callable[[list[np.ndarray]], dict]
+    metric: str = "f1"
+    class_weights: torch.Tensor | None = None
+    seed: int = 0
+    token_labels = True
+    has_probe = True
+
+    def loss(self, logits, labels):
+        weights = None if self.class_weights is None else self.class_weights.to(logits.device)
+        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), weight=weights, ignore_index=-100)
+
+    def evaluate(self, model, dev, *, pad_id, depth):
+        logits = predict_logits(model, dev, pad_id=pad_id, depth=depth)
+        flat = torch.as_tensor(np.concatenate(logits))
+        labels = torch.as_tensor(np.concatenate([np.asarray(y) for y in dev.labels]))
+        dev_loss = F.cross_entropy(flat, labels, ignore_index=-100)
+        return {"dev_loss": float(dev_loss), **{f"dev_{k}": v for k, v in self.score(logits).items()
+                                                if isinstance(v, int | float)}}
+
+    def probe(self, features, labels):
+        """Every labelled token's final features; a seeded sample of MAX_PROBE_TOKENS when there are more."""
+        X = np.concatenate([f.numpy()[np.asarray(y) != -100] for f, y in zip(features, labels, strict=True)])
+        y = np.concatenate([np.asarray(y)[np.asarray(y) != -100] for y in labels])
+        if len(y) > MAX_PROBE_TOKENS:
+            keep = np.random.default_rng(self.seed).choice(len(y), MAX_PROBE_TOKENS, replace=False)
+            X, y = X[keep], y[keep]
+        return X, y
+
+
+@dataclass
+class SpanExtraction(Objective):
+    """Extractive QA: the head gives a start and an end logit per token; the loss is the mean of the two
+    cross-entropies over positions (labels: (start, end) per window, 0 = the [CLS] position when the answer
+    is not in the window). `score` decodes the dev windows' logits into answers: {"em", "f1"}."""
+
+    score: Callable[[list[np.ndarray]], dict]
+    metric: str = "f1"
+
+    def loss(self, logits, labels):
+        return (F.cross_entropy(logits[..., 0], labels[:, 0]) + F.cross_entropy(logits[..., 1], labels[:, 1])) / 2
+
+    def evaluate(self, model, dev, *, pad_id, depth):
+        logits = predict_logits(model, dev, pad_id=pad_id, depth=depth)
+        losses = [(F.cross_entropy(torch.as_tensor(x[:, 0])[None], torch.tensor([y[0]]))
+                   + F.cross_entropy(torch.as_tensor(x[:, 1])[None], torch.tensor([y[1]]))) / 2
+                  for x, y in zip(logits, dev.labels, strict=True)]
+        return {"dev_loss": float(np.mean([float(v) for v in losses])),
+                **{f"dev_{k}": v for k, v in self.score(logits).items() if isinstance(v, int | float)}}
