@@ -47,6 +47,27 @@ def first_rows(train: pd.DataFrame, test: pd.DataFrame, n: int | None) -> tuple[
     return train, test[test.label.astype(str).isin(seen)].head(n).reset_index(drop=True)
 
 
+def read_conll(path: str | Path) -> list[tuple[list[str], list[str]]]:
+    """CoNLL `token<TAB>tag` lines, a blank line between sentences -> [(words, tags)] (NER data sets)."""
+    sentences, words, tags = [], [], []
+    for line in [*Path(path).read_text(encoding="utf-8").splitlines(), ""]:
+        if line.strip():
+            word, tag = line.rsplit("\t", 1)
+            words.append(word)
+            tags.append(tag.strip())
+        elif words:
+            sentences.append((words, tags))
+            words, tags = [], []
+    return sentences
+
+
+def read_squad(path: str | Path) -> list[dict]:
+    """SQuAD v1.1 JSON -> one dict per question: id, question, context, answers ([{text, answer_start}])."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))["data"]
+    return [{"id": qa["id"], "question": qa["question"], "context": para["context"], "answers": qa["answers"]}
+            for article in data for para in article["paragraphs"] for qa in para["qas"]]
+
+
 def folder_bytes(path: str | Path) -> int:
     """Bytes of every file under `path`: what a saved model or adapter costs on disk."""
     return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())

@@ -132,7 +132,11 @@ def test_token_without_tag_gives_line_and_text(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("tag", "fix"),
-    [("PER", "B-PER on an entity's first word"), ("B_PER", "write B-PER"), ("X-PER", "B-<type>")],
+    [
+        ("PER", "B-PER on an entity's first word"),
+        ("B_PER", "write B-PER"),
+        ("X-PER", "X- is not a tag prefix: write B-PER"),
+    ],
 )
 def test_malformed_tag_gives_line_column_and_expected_tags(tmp_path: Path, tag: str, fix: str) -> None:
     path = write(tmp_path, "t.txt", f"EU NNP O\nPeter NNP {tag}\n")
@@ -209,7 +213,7 @@ def test_jsonl_lengths_differ_gives_both_lengths(tmp_path: Path) -> None:
         ({"tokens": ["EU"], "tags": "O"}, r"the 'tags' value is not a list"),
         (
             {"tokens": ["EU"], "tags": [3]},
-            r"the 'tags' list holds 3 \(a int\)(.|\n)*map the tag ids to their names",
+            r"the 'tags' list holds 3 \(of type int\)(.|\n)*map the tag ids to their names",
         ),
         ({"tokens": [], "tags": []}, r"the 'tokens' list is empty"),
         (["EU", "O"], r"this record is not an object"),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from headstart.data.qa_features import QAFeature, decode_spans, prepare_features
 from headstart.data.squad import QAExample, QASplit, qa_split_from_records, read_squad
@@ -487,7 +488,11 @@ def test_decoding_picks_the_span_across_windows(long_split, long_features) -> No
         i: ({f.start: 5.0}, {f.end: 5.0}),  # 10: the answer
         other: ({first_context: 4.0}, {first_context: 4.0}),  # 8: a one-token span in another window
     }
-    result = decode_spans(long_features, *logits_for(long_features, peaks, pad=8), long_split)
+    starts, ends = logits_for(long_features, peaks, pad=8)
+    result = decode_spans(long_features, starts, ends, long_split)
+    # torch tensors (bf16 included) decode the same
+    as_torch = [torch.tensor(x, dtype=torch.bfloat16) for x in starts], [torch.tensor(x) for x in ends]
+    assert decode_spans(long_features, *as_torch, long_split)["long"]["text"] == "Margaret Holloway"
     best = result["long"]
     assert best["text"] == "Margaret Holloway"
     assert best["start"] == LONG_CONTEXT.index("Margaret Holloway")
@@ -545,6 +550,8 @@ def test_decoding_errors(long_split, long_features) -> None:
         match=match("one start and one end logit row per feature", f"{len(long_features) - 1} start"),
     ):
         decode_spans(long_features, starts[1:], ends, long_split)
+    with pytest.raises(ConfigError, match=match("n_best >= 1", "max_answer_length=0")):
+        decode_spans(long_features, starts, ends, long_split, max_answer_length=0)
     far = [QAFeature([101, 102], 3, [None, None], None, None)]
     with pytest.raises(DataError, match=match("point at more examples", "same examples")):
         decode_spans(far, [np.zeros(2)], [np.zeros(2)], long_split)

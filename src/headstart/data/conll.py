@@ -390,7 +390,7 @@ def _string_list(value: Any, where: _Where, key: str, what: str) -> list[str]:
         bad = next(v for v in value if not isinstance(v, str))
         numbers = what == "tags" and isinstance(bad, int)
         raise where.error(
-            f"the {key!r} list holds {repr(bad)[:30]} (a {type(bad).__name__}), not a string",
+            f"the {key!r} list holds {repr(bad)[:30]} (of type {type(bad).__name__}), not a string",
             expected=f"a list of strings ({what})",
             found=repr(bad)[:60],
             fix="map the tag ids to their names (e.g. with the data set's label list) first"

@@ -133,10 +133,17 @@ def decode_spans(
     """
     examples = _as_examples(examples)
     _check_logits(features, start_logits, end_logits, examples)
+    if n_best < 1 or max_answer_length < 1:
+        raise ConfigError(
+            "decode_spans needs at least one candidate and answers of at least one token",
+            expected="n_best >= 1 and max_answer_length >= 1",
+            found=f"n_best={n_best}, max_answer_length={max_answer_length}",
+            fix="use the defaults (n_best=20, max_answer_length=30)",
+        )
     candidates: list[list[tuple[float, int, int]]] = [[] for _ in examples]  # (score, start char, end char)
     for feature, starts, ends in zip(features, start_logits, end_logits, strict=True):
         candidates[feature.example] += _spans(
-            feature, np.asarray(starts), np.asarray(ends), n_best, max_answer_length
+            feature, _to_numpy(starts), _to_numpy(ends), n_best, max_answer_length
         )
     return {ex.id: _best(ex.context, found, n_best) for ex, found in zip(examples, candidates, strict=True)}
 
@@ -173,6 +180,13 @@ def _best(context: str, spans: list[tuple[float, int, int]], n_best: int) -> dic
         "start": start,
         "n_best": [{"text": t, "score": s} for t, (s, _) in ranked.items()],
     }
+
+
+def _to_numpy(logits: Any) -> np.ndarray:
+    """A 1-D float array from a numpy array, a list or a torch tensor (any device or dtype, bf16 too)."""
+    if hasattr(logits, "detach"):
+        logits = logits.detach().float().cpu().numpy()
+    return np.asarray(logits, dtype=np.float64).reshape(-1)
 
 
 # checks

@@ -141,7 +141,7 @@ def _json_error(path: Path, e: json.JSONDecodeError, text: str) -> DataError:
     left = max(0, e.colno - 41)
     return DataError(
         f"the file is not valid JSON: {e.msg}",
-        expected="a SQuAD v1.1 JSON document " + SQUAD_SHAPE,
+        expected="valid JSON: a SQuAD v1.1 document, or one JSON object per line in a .jsonl file",
         found=repr(raw[left : e.colno + 20])
         + f" (the problem is at character {e.colno - left} of this excerpt)",
         fix="fix the JSON there (strings in double quotes, no trailing commas, brackets closed)",

@@ -28,11 +28,16 @@ def entity_type(tag: str) -> str | None:
 def tag_hint(tag: str) -> str:
     """A suggestion for a malformed tag, for the `fix` of a DataError."""
     m = re.fullmatch(r"([BIESULbiesul])[_:.](\S+)", tag) or re.fullmatch(r"([biesul])-(\S+)", tag)
-    if m:
+    if m:  # B_PER, b-PER
         return f"write {m[1].upper()}-{m[2]}: a capital B/I/E/S prefix, then a hyphen, then the type"
     if tag.lower() in {"o", "0", "-", "outside", "none"}:
         return "write O (the capital letter) for words outside any entity"
-    if re.fullmatch(r"\w[\w-]*", tag):
+    if re.fullmatch(r"[BIESUL]-?", tag):  # B, B-
+        return f"add the entity type after the prefix, e.g. {tag[0]}-PER"
+    m = re.fullmatch(r"([^\W\d_])-(\S+)", tag)
+    if m:  # X-PER
+        return f"{m[1]}- is not a tag prefix: write B-{m[2]} on an entity's first word, I-{m[2]} after it"
+    if re.fullmatch(r"\w[\w-]*", tag):  # PER
         return (
             f"prefix the type: B-{tag} on an entity's first word, I-{tag} on the words after it; "
             "O on words outside entities"
