@@ -124,33 +124,46 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
                  resume: bool = False) -> HeadstartClassifier:
         """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
+        model, cfg = self._build(len(task.labels))
+        self.labels_, self.multilabel_ = list(task.labels), task.multilabel
+        self.classes_ = np.array(self.labels_)
+        self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
+        train = Examples(tokenize(self.tokenizer_, task.train.texts, cfg.max_length), self.encode_labels(task.train))
+        dev = Examples(tokenize(self.tokenizer_, task.dev.texts, cfg.max_length), self.encode_labels(task.dev))
+        weights = self._class_weights(train.labels, cfg)
+        objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights)
+        return self._train(train, dev, objective, balanced_probe=weights is not None, checkpoint=checkpoint,
+                           resume=resume)
+
+    # ---- the steps every task shares (HeadstartTagger and HeadstartQA call them too) -------------
+    def _build(self, n_outputs: int, *, per_token: bool = False) -> tuple[TransformerClassifier, TrainConfig]:
+        """Strategy, training config, backbone and a fresh model with its head (and adapters)."""
         strategy = make_strategy(self.strategy, **{k: getattr(self, k) for k in _STRATEGY_OPTIONS})
         cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS}).with_defaults(strategy.defaults)
         bb = load_backbone(self.backbone)
         torch.manual_seed(cfg.seed)  # the head's (and any adapter's) initialisation
-        model = TransformerClassifier(bb.model, bb.anatomy, len(task.labels), dropout=cfg.dropout)
+        model = TransformerClassifier(bb.model, bb.anatomy, n_outputs, dropout=cfg.dropout, per_token=per_token)
         strategy.prepare(model)  # adapters / prompt encoders, before the groups are read
-        names = [g.name for g in model.layer_groups()]
-        trainable = strategy.trainable_groups(names)
-        self.labels_, self.multilabel_ = list(task.labels), task.multilabel
-        self.classes_ = np.array(self.labels_)
         self.tokenizer_, self.model_ = bb.tokenizer, model
         self.backbone_name_, self.backbone_source_ = bb.name, bb.source
         self.strategy_, self.train_config_ = strategy, cfg
-        self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
-        pad_id = bb.tokenizer.pad_token_id
-        train = Examples(tokenize(bb.tokenizer, task.train.texts, cfg.max_length), self.encode_labels(task.train))
-        dev = Examples(tokenize(bb.tokenizer, task.dev.texts, cfg.max_length), self.encode_labels(task.dev))
+        return model, cfg
+
+    def _train(self, train: Examples, dev: Examples, objective, *, balanced_probe: bool = False,
+               checkpoint: str | Path | None = None, resume: bool = False):
+        """Train `self.model_` on token-id examples under `objective`, then record what it cost."""
+        model, strategy, cfg = self.model_, self.strategy_, self.train_config_
+        names = [g.name for g in model.layer_groups()]
+        trainable = strategy.trainable_groups(names)
+        pad_id = self.tokenizer_.pad_token_id
         before = snapshot(model)
         t0 = time.perf_counter()
         if strategy.uses_gradients:
-            weights = self._class_weights(train.labels, cfg)
-            objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights)
             self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
-                                   objective=objective, balanced_probe=weights is not None,
+                                   objective=objective, balanced_probe=balanced_probe,
                                    checkpoint=checkpoint, resume=resume, progress=self.progress)
         else:
-            self.fit_result_ = self._fit_features(model, train, dev, pad_id, cfg)
+            self.fit_result_ = self._fit_features(model, train, objective, pad_id, cfg, balanced_probe)
         self.fit_seconds_ = time.perf_counter() - t0
         self.drift_ = drift_from(model, before)
         trained = {id(p): p for g in model.layer_groups() if g.name in trainable  # a shared weight once
@@ -178,15 +191,19 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.adapter_, self.backbone_modified_ = None, True
         return self
 
-    def _fit_features(self, model, train: Examples, dev: Examples, pad_id: int, cfg: TrainConfig):
+    def _fit_features(self, model, train: Examples, objective, pad_id: int, cfg: TrainConfig, balanced: bool):
         from headstart.training.loop import FitResult
 
-        X = pooled_features(model, train.inputs, pad_id=pad_id).numpy()
+        if not objective.has_probe:
+            raise ConfigError("the features strategy cannot learn this task.", expected="a task with a label per "
+                              "text or per token (classification, NER)", found=f"{type(objective).__name__}",
+                              fix="use strategy head (or top-n, full, lora) instead")
+        X, y = objective.probe(pooled_features(model, train.inputs, pad_id=pad_id), train.labels)
         o = self.strategy_.options
-        warm_start_head(model, X, train.labels, multilabel=self.multilabel_, balanced=self._balanced(train.labels, cfg),
-                        seed=cfg.seed, C=o.C, classifier=o.classifier)
+        warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=getattr(objective, "multilabel", False),
+                        balanced=balanced, seed=cfg.seed, C=o.C, classifier=o.classifier)
         model.eval()
-        return FitResult(metric=self.metric_, best_epoch=1, cache_depth=model.n_blocks)
+        return FitResult(metric=objective.metric, best_epoch=1, cache_depth=model.n_blocks)
 
     def _balanced(self, y: np.ndarray, cfg: TrainConfig) -> bool:
         """Whether to weigh classes ("auto": only when the largest class is >= AUTO_BALANCE_RATIO x the smallest)."""
