@@ -3,6 +3,10 @@
     from headstart import HeadstartClassifier
     clf = HeadstartClassifier(strategy="top-n").fit(df)        # DataFrame with text, label columns
     clf.predict(["WINNER!! Claim your free prize now"])
+
+    HeadstartTagger().fit("wnut17/train.txt")                   # named entities (CoNLL / JSONL)
+    HeadstartQA().fit("squad/train.json")                       # extractive question answering
+    headstart.load("runs/spam")                                 # any saved model, by its task
 """
 
 from __future__ import annotations
@@ -14,13 +18,16 @@ from headstart.config import TrainConfig
 from headstart.data import load_task, read_split
 from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
 from headstart.multi import MultiAdapterClassifier
+from headstart.qa import HeadstartQA
 from headstart.recommender import recommend
 from headstart.runs import evaluate_run, train_run
 from headstart.strategies import STRATEGIES, make_strategy
+from headstart.tagger import HeadstartTagger
+from headstart.task_runs import load
 
 __version__ = "0.2.0"
 __all__ = [
-    "HeadstartClassifier", "TrainConfig", "load_task", "read_split", "load_backbone", "list_backbones",
+    "HeadstartClassifier", "HeadstartTagger", "HeadstartQA", "load", "TrainConfig", "load_task", "read_split", "load_backbone", "list_backbones",
     "recommend", "train_run", "evaluate_run", "compare", "MultiAdapterClassifier", "STRATEGIES", "make_strategy",
     "HeadstartError", "DataError", "ConfigError", "BackboneError", "__version__",
 ]

@@ -263,8 +263,16 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                          max_length=self.train_config_.max_length, backbone_name=self.backbone_name_,
                          backbone_source=self.backbone_source_, backbone_saved=self.backbone_modified_,
                          strategy=self.strategy_.describe() | {"train": self.train_config_.to_dict()},
-                         adapter=self.adapter_)
+                         adapter=self.adapter_, task=self.task, task_options=self._task_options())
         return save_model(path, self.model_, self.tokenizer_, meta, strategy=self.strategy_)
+
+    task = "classification"  # what `headstart.load` and the run folders dispatch on
+
+    def _task_options(self) -> dict | None:
+        return None
+
+    def _restore_task(self, meta: SavedMeta) -> None:
+        """Set what a loaded model of this task needs beyond the common fields (subclasses)."""
 
     @classmethod
     def load(cls, path: str | Path) -> HeadstartClassifier:
@@ -273,6 +281,10 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         if (path / "model" / "headstart.json").exists():
             path = path / "model"
         model, tokenizer, meta = load_model(path)
+        if meta.task != cls.task:
+            raise ConfigError(f"{path} holds a {meta.task} model, not a {cls.task} one.",
+                              expected=f"a model trained for {cls.task}", found=f"task {meta.task!r}",
+                              fix="load it with headstart.load(path), which picks the right class")
         train = TrainConfig.from_dict(meta.strategy.get("train", {}))
         clf = cls(backbone=meta.backbone_name, strategy=meta.strategy["strategy"], max_length=meta.max_length)
         clf.model_, clf.tokenizer_, clf.labels_, clf.multilabel_ = model, tokenizer, meta.labels, meta.multilabel
@@ -280,6 +292,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         clf.strategy_ = make_strategy(meta.strategy["strategy"], **meta.strategy.get("options", {}))
         clf.train_config_, clf.backbone_name_, clf.backbone_source_ = train, meta.backbone_name, meta.backbone_source
         clf.backbone_modified_, clf.adapter_ = meta.backbone_saved, meta.adapter
+        clf._restore_task(meta)
         return clf
 
     # ---- input handling ----------------------------------------------------------------------------

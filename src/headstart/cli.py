@@ -39,8 +39,12 @@ def _fail(exc: Exception) -> None:
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Argument(help="training data: CSV, TSV or JSONL with text and label columns")],
+    data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns; "
+                                               "CoNLL or JSONL tokens + tags (NER); SQuAD JSON (QA)")],
     out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/latest"),
+    task: Annotated[str | None, typer.Option(help="classification, ner or qa (default: detected from DATA)")] = None,
+    stride: Annotated[int | None, typer.Option(help="ner / qa: tokens shared by the windows of a long text "
+                                               "(default 32 / 128)")] = None,
     strategy: Annotated[StrategyName, typer.Option(help="how to adapt the model")] = "top-n",
     backbone: Annotated[str, typer.Option(help="registered name, local folder or Hugging Face id")] = "minilm",
     dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA)")] = None,
@@ -77,7 +81,8 @@ def train(
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace a finished run in --out")] = False,
 ) -> None:
-    """Train a classifier and write a run directory with the model, metrics and a report."""
+    """Train a classifier, tagger (NER) or QA model and write a run directory with the model, metrics and a
+    report."""
     from headstart.runs import train_run
 
     try:
@@ -92,7 +97,7 @@ def train(
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
                             schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, seed=seed,
-                            progress=True)
+                            progress=True, task=task, stride=stride)
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -103,7 +108,22 @@ def train(
     console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
 
 
+def _print_span_metrics(metrics: dict, split: str) -> None:
+    scores = metrics[split]
+    keys = [k for k in ("precision", "recall", "f1", "em") if k in scores]
+    table = Table(title=f"{metrics['task']}: {metrics['strategy']} on {metrics['backbone']} ({split} set)")
+    for key in ["", *keys]:
+        table.add_column(key.upper() if key == "em" else key)
+    table.add_row("headstart", *(f"{scores[k]:.4f}" for k in keys))
+    console.print(table)
+    for kind, s in (scores.get("per_type") or {}).items():
+        console.print(f"  {escape(kind)}: F1 {s['f1']:.4f} (support {s['support']})", highlight=False)
+
+
 def _print_metrics(metrics: dict, split: str) -> None:
+    if metrics.get("task", "classification") != "classification":
+        _print_span_metrics(metrics, split)
+        return _print_costs(metrics)
     table = Table(title=f"{metrics['strategy']} on {metrics['backbone']} ({split} set)")
     for col in ("model", "accuracy", "macro-F1", "AUC"):
         table.add_column(col)
@@ -115,6 +135,10 @@ def _print_metrics(metrics: dict, split: str) -> None:
     for name, m in rows:
         table.add_row(name, fmt(m["accuracy"]), fmt(m["macro_f1"]), fmt(m.get("auc")))
     console.print(table)
+    _print_costs(metrics)
+
+
+def _print_costs(metrics: dict) -> None:
     if "train_seconds" in metrics:
         saved = metrics.get("saved_bytes")
         console.print(f"trainable parameters {metrics['trainable_params']:,} of {metrics['total_params']:,} "
@@ -136,27 +160,33 @@ def evaluate(
         result = evaluate_run(run, data)
     except HeadstartError as exc:
         _fail(exc)
-    _print_metrics({"strategy": result["strategy"], "backbone": result["backbone"], "eval": result["metrics"],
-                    "baselines": result["baselines"]}, "eval")
+    _print_metrics({"task": result.get("task", "classification"), "strategy": result["strategy"],
+                    "backbone": result["backbone"], "eval": result["metrics"],
+                    "baselines": result.get("baselines", {})}, "eval")
     console.print(f"report: {result['report']}")
 
 
 @app.command()
 def predict(
     run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
-    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify or tag; questions for a QA run")] = None,
     file: Annotated[Path | None, typer.Option(help="a CSV/TSV/JSONL file with a text column")] = None,
+    context: Annotated[str | None, typer.Option(help="qa: the passage the answers come from")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
 ) -> None:
-    """Classify texts given on the command line or in a file."""
-    from headstart.api import HeadstartClassifier
+    """Classify texts, print the entities in them (NER), or answer questions about --context (QA)."""
+    from headstart.task_runs import load
 
     try:
-        clf = HeadstartClassifier.load(run)
+        clf = load(run)
         items = list(texts or []) + (clf._texts(file) if file else [])
         if not items:
-            raise HeadstartError("nothing to classify.", expected="texts as arguments or --file",
+            raise HeadstartError("nothing to predict.", expected="texts as arguments or --file",
                                  found="neither", fix='headstart predict RUN "some text"')
+        if clf.task == "qa":
+            return _predict_qa(clf, items, context, as_json)
+        if clf.task == "ner":
+            return _predict_entities(clf, items, as_json)
         proba = clf.predict_proba(items)
     except HeadstartError as exc:
         _fail(exc)
@@ -168,6 +198,32 @@ def predict(
                               "scores": {clf.labels_[i]: round(float(p[i]), 4) for i in order[:5]}}))
         else:
             console.print(f"[bold]{label}[/] ({p[order[0]]:.3f})  {text}", highlight=False)
+
+
+def _predict_entities(tagger, texts: list[str], as_json: bool) -> None:
+    for text, entities in zip(texts, tagger.predict(texts), strict=True):
+        if as_json:
+            print(json.dumps({"text": text, "entities": entities}))
+            continue
+        console.print(escape(text), highlight=False)
+        for e in entities or []:
+            console.print(f"  [bold]{escape(e['type'])}[/] {escape(e['text'])!r} [{e['start']}:{e['end']}]",
+                          highlight=False)
+        if not entities:
+            console.print("  (no entities)")
+
+
+def _predict_qa(qa, questions: list[str], context: str | None, as_json: bool) -> None:
+    if not context:
+        raise HeadstartError("a QA run answers from a passage.", expected="--context TEXT", found="no --context",
+                             fix='headstart predict RUN "Who wrote Hamlet?" --context "Hamlet is a play by ..."')
+    answers = qa.predict([{"id": str(i), "question": q, "context": context} for i, q in enumerate(questions)])
+    for question, answer in zip(questions, answers, strict=True):
+        if as_json:
+            print(json.dumps({"question": question, "answer": answer["text"], "start": answer["start"],
+                              "score": answer["score"]}))
+        else:
+            console.print(f"[bold]{escape(answer['text']) or '(no answer)'}[/]  <- {escape(question)}", highlight=False)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """Saving and loading a trained classifier in Hugging Face formats.
 
     model/
-      headstart.json        labels, task kind, max length, pooling, strategy, backbone reference
+      headstart.json        labels, task (classification / ner / qa), max length, strategy, backbone reference
       head.safetensors      the linear head (weight (C, hidden), bias (C,))
       config.json, model.safetensors, tokenizer files
                             the backbone in Hugging Face format, only when training changed it; a
@@ -43,7 +43,13 @@ class SavedMeta:
     backbone_saved: bool
     strategy: dict
     adapter: str | None = None  # the adapter kind saved beside the head (see headstart.adapters.store)
+    task: str = "classification"  # "classification", "ner" (a tag per token) or "qa" (start/end per token)
+    task_options: dict | None = None  # what the task needs to predict again (NER / QA: the window stride)
     format_version: int = FORMAT_VERSION
+
+    @property
+    def per_token(self) -> bool:
+        return self.task != "classification"
 
 
 def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: SavedMeta,
@@ -92,7 +98,7 @@ def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMe
     else:
         backbone = load_backbone(meta.backbone_source if Path(meta.backbone_source).exists()
                                  else meta.backbone_name)
-    model = TransformerClassifier(backbone.model, backbone.anatomy, len(meta.labels))
+    model = TransformerClassifier(backbone.model, backbone.anatomy, len(meta.labels), per_token=meta.per_token)
     if meta.adapter:
         load_adapter(model, path)
     head = load_file(path / "head.safetensors")

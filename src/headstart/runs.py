@@ -24,11 +24,12 @@ from headstart.data import Split, TaskData, load_task, read_split
 from headstart.data.validate import check_known_labels
 from headstart.errors import HeadstartError
 from headstart.evaluation import classification_metrics, majority_baseline, tfidf_baseline, write_report
+from headstart.task_runs import check_task, detect_task, evaluate_span_run, train_span_run
 
-__all__ = ["train_run", "evaluate_run", "load_run_config"]
+__all__ = ["train_run", "evaluate_run", "load_run_config", "peak_rss_mb"]
 
 
-def _peak_rss_mb() -> float:
+def peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # macOS reports bytes, Linux KiB
 
@@ -53,7 +54,8 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
               test: str | Path | None = None, resume: bool = False, overwrite: bool = False,
               text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
               **options) -> dict:
-    """Train a classifier on a data file and write a complete run directory.
+    """Train on a data file and write a complete run directory. The task (classification, NER, QA) is
+    detected from the file (`headstart.task_runs.detect_task`) unless `task=` is given.
 
     Args:
         train, dev, test: data files (dev defaults to a stratified 10% of train; test is optional).
@@ -67,6 +69,12 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     """
     out = Path(out)
     _check_out(out, resume, overwrite)
+    task = options.pop("task", None) or detect_task(train)
+    check_task(task)
+    if task != "classification":  # NER and QA: the same run folder, their own readers and scores
+        options = {k: v for k, v in options.items() if v is not None}  # None: the estimator's default
+        return train_span_run(task, train, out, dev=dev, test=test, resume=resume, **options)
+    options.pop("stride", None)
     columns = {"text_column": text_column, "label_column": label_column, "label_sep": label_sep}
     task = load_task(train, dev=dev, test=test, **columns)
     out.mkdir(parents=True, exist_ok=True)
@@ -81,7 +89,7 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     metrics["baselines"] = _baselines(clf, task.train, task.test or task.dev)
     metrics["evaluated_on"] = eval_name
 
-    config = {"data": {"train": str(train), "dev": str(dev) if dev else None, "test": str(test) if test else None,
+    config = {"task": "classification", "data": {"train": str(train), "dev": str(dev) if dev else None, "test": str(test) if test else None,
                        **columns},
               "estimator": clf.get_params(), "resolved": {"strategy": clf.strategy_.describe(),
                                                           "train": clf.train_config_.to_dict()}}
@@ -112,7 +120,7 @@ def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
         "epochs_run": epochs_run, "stopped_early": result.stopped_early,
         "cache_depth": result.cache_depth, "n_train": len(task.train),
         "examples_per_second": round(len(task.train) * epochs_run / max(clf.fit_seconds_, 1e-9), 1),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
     }
 
 
@@ -142,6 +150,8 @@ def evaluate_run(run: str | Path, data: str | Path, *, out: str | Path | None = 
     """Evaluate a trained run on a labelled file; writes metrics.json and a report into
     `run/eval-<file stem>/` (or `out`). Labels unseen in training are an error naming them."""
     config = load_run_config(run)
+    if config.get("task", "classification") != "classification":
+        return evaluate_span_run(run, data, config, out=out)
     clf = HeadstartClassifier.load(run)
     cols = config["data"]
     split = read_split(data, text_column=cols["text_column"], label_column=cols["label_column"],

@@ -17,7 +17,7 @@ from pathlib import Path
 from headstart.evaluation.metrics import primary_metric
 from headstart.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 
-__all__ = ["write_report"]
+__all__ = ["write_report", "write_span_report"]
 
 _MAX_CLASS_ROWS = 30
 _BASELINE_NAMES = {"majority": "Majority class", "tfidf": "TF-IDF + LR", "tfidf_lr": "TF-IDF + LR"}
@@ -101,6 +101,40 @@ def write_report(
     md_path.write_text(_to_markdown(title, sections), encoding="utf-8")
     html_path.write_text(_to_html(title, sections), encoding="utf-8")
     return md_path, html_path
+
+
+def write_span_report(run_dir: str | Path, *, title: str, summary: dict, metrics: dict, history: list[dict],
+                      drift: dict[str, float] | None, config: dict | None) -> tuple[Path, Path]:
+    """The report of a NER or QA run: scores (entity precision / recall / F1 per type, or SQuAD exact
+    match and F1), example errors, learning curves, drift and configuration. Same formats as
+    `write_report`."""
+    out = Path(run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = [k for k in ("precision", "recall", "f1", "em", "token_accuracy") if k in metrics]
+    scores = _Table(["", *keys], [["Model", *(_score(metrics[k]) for k in keys)]], frozenset(range(1, len(keys) + 1)))
+    sections: list[_Section] = [("Summary", _summary(summary, metrics)), ("Scores", [scores, _span_note(metrics)])]
+    if metrics.get("per_type"):
+        sections.append(("Per entity type", _per_class(metrics["per_type"])))
+    errors = metrics.get("errors") or []
+    rows = [[_fmt(v) if not isinstance(v, list) else "; ".join(map(str, v)) for v in e.values()] for e in errors]
+    sections += [
+        ("Example errors", [_Table([k.capitalize() for k in errors[0]], rows)] if errors else ["No errors."]),
+        ("Learning curves", _curves(history, out)),
+        ("Forgetting guard: drift from pretrained weights", _drift(drift)),
+        ("Configuration", _config(config)),
+    ]
+    md_path, html_path = out / "report.md", out / "report.html"
+    md_path.write_text(_to_markdown(title, sections), encoding="utf-8")
+    html_path.write_text(_to_html(title, sections), encoding="utf-8")
+    return md_path, html_path
+
+
+def _span_note(metrics: dict) -> str:
+    if "em" in metrics:
+        return (f"SQuAD v1.1 exact match and token F1 (official normalisation), best over the reference answers, "
+                f"on {metrics.get('n', 'n/a')} questions.")
+    return (f"Entity-level scores (seqeval, strict IOB2: an entity counts only with its exact span and type), "
+            f"{metrics.get('n_entities', 'n/a')} gold entities.")
 
 
 def _primary(metrics: dict) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from headstart.modeling import TransformerClassifier, pool
+from headstart.modeling import TransformerClassifier
 from headstart.training.batching import BucketBatchSampler, collate
 
 __all__ = ["cache_depth", "build_cache", "pooled_features"]

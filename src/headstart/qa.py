@@ -1,0 +1,149 @@
+"""`HeadstartQA`: extractive question answering (SQuAD v1.1) with the same strategies, trainer and
+artifacts as text classification.
+
+    qa = HeadstartQA(strategy="full").fit("squad/train.json")
+    qa.predict([{"question": "Who wrote Hamlet?", "context": "Hamlet is a tragedy by William Shakespeare."}])
+    # [{'text': 'William Shakespeare', 'score': 9.1, 'start': 23, ...}]
+    qa.evaluate("squad/test.json")     # {"em": ..., "f1": ...} with the official SQuAD v1.1 normalisation
+
+The head gives every token a start and an end score. A context longer than the window is split into
+overlapping windows (`stride` tokens shared); the answer is the best span over all windows (n-best
+search, at most `max_answer_length` tokens).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from headstart.api import HeadstartClassifier
+from headstart.backbones import DEFAULT_BACKBONE
+from headstart.data.qa_features import QAFeature, decode_spans, prepare_features
+from headstart.data.squad import QASplit, qa_split_from_records, read_squad
+from headstart.errors import DataError
+from headstart.evaluation.squad_metrics import squad_metrics
+from headstart.persist import SavedMeta
+from headstart.training import Examples, predict_logits
+from headstart.training.objectives import SpanExtraction
+
+__all__ = ["HeadstartQA", "as_qa_split"]
+
+
+class HeadstartQA(HeadstartClassifier):
+    """Adapt a pretrained encoder to extractive question answering.
+
+    Takes every HeadstartClassifier option plus `stride` (tokens two windows of one context share) and
+    `max_answer_length` (tokens). `max_length` defaults to 384 here, the usual SQuAD window. The dev
+    metric is SQuAD F1. The `features` strategy does not apply (a span is not a per-token class).
+    """
+
+    task = "qa"
+
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, stride: int = 128,
+                 max_answer_length: int = 30, max_length: int = 384, **options) -> None:
+        super().__init__(backbone, strategy, max_length=max_length, **options)
+        self.stride = stride
+        self.max_answer_length = max_answer_length
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:  # scikit-learn's get_params / clone: the base options + ours
+        return sorted({*HeadstartClassifier._get_param_names(), "stride", "max_answer_length"})
+
+    # ---- fitting ------------------------------------------------------------------------------------
+    def fit(self, X, y=None, *, dev=None) -> HeadstartQA:
+        """Fit on a SQuAD v1.1 JSON / JSONL file, a QASplit, or records {question, context, answers}.
+        `dev`: the same forms; else the questions of a random `dev_fraction` of the contexts."""
+        return self.fit_task(as_qa_split(X), None if dev is None else as_qa_split(dev))
+
+    def fit_task(self, train: QASplit, dev: QASplit | None = None, *, checkpoint: str | Path | None = None,
+                 resume: bool = False) -> HeadstartQA:
+        if dev is None:
+            train, dev = _split_dev(train, self.dev_fraction, self.seed)
+        self.labels_, self.classes_, self.multilabel_, self.metric_ = ["start", "end"], None, False, "f1"
+        self._build(2, per_token=True)
+        train_f, dev_f = self._features(train), self._features(dev)
+
+        def score(logits: list[np.ndarray]) -> dict:
+            return squad_metrics(self._decode(dev_f, logits, dev), dev.examples)
+
+        return self._train(Examples([f.input_ids for f in train_f], [(f.start, f.end) for f in train_f]),
+                           Examples([f.input_ids for f in dev_f], [(f.start, f.end) for f in dev_f]),
+                           SpanExtraction(score=score), checkpoint=checkpoint, resume=resume)
+
+    def _features(self, split: QASplit) -> list[QAFeature]:
+        return prepare_features(self.tokenizer_, split, max_length=self.train_config_.max_length, stride=self.stride)
+
+    def _decode(self, features: list[QAFeature], logits: list[np.ndarray], split: QASplit) -> dict[str, dict]:
+        return decode_spans(features, [x[:, 0] for x in logits], [x[:, 1] for x in logits], split,
+                            max_answer_length=self.max_answer_length)
+
+    # ---- prediction ---------------------------------------------------------------------------------
+    def predict_answers(self, X) -> dict[str, dict]:
+        """{question id: {"text", "score", "start", "n_best"}} for a QASplit, file or records."""
+        self._check_fitted()
+        split = as_qa_split(X, require_answers=False)
+        features = self._features(split)
+        logits = predict_logits(self.model_, Examples([f.input_ids for f in features], None),
+                                pad_id=self.tokenizer_.pad_token_id)
+        return self._decode(features, logits, split)
+
+    def predict(self, X) -> list[dict]:
+        """The answer to each {"question", "context"}: {"text", "score", "start"}, in input order."""
+        split = as_qa_split(X, require_answers=False)
+        answers = self.predict_answers(split)
+        return [answers[e.id] for e in split.examples]
+
+    def predict_proba(self, X):
+        raise NotImplementedError("extractive QA has no class probabilities: use predict or predict_answers")
+
+    def evaluate(self, data) -> dict:
+        """Exact match and F1 (official SQuAD v1.1 normalisation, 0-1 scale) and example errors."""
+        split = as_qa_split(data)
+        answers = self.predict_answers(split)
+        metrics = squad_metrics(answers, split.examples)
+        wrong = [e for e in split.examples if answers[e.id]["text"] not in {a["text"] for a in e.answers}]
+        metrics["errors"] = [{"id": e.id, "question": e.question, "predicted": answers[e.id]["text"],
+                              "answers": sorted({a["text"] for a in e.answers})} for e in wrong[:10]]
+        return metrics
+
+    def score(self, X, y=None, sample_weight=None) -> float:
+        """SQuAD F1 (0-1)."""
+        split = as_qa_split(X)
+        return float(squad_metrics(self.predict_answers(split), split.examples)["f1"])
+
+    # ---- persistence --------------------------------------------------------------------------------
+    def _task_options(self) -> dict:
+        return {"stride": self.stride, "max_answer_length": self.max_answer_length}
+
+    def _restore_task(self, meta: SavedMeta) -> None:
+        options = meta.task_options or {}
+        self.stride = options.get("stride", 128)
+        self.max_answer_length = options.get("max_answer_length", 30)
+        self.metric_, self.classes_ = "f1", None
+
+
+def as_qa_split(X, *, require_answers: bool = True) -> QASplit:
+    """A QASplit from a path (SQuAD JSON or JSONL), a QASplit, records or a datasets.Dataset."""
+    if isinstance(X, QASplit):
+        return X
+    if isinstance(X, str | Path):
+        return read_squad(X, require_answers=require_answers)
+    if isinstance(X, dict) and "question" in X:
+        X = [X]
+    if hasattr(X, "to_dict") and hasattr(X, "columns"):  # pandas DataFrame
+        X = X.to_dict("records")
+    return qa_split_from_records(X, require_answers=require_answers)
+
+
+def _split_dev(split: QASplit, fraction: float, seed: int) -> tuple[QASplit, QASplit]:
+    """Hold out the questions of a random `fraction` of the contexts (no context is in both parts, so dev
+    answers cannot be memorised from training windows)."""
+    contexts = sorted({e.context for e in split.examples})
+    if len(contexts) < 2:
+        raise DataError("too few contexts to hold out a dev set.", expected="questions on at least 2 contexts",
+                        found=f"{len(contexts)} context(s) in {split.source}", fix="add data or pass a dev file")
+    order = np.random.default_rng(seed).permutation(len(contexts))
+    held = {contexts[i] for i in order[: max(1, round(fraction * len(contexts)))]}
+    return (QASplit([e for e in split.examples if e.context not in held], split.source),
+            QASplit([e for e in split.examples if e.context in held], split.source))
