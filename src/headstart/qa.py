@@ -33,14 +33,15 @@ __all__ = ["HeadstartQA", "as_qa_split"]
 class HeadstartQA(HeadstartClassifier):
     """Adapt a pretrained encoder to extractive question answering.
 
-    Takes every HeadstartClassifier option plus `stride` (tokens two windows of one context share) and
+    Takes every HeadstartClassifier option plus `stride` (tokens two windows of one context share; default
+    a third of `max_length`, 128 at 384) and
     `max_answer_length` (tokens). `max_length` defaults to 384 here, the usual SQuAD window. The dev
     metric is SQuAD F1. The `features` strategy does not apply (a span is not a per-token class).
     """
 
     task = "qa"
 
-    def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, stride: int = 128,
+    def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, stride: int | None = None,
                  max_answer_length: int = 30, max_length: int = 384, **options) -> None:
         super().__init__(backbone, strategy, max_length=max_length, **options)
         self.stride = stride
@@ -72,7 +73,9 @@ class HeadstartQA(HeadstartClassifier):
                            SpanExtraction(score=score), checkpoint=checkpoint, resume=resume)
 
     def _features(self, split: QASplit) -> list[QAFeature]:
-        return prepare_features(self.tokenizer_, split, max_length=self.train_config_.max_length, stride=self.stride)
+        max_length = self.train_config_.max_length
+        stride = max_length // 3 if self.stride is None else self.stride
+        return prepare_features(self.tokenizer_, split, max_length=max_length, stride=stride)
 
     def _decode(self, features: list[QAFeature], logits: list[np.ndarray], split: QASplit) -> dict[str, dict]:
         return decode_spans(features, [x[:, 0] for x in logits], [x[:, 1] for x in logits], split,
@@ -118,7 +121,7 @@ class HeadstartQA(HeadstartClassifier):
 
     def _restore_task(self, meta: SavedMeta) -> None:
         options = meta.task_options or {}
-        self.stride = options.get("stride", 128)
+        self.stride = options.get("stride")
         self.max_answer_length = options.get("max_answer_length", 30)
         self.metric_, self.classes_ = "f1", None
 
