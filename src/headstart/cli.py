@@ -315,6 +315,40 @@ def _print_leaderboard(board) -> None:
 
 
 @app.command()
+def pretrain(
+    corpus: Annotated[Path, typer.Argument(help="unlabelled text, one document per line (with --tapt: a task's "
+                                                "training file)")],
+    out: Annotated[Path, typer.Option(help="folder for the adapted backbone")] = Path("backbones/adapted"),
+    backbone: Annotated[str, typer.Option(help="the encoder to continue training")] = "minilm",
+    tapt: Annotated[bool, typer.Option(help="task-adaptive: CORPUS is a task's training file; its texts are "
+                                            "the corpus")] = False,
+    name: Annotated[str | None, typer.Option(help="register the result under this name (default: the --out "
+                                                  "folder's name)")] = None,
+    epochs: Annotated[int, typer.Option()] = 3,
+    lr: Annotated[float, typer.Option(help="one learning rate for all layers")] = 1e-4,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    max_length: Annotated[int, typer.Option(help="tokens per chunk")] = 128,
+    patience: Annotated[int, typer.Option(help="early stopping on the held-out masked-LM loss (0: off)")] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+) -> None:
+    """Continue masked-LM pretraining on domain text (DAPT) or the task's own texts (TAPT); the result is
+    registered as a backbone every command accepts."""
+    from headstart.pretrain import pretrain as run_pretrain
+
+    try:
+        summary = run_pretrain(corpus, out, backbone=backbone, tapt=tapt, name=name, epochs=epochs, lr=lr,
+                               batch_size=batch_size, max_length=max_length, patience=patience, seed=seed,
+                               log=lambda text: console.print(escape(text), highlight=False))
+    except HeadstartError as exc:
+        _fail(exc)
+    b, a = summary["dev_before"], summary["dev_after"]
+    console.print(f"held-out masked-LM loss {b['mlm_loss']:.3f} -> {a['mlm_loss']:.3f}, masked-token accuracy "
+                  f"{b['mlm_accuracy']:.3f} -> {a['mlm_accuracy']:.3f} ({summary['train_chunks']} chunks, "
+                  f"{summary['seconds']:.0f} s)")
+    console.print(f"saved in [bold]{out}[/]; use it as --backbone {summary['registered_as']}")
+
+
+@app.command()
 def models() -> None:
     """List the registered backbones and whether they are installed (work offline)."""
     from headstart.backbones import list_backbones
@@ -324,7 +358,7 @@ def models() -> None:
         table.add_column(col)
     for row in list_backbones():
         installed = "yes" if row["installed"] else f"no: {row['install']}"
-        table.add_row(row["name"], installed, row["hub_id"], row["description"])
+        table.add_row(row["name"], installed, row["hub_id"] or row["path"], row["description"])
     console.print(table)
     strategies = Table(title="strategies (--strategy)")
     for col in ("name", "saves", "what trains"):

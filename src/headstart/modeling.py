@@ -156,6 +156,7 @@ class TransformerClassifier(nn.Module):
         prefix_hidden: torch.Tensor | None = None,
         prefix_depth: int = 0,
         pooled: torch.Tensor | None = None,
+        select: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits from token ids, or from cached activations.
 
@@ -165,6 +166,9 @@ class TransformerClassifier(nn.Module):
                 below it are not run. For a per-token model with prefix_depth == n_blocks: the cached
                 last hidden states (only the head runs).
             pooled: (batch, hidden) cached pooled output; only the head runs.
+            select: (batch, seq) bool, per-token models only: run the head on these positions alone and
+                return (n_selected, n_labels) (the masked-LM head over a 30k vocabulary costs more than the
+                blocks; only the masked positions need it).
         """
         features = pooled
         if features is None:
@@ -174,6 +178,8 @@ class TransformerClassifier(nn.Module):
                 features = self._encode_from(prefix_hidden, attention_mask, prefix_depth)
             else:
                 features = self.encode(input_ids, attention_mask)
+        if select is not None:
+            features = features[select]
         return self.head(self.dropout(features))
 
     def _encode_from(self, hidden: torch.Tensor, mask: torch.Tensor, depth: int) -> torch.Tensor:

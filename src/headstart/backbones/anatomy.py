@@ -37,6 +37,8 @@ class Anatomy:
             Houlsby adapters use both, Pfeiffer and Compacter the second only; the adapter acts on the
             projection's output, before the residual add (and the layer norm of post-norm families).
             Empty: the family takes no bottleneck adapters.
+        mlm_head: in the family's *ForMaskedLM model, the modules that turn hidden states into vocabulary
+            logits, in order (what `headstart pretrain` trains on top of the backbone). Empty: no masked LM.
     """
 
     family: str
@@ -49,6 +51,7 @@ class Anatomy:
     attention_targets: tuple[str, ...] = ()
     prefix_substitutes: dict[str, str] = field(default_factory=dict)
     adapter_sites: tuple[str, ...] = ()
+    mlm_head: tuple[str, ...] = ()
 
     @property
     def cacheable(self) -> bool:
@@ -65,6 +68,7 @@ def _bert_like(family: str, targets: tuple[str, ...] = ("query", "value"), **kw)
         attention_targets=targets,
         prefix_substitutes=kw.pop("prefix_substitutes", {"embeddings": "cache"}),
         adapter_sites=kw.pop("adapter_sites", ("attention.output.dense", "output.dense")),
+        mlm_head=kw.pop("mlm_head", ("lm_head",)),
         **kw,
     )
 
@@ -84,7 +88,7 @@ def _llama_like(family: str) -> Anatomy:
 
 
 ANATOMY: dict[str, Anatomy] = {
-    "bert": _bert_like("bert"),
+    "bert": _bert_like("bert", mlm_head=("cls",)),
     "roberta": _bert_like("roberta"),
     "xlm-roberta": _bert_like("xlm-roberta"),
     "camembert": _bert_like("camembert"),
@@ -93,6 +97,7 @@ ANATOMY: dict[str, Anatomy] = {
         embeddings=("embeddings", "embeddings_project"),
         unused=(),  # ElectraModel has no pooler
         prefix_substitutes={"embeddings": "cache", "embeddings_project": "identity"},
+        mlm_head=("generator_predictions", "generator_lm_head"),
     ),
     # MPNet's relative position bias is shared by every block and computed before the first: it belongs
     # with the embeddings (frozen with them), but the prefix cache need not stand in for it
@@ -107,6 +112,7 @@ ANATOMY: dict[str, Anatomy] = {
         attention_targets=("q_lin", "v_lin"),
         prefix_substitutes={"embeddings": "cache"},
         adapter_sites=("attention.out_lin", "ffn.lin2"),
+        mlm_head=("vocab_transform", "activation", "vocab_layer_norm", "vocab_projector"),
     ),
     "gpt2": Anatomy(
         family="gpt2",

@@ -1,7 +1,9 @@
 """Named backbones: the packaged offline default, aliases, and any Hugging Face id or local folder.
 
-A name resolves in this order: a registered name or alias -> an existing local folder -> a Hugging Face
-hub id (downloaded by transformers; needs the internet, which users have and this project's CI does not).
+A name resolves in this order: a registered name or alias -> a name the user registered (`headstart
+pretrain` registers its output, in $HEADSTART_HOME/backbones.json, default ~/.headstart) -> an existing
+local folder -> a Hugging Face hub id (downloaded by transformers; needs the internet, which users have and
+this project's CI does not).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 from headstart.backbones.anatomy import Anatomy, anatomy_for
 from headstart.errors import BackboneError
 
-__all__ = ["BackboneSpec", "REGISTRY", "DEFAULT_BACKBONE", "resolve", "Backbone", "load_backbone", "list_backbones"]
+__all__ = ["BackboneSpec", "REGISTRY", "DEFAULT_BACKBONE", "resolve", "Backbone", "load_backbone", "list_backbones",
+           "register_backbone", "user_backbones"]
 
 DEFAULT_BACKBONE = "minilm"
 
@@ -63,6 +66,34 @@ def _by_alias() -> dict[str, BackboneSpec]:
     return table
 
 
+def _user_file() -> Path:
+    return Path(os.environ.get("HEADSTART_HOME", Path.home() / ".headstart")) / "backbones.json"
+
+
+def user_backbones() -> dict[str, dict]:
+    """name -> {"path", "description"}: the backbones the user registered (e.g. by `headstart pretrain`)."""
+    import json
+
+    path = _user_file()
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def register_backbone(name: str, folder: str | Path, description: str = "") -> Path:
+    """Make `name` resolve to `folder` in every command (written atomically to the user's registry)."""
+    import json
+
+    if name.lower() in _by_alias():
+        raise BackboneError(f"{name!r} is a built-in backbone name.", expected="a new name",
+                            found=repr(name), fix="choose another --name")
+    table = user_backbones() | {name: {"path": str(Path(folder).resolve()), "description": description}}
+    path = _user_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(table, indent=2))
+    os.replace(tmp, path)
+    return path
+
+
 def resolve(name: str) -> tuple[str, str]:
     """Turn a backbone name into (display name, path or hub id to load from).
 
@@ -82,6 +113,9 @@ def resolve(name: str) -> tuple[str, str]:
                 fix=f"run `{spec.install}`, or unset HF_HUB_OFFLINE to download {spec.hub_id}",
             )
         return spec.name, spec.hub_id
+    user = user_backbones().get(name)
+    if user is not None and Path(user["path"]).exists():
+        return name, user["path"]
     return name, name
 
 
@@ -157,4 +191,7 @@ def list_backbones() -> list[dict]:
                 "description": spec.description,
             }
         )
+    for name, entry in user_backbones().items():
+        rows.append({"name": name, "aliases": [], "hub_id": None, "installed": Path(entry["path"]).exists(),
+                     "path": entry["path"], "install": "registered by the user", "description": entry["description"]})
     return rows
