@@ -55,6 +55,10 @@ RUN_NOTES = {
             "beside the test suite (its seconds are inflated). An earlier `lora` run, before adapters were "
             "freed from the forgetting guard's 1e-4 cap on the lower blocks, reached 0.836; the row shown is "
             "the run after that fix. `ia3` and `prompt` ran alone, after the rest, the same day.",
+    "ncbi_disease": "2026-11-26: the Trainer peer (3 epochs) shared the 2 cores for about 9 of its 13 minutes "
+                    "with a masked-LM pretraining test, so its 800 s is inflated; `full` (3 epochs) then ran "
+                    "beside light development work and the tests of `headstart pretrain`. The time ratio is "
+                    "indicative only; the F1 columns are unaffected.",
 }
 
 SUBSETS = {
@@ -166,11 +170,74 @@ def adapters_note(data: dict) -> str:
     return "Adapters (computed from the rows above):\n\n" + "\n".join(f"- {i}" for i in items)
 
 
+SPAN_NOTES = {
+    "wnut17": "NER, entity-level F1 (seqeval, strict IOB2) on test.txt. headstart trains on train.txt and picks "
+              "the epoch on dev.txt; the Trainer peer trains on train.txt, no dev set (the HF example recipe).",
+    "ncbi_disease": "NER (one type, Disease), entity-level F1 (seqeval, strict IOB2) on test.txt; same protocol "
+                    "as WNUT-17. Rows `<strategy>+dapt` start from the MiniLM after masked-LM pretraining on "
+                    "pubmed_abstracts (benchmarks/bench_dapt.py); several seeds per method: see results/dapt.json.",
+    "squad_v1_dev_subset": "Extractive QA, official SQuAD v1.1 exact match and F1 (0-1) on test.json: 447 questions "
+                           "from 10 Wikipedia articles, so one question moves the score by 0.2 points and two runs "
+                           "differing by 2 points are within noise. headstart holds out the questions of 10% of "
+                           "train.json's contexts for the epoch choice; the Trainer peer uses all of train.json.",
+}
+
+
+def _mean_sd(values: list[float]) -> str:
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return _fmt(mean)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
+    return f"{mean:.4f} ± {sd:.4f}"
+
+
+def span_table(data: dict) -> str:
+    """NER / QA rows: the task's scores, time and cost; several seeds of one method are averaged."""
+    qa = any("em" in r for r in data["runs"])
+    keys = ("em", "f1") if qa else ("f1", "precision", "recall")
+    groups: dict[tuple, list[dict]] = {}
+    for r in data["runs"]:
+        groups.setdefault((r["method"], r["by"]), []).append(r)
+    trainer = groups.get(("full", "transformers-trainer"), [None])[0]
+    head = "| method | by | " + " | ".join(keys) + " | seeds | train s | vs Trainer time | trainable params | saved |"
+    lines = [head, "|" + "---|" * (len(keys) + 7)]
+    for (method, by), rows in sorted(groups.items(), key=lambda kv: -kv[1][0][keys[0]]):
+        seconds = sum(r["train_seconds"] for r in rows) / len(rows)
+        ratio = f"{seconds / trainer['train_seconds']:.2f}x" if trainer else "-"
+        cells = [method, by, *(_mean_sd([r[k] for r in rows]) for k in keys), str(len(rows)), _fmt(seconds, 1), ratio,
+                 _fmt(rows[0].get("trainable_params")), _size(rows[0].get("adapter_bytes"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def dapt_note() -> str:
+    path = RESULTS / "dapt.json"
+    if not path.exists():
+        return ""
+    d = json.loads(path.read_text())
+    p = d["pretrain"]
+    lines = [f"DAPT (`{d['command']}`, {d['date']}): masked-LM pretraining on {p['documents']} PubMed abstracts "
+             f"({p['train_chunks']} chunks, {p['seconds']:.0f} s): held-out masked-LM loss "
+             f"{p['dev_before']['mlm_loss']:.3f} -> {p['dev_after']['mlm_loss']:.3f}, masked-token accuracy "
+             f"{p['dev_before']['mlm_accuracy']:.3f} -> {p['dev_after']['mlm_accuracy']:.3f}."]
+    for method, f in d["f1"].items():
+        lines.append(f"- `{method}`: entity F1 {f['mean']:.4f} ± {f['stdev']:.4f} over seeds {f['seeds']}")
+    return "\n".join(lines)
+
+
 def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
+        if "runs" not in data:  # dapt.json: a summary, shown under ncbi_disease
+            continue
         name = data["dataset"]
+        if name in SPAN_NOTES:
+            blocks = [f"## {name}", SPAN_NOTES[name],
+                      f"Command (latest): `{data.get('command')}` · machine: {data['machine']} · date: {data['date']}",
+                      span_table(data), RUN_NOTES.get(name, ""), dapt_note() if name == "ncbi_disease" else ""]
+            parts.append("\n\n".join(b for b in blocks if b) + "\n")
+            continue
         command = data.get("command", "python benchmarks/bench_classification.py " + name)
         blocks = [f"## {name}", SUBSETS.get(name, ""),
                   (f"Command (latest invocation; each row's own is in the JSON): `{command}` · "

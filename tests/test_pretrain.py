@@ -9,14 +9,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from conftest import make_sentiment
 from headstart import HeadstartClassifier
 from headstart.backbones import load_backbone
 from headstart.cli import app
 from headstart.errors import BackboneError, DataError
 from headstart.pretrain import chunk_documents, pretrain, read_corpus
 from headstart.training.masking import whole_word_mask
-
-from conftest import make_sentiment
 
 
 @pytest.fixture(autouse=True)
