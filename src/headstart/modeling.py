@@ -94,7 +94,7 @@ class TransformerClassifier(nn.Module):
         self.per_token = per_token
         hidden = int(getattr(backbone.config, "hidden_size", None) or getattr(backbone.config, "d_model", None)
                      or backbone.config.dim)
-        self.hidden_size, self.n_outputs = hidden, n_labels
+        self.hidden_size, self._n_outputs = hidden, n_labels
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, n_labels)
         # fresh head, small weights: the pretrained features should dominate the first steps
@@ -112,6 +112,12 @@ class TransformerClassifier(nn.Module):
             self.prompt_encoder = wrapper.prompt_encoder
         elif "prompt_encoder" in self._modules:
             del self._modules["prompt_encoder"]
+
+    @property
+    def n_outputs(self) -> int:
+        """Logits per example (or per token): the head's width (a swapped-in head, e.g. by
+        MultiAdapterClassifier, counts), or the size given at construction for a non-linear head."""
+        return self.head.out_features if isinstance(self.head, nn.Linear) else self._n_outputs
 
     @property
     def prompt_learning(self) -> bool:
