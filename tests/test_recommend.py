@@ -49,7 +49,7 @@ ROW_CASES = [
     (make_stats(0), {"compute": "high"}, "no-labels", "zero-shot", False, "features", {}),
     (make_stats(3_000), {"compute": "low", "api_only": True}, "api-only", "zero-shot", False, "features", {}),
     (make_stats(3_000, 8), {"compute": "medium", "unlabelled_corpus": True}, "unlabelled-corpus",
-     "mlm-pretrain", False, "top-n", {"top_n": 2}),
+     "mlm-pretrain", True, "top-n", {"top_n": 2}),
     (make_stats(60, 6), {"compute": "high"}, "few-shot", "few-shot", False, "features", {}),
     (make_stats(3_000), {"compute": "medium", "multimodal": True}, "text-and-image", "multimodal", False,
      "features", {}),
@@ -62,7 +62,7 @@ def test_each_rule_row(stats, kwargs, rule, strategy, built, fallback, config):
     plan = recommend(stats, data_path="data.csv", **kwargs)
     assert (plan.matched_rule, plan.strategy, plan.built, plan.fallback) == (rule, strategy, built, fallback)
     assert config.items() <= plan.config.items()
-    runs = strategy if built else fallback
+    runs = fallback or strategy  # a pre-step (mlm-pretrain) is built and names the strategy that follows
     assert f"--strategy {runs} --out runs/{runs}" in plan.command
 
 
@@ -76,7 +76,7 @@ def test_every_table_row_is_reachable_and_required_rows_exist():
 _NAMED = {r.strategy for r in RULES} | {a for r in RULES for a in r.alternatives}
 
 
-@pytest.mark.parametrize("unbuilt", sorted(_NAMED - set(BUILT_STRATEGIES)))
+@pytest.mark.parametrize("unbuilt", sorted(_NAMED - set(BUILT_STRATEGIES) - set(rec.PRE_STEPS)))
 def test_every_unbuilt_strategy_is_named_in_the_table(unbuilt):
     assert unbuilt in NOT_BUILT, f"{unbuilt} is in the table but not declared as not built"
 
@@ -91,10 +91,11 @@ def test_all_situations_give_a_runnable_plan():
         plan = recommend(stats, compute=level, complexity=complexity, unlabelled_corpus=corpus,
                          api_only=api, multimodal=mm)
         assert plan.matched_rule != "default", (size, level, complexity, flags)
-        assert plan.built == (plan.strategy in BUILT_STRATEGIES)
-        runs = plan.strategy if plan.built else plan.fallback
+        assert plan.built == (plan.strategy in BUILT_STRATEGIES or plan.strategy in rec.PRE_STEPS)
+        runs = plan.fallback or plan.strategy
         assert runs in BUILT_STRATEGIES
-        assert plan.command.startswith(f"headstart train DATA --strategy {runs} --out runs/{runs}")
+        prefix = rec.PRE_STEPS[plan.strategy] + " && " if plan.strategy in rec.PRE_STEPS else ""
+        assert plan.command.startswith(f"{prefix}headstart train DATA --strategy {runs} --out runs/{runs}")
         if not plan.built:
             assert any("not built" in r for r in plan.reasons)
 
@@ -110,13 +111,15 @@ def test_unbuilt_plan_text_names_the_issue_and_the_fallback():
     assert "not built and not planned" in mm.to_text()
 
 
-def test_mlm_pretrain_falls_back_to_what_the_table_says_without_the_corpus():
+def test_mlm_pretrain_runs_first_then_what_the_table_says_without_the_corpus():
     stats = make_stats(20_000, 8)
     with_corpus = recommend(stats, compute="medium", complexity="sequence", unlabelled_corpus=True)
     without = recommend(stats, compute="medium", complexity="sequence")
-    assert with_corpus.strategy == "mlm-pretrain" and not with_corpus.built
-    assert with_corpus.command == without.command
+    assert with_corpus.strategy == "mlm-pretrain" and with_corpus.built and with_corpus.fallback == "top-n"
+    assert with_corpus.command == ("headstart pretrain CORPUS --out backbones/domain && " + without.command
+                                   + " --backbone domain")
     assert with_corpus.config == without.config == {"top_n": 4}
+    assert "Recommended: mlm-pretrain, then top-n" in with_corpus.to_text()
 
 
 # 3) validation of overrides
@@ -180,7 +183,9 @@ def test_rules_table_for_docs():
     assert by_name["few-shot"]["not_built_because"] == "SetFit-style few-shot (issue 5)"
     assert by_name["small-cpu-simple"]["when"] == "data=small; compute=very-low|low; complexity=simple"
     assert by_name["default"]["when"] == "always"
-    assert all(row["strategy"] in BUILT_STRATEGIES or row["strategy"] in NOT_BUILT for row in table)
+    assert by_name["unlabelled-corpus"]["built"] is True  # `headstart pretrain` (issue 4), then the fallback
+    assert all(row["strategy"] in BUILT_STRATEGIES or row["strategy"] in NOT_BUILT
+               or row["strategy"] in rec.PRE_STEPS for row in table)
 
 
 @pytest.mark.parametrize(("n", "bucket"), [(0, "none"), (1, "small"), (4_999, "small"), (5_000, "medium"),

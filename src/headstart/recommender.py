@@ -42,9 +42,10 @@ SIMPLE_MAX_MEDIAN_WORDS = 64
 FINE_GRAINED_MIN_CLASSES = 21  # more than 20 classes
 BUILT_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
 NOT_BUILT: dict[str, str] = PLANNED | {
-    "mlm-pretrain": "domain masked-LM pretraining (issue 4)",
     "multimodal": "not planned",  # text + image models
 }
+# steps that run before a strategy (their rule's fallback is the strategy that trains afterwards)
+PRE_STEPS: dict[str, str] = {"mlm-pretrain": "headstart pretrain CORPUS --out backbones/domain"}
 _ANY: tuple[str, ...] = ()
 _CPU = ("very-low", "low")
 _GPU = ("medium", "high")
@@ -185,7 +186,9 @@ class Plan:
 
     def to_text(self) -> str:
         """A short explanation: the choice, why, and the command to run."""
-        if self.built:
+        if self.built and self.fallback:  # a step before training (masked-LM pretraining), then a strategy
+            head = f"Recommended: {self.strategy}, then {self.fallback}"
+        elif self.built:
             head = f"Recommended: {self.strategy}"
         else:
             head = f"Recommended: {self.strategy} ({_not_built(self.strategy)}); use {self.fallback} now"
@@ -334,13 +337,20 @@ def recommend(
         run, derived = _fallback(rule, situation)
         fallback = run.strategy
         why = f" (rule {run.name}): " + run.reason.format(**facts) if derived else "."
-        reasons.append(f"'{rule.strategy}' is {_not_built(rule.strategy)}; "
-                       f"the best built choice now is '{fallback}'{why}")
+        if rule.strategy in PRE_STEPS:
+            reasons.append(f"then fine-tune the adapted backbone with '{fallback}'{why}")
+        else:
+            reasons.append(f"'{rule.strategy}' is {_not_built(rule.strategy)}; "
+                           f"the best built choice now is '{fallback}'{why}")
     alternatives = [a for a in rule.alternatives if a != run.strategy]
     alternatives = [a if a in BUILT_STRATEGIES else f"{a} ({_not_built(a)})" for a in alternatives]
     hint = _compare_hint(stats, situation, rule, run.strategy, infer, data_path)
-    return Plan(rule.strategy, dict(run.config), reasons, _command(run.strategy, run.config, data_path),
-                rule.strategy in BUILT_STRATEGIES, fallback, alternatives, rule.name, *(hint or (None, None)))
+    command = _command(run.strategy, run.config, data_path)
+    if rule.strategy in PRE_STEPS:
+        command = f"{PRE_STEPS[rule.strategy]} && {command} --backbone domain"
+    return Plan(rule.strategy, dict(run.config), reasons, command,
+                rule.strategy in BUILT_STRATEGIES or rule.strategy in PRE_STEPS, fallback, alternatives, rule.name,
+                *(hint or (None, None)))
 
 
 def _built_choice(situation: Situation) -> str:
@@ -390,7 +400,8 @@ def _compare_hint(stats: DataStats | None, situation: Situation, rule: Rule, run
 def rules_table() -> list[dict]:
     """RULES as plain dicts (order = priority), for docs and `headstart recommend --rules`."""
     return [
-        {"rule": r.name, "when": r.when(), "strategy": r.strategy, "built": r.strategy in BUILT_STRATEGIES,
+        {"rule": r.name, "when": r.when(), "strategy": r.strategy,
+         "built": r.strategy in BUILT_STRATEGIES or r.strategy in PRE_STEPS,
          "not_built_because": NOT_BUILT.get(r.strategy), "config": dict(r.config), "reason": r.reason,
          "fallback": r.fallback, "alternatives": list(r.alternatives)}
         for r in RULES
