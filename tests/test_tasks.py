@@ -67,9 +67,12 @@ def make_qa(n: int, seed: int = 0) -> list[dict]:
 OPTIONS = {"epochs": 4, "lr": 3e-3, "batch_size": 8, "max_length": 16, "patience": 0, "seed": 0}
 NER_CASES = [("features", "bert"), ("head", "bert"), ("top-n", "bert"), ("full", "bert"), ("lora", "bert"),
              ("bitfit", "bert"), ("adapter", "bert"), ("full", "roberta"), ("lora", "distilbert"),
-             ("top-n", "gpt2"), ("lora", "llama")]
+             ("top-n", "gpt2"), ("lora", "llama"), ("compacter", "bert"), ("ia3", "bert"), ("prompt", "bert"),
+             ("prefix", "roberta")]
 QA_CASES = [("head", "bert"), ("top-n", "bert"), ("full", "bert"), ("lora", "bert"), ("adapter", "bert"),
-            ("full", "distilbert"), ("lora", "roberta")]
+            ("full", "distilbert"), ("lora", "roberta"), ("bitfit", "bert"), ("prompt", "bert")]
+# the tiny models are 32 wide: Compacter's default bottleneck (32 / 16 = 2) is not divisible by its phm_dim 4
+STRATEGY_OPTIONS = {"compacter": {"reduction_factor": 4}}
 
 
 def _frozen_unchanged(est, folder: Path) -> None:
@@ -99,7 +102,7 @@ def test_ner_conformance(strategy, family, tiny_folders, tmp_path) -> None:
     sentences, tags = make_ner(60)
     dev = make_ner(16, seed=1)
     est = HeadstartTagger(backbone=str(tiny_folders[family]), strategy=strategy, stride=4, warm_start=False,
-                          **OPTIONS).fit(sentences, tags, dev=dev)
+                          **OPTIONS, **STRATEGY_OPTIONS.get(strategy, {})).fit(sentences, tags, dev=dev)
     if strategy == "features":
         pred = est.predict_tags(sentences)
         acc = np.mean([p == t for ps, ts in zip(pred, tags, strict=True) for p, t in zip(ps, ts, strict=True)])
