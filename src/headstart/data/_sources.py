@@ -131,13 +131,7 @@ def _check_path(path: Path) -> None:
             file=path,
         )
     if not path.exists():
-        raise DataError(
-            "the data file does not exist",
-            expected=f"a file at {path} (relative paths start from {Path.cwd()})",
-            found=_nearby(path),
-            fix="check the path for typos",
-            file=path,
-        )
+        raise _missing_file(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DataError(
             f"headstart cannot read {path.suffix or 'extension-less'} files",
@@ -245,14 +239,7 @@ def _read_json(path: Path, text: str) -> Table:
             raise _json_error(path, e, text.split("\n")[e.lineno - 1], e.lineno) from None
         lines = None
     else:
-        records, lines = [], []
-        for n, raw in enumerate(text.split("\n"), 1):
-            if raw.strip():
-                try:
-                    records.append(json.loads(raw))
-                except json.JSONDecodeError as e:
-                    raise _json_error(path, e, raw, n) from None
-                lines.append(n)
+        records, lines = _json_lines(path, text)
     for i, record in enumerate(records):
         if not isinstance(record, dict):
             raise DataError(
@@ -274,14 +261,41 @@ def _read_json(path: Path, text: str) -> Table:
     )
 
 
-def _json_error(path: Path, e: json.JSONDecodeError, raw: str, line: int) -> DataError:
+def _json_error(path: Path, e: json.JSONDecodeError, raw: str, line: int,
+                example: str = '{"text": "great film", "label": "pos"}') -> DataError:
+    """The error for a JSON-lines line that does not parse (every reader of JSON lines uses it)."""
     return DataError(
         f"this line is not valid JSON: {e.msg}",
-        expected='one JSON object per line, like {"text": "great film", "label": "pos"}',
+        expected=f"one JSON object per line, like {example}",
         found=repr(raw[:80] + ("..." if len(raw) > 80 else "")),
         fix="fix the JSON at that column (strings in double quotes, no trailing commas); "
         "a text spanning lines must write its line breaks as \\n",
         file=path,
         line=line,
         column=e.colno,
+    )
+
+
+def _json_lines(path: Path, text: str, example: str = '{"text": "great film", "label": "pos"}'
+                ) -> tuple[list[Any], list[int]]:
+    """The objects of a JSON-lines text and the 1-based line of each; blank lines are skipped."""
+    records, lines = [], []
+    for n, raw in enumerate(text.split("\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            records.append(json.loads(raw))
+        except json.JSONDecodeError as e:
+            raise _json_error(path, e, raw, n, example) from None
+        lines.append(n)
+    return records, lines
+
+
+def _missing_file(path: Path) -> DataError:
+    return DataError(
+        "the data file does not exist",
+        expected=f"a file at {path} (relative paths start from {Path.cwd()})",
+        found=_nearby(path),
+        fix="check the path for typos",
+        file=path,
     )

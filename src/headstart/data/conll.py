@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from headstart.data._sources import _decode, _nearby
+from headstart.data._sources import _decode, _missing_file
+from headstart.data._sources import _json_error as _json_line_error
+from headstart.data._sources import _json_lines as _json_records
 from headstart.data.tags import TAG_PATTERN, detect_scheme, entity_type, tag_hint, to_iob2
 from headstart.errors import DataError
 
@@ -33,6 +35,7 @@ __all__ = [
 JSON_SUFFIXES = (".jsonl", ".json")
 _COLUMNS = re.compile(r"[ \t]+")  # not str.split(): a token may be a no-break space or another odd space
 _EXPECTED_TAGS = "O, or B-<type> / I-<type> (IOB2), with S-<type> / E-<type> also allowed (BIOES)"
+_EXAMPLE = '{"tokens": ["Paris"], "tags": ["B-LOC"]}'  # a JSON-lines record, for messages
 _SHOWN = 10  # items listed in a message before "... and N more"
 
 
@@ -211,13 +214,7 @@ def _check_file(path: Path) -> None:
             file=path,
         )
     if not path.exists():
-        raise DataError(
-            "the data file does not exist",
-            expected=f"a file at {path} (relative paths start from {Path.cwd()})",
-            found=_nearby(path),
-            fix="check the path for typos",
-            file=path,
-        )
+        raise _missing_file(path)
 
 
 def _conll(
@@ -288,16 +285,7 @@ def _conll_tag(path: Path, n: int, raw: str, columns: list[str], require_tags: b
 
 
 def _json_lines(path: Path, text: str) -> tuple[list[Any], list[int]]:
-    records, lines = [], []
-    for n, raw in enumerate(text.split("\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            records.append(json.loads(raw))
-        except json.JSONDecodeError as e:
-            raise _json_error(path, e, raw, n) from None
-        lines.append(n)
-    return records, lines
+    return _json_records(path, text, _EXAMPLE)
 
 
 def _json_array(path: Path, text: str) -> list[Any]:
@@ -317,15 +305,7 @@ def _json_array(path: Path, text: str) -> list[Any]:
 
 
 def _json_error(path: Path, e: json.JSONDecodeError, raw: str, line: int) -> DataError:
-    return DataError(
-        f"this line is not valid JSON: {e.msg}",
-        expected='one JSON object per line, like {"tokens": ["Paris"], "tags": ["B-LOC"]}',
-        found=repr(raw[:80] + ("..." if len(raw) > 80 else "")),
-        fix="fix the JSON at that column (strings in double quotes, no trailing commas)",
-        file=path,
-        line=line,
-        column=e.colno,
-    )
+    return _json_line_error(path, e, raw, line, _EXAMPLE)
 
 
 def _parse_records(

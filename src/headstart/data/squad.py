@@ -15,6 +15,7 @@ from typing import Any
 
 from headstart.data._qa_records import SQUAD_SHAPE, Where, check_answers, check_text, get_key
 from headstart.data._sources import _decode, _nearby
+from headstart.data._sources import _json_lines as _json_records
 from headstart.errors import DataError
 
 __all__ = ["QAExample", "QASplit", "read_squad", "qa_split_from_records"]
@@ -152,23 +153,8 @@ def _json_error(path: Path, e: json.JSONDecodeError, text: str) -> DataError:
 
 
 def _from_json_lines(path: Path, text: str, require_answers: bool) -> list[QAExample]:
-    records, wheres = [], []
-    for n, raw in enumerate(text.split("\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            records.append(json.loads(raw))
-        except json.JSONDecodeError as e:
-            raise DataError(
-                f"this line is not valid JSON: {e.msg}",
-                expected='one JSON object per line, like {"question": "...", "context": "...", "answers": [...]}',
-                found=repr(raw[:80] + ("..." if len(raw) > 80 else "")),
-                fix="fix the JSON at that column; a text spanning lines must write its line breaks as \\n",
-                file=path,
-                line=n,
-                column=e.colno,
-            ) from None
-        wheres.append(Where(str(path), f"record {len(wheres)}", line=n))
+    records, lines = _json_records(path, text, '{"question": "...", "context": "...", "answers": [...]}')
+    wheres = [Where(str(path), f"record {i}", line=n) for i, n in enumerate(lines)]
     return [
         _record(r, w, str(i), require_answers) for i, (r, w) in enumerate(zip(records, wheres, strict=True))
     ]
