@@ -188,6 +188,8 @@ def test_unseen_entity_type_in_dev_is_named(tiny_bert) -> None:
     ("text,label\nhello,a\n", "train.csv", "classification"),
     ('{"text": "hello", "label": "a"}\n', "train.jsonl", "classification"),
     ("hello world, this is text\tpos\n", "train.tsv", "classification"),
+    ("text\tlabel\ngreat film\tpos\n", "train.tsv", "classification"),
+    ("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n", "train.tsv", "ner"),
 ])
 def test_detect_task(content, name, task, tmp_path) -> None:
     path = tmp_path / name

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from headstart.adapters.store import adapter_bytes
+from headstart.data.tags import TAG_PATTERN
 from headstart.errors import ConfigError
 from headstart.evaluation.report import write_span_report
 
@@ -36,9 +37,10 @@ def detect_task(path: str | Path) -> str:
         if '"tokens"' in head:
             return "ner"
         return "classification"
-    if suffix in _CONLL_SUFFIXES:
-        lines = [line for line in head.splitlines()[:20] if line.strip()]
-        if lines and all(len(line.split()) >= 2 and "," not in line.split("\t")[-1] for line in lines):
+    if suffix in _CONLL_SUFFIXES or suffix in (".tsv", ".tab"):
+        # CoNLL: every line a token and a tag (the last column), e.g. "Paris<TAB>B-LOC"
+        lines = [line.split() for line in head.splitlines()[:20] if line.strip() and "DOCSTART" not in line]
+        if lines and all(len(cols) >= 2 and TAG_PATTERN.fullmatch(cols[-1]) for cols in lines):
             return "ner"
     return "classification"
 
