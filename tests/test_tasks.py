@@ -22,6 +22,7 @@ from headstart import HeadstartClassifier, HeadstartQA, HeadstartTagger
 from headstart.backbones import load_backbone
 from headstart.cli import app
 from headstart.errors import ConfigError
+from headstart.qa import as_qa_split
 from headstart.task_runs import detect_task
 from headstart.training import Examples, predict_logits
 
@@ -243,3 +244,23 @@ def test_cli_qa_train_and_predict(tiny_bert, tmp_path) -> None:
     assert row["answer"] in "the movie was great"
     result = runner.invoke(app, ["predict", str(out), "great"])
     assert result.exit_code == 2 and "--context" in result.output
+
+
+def test_qa_feeds_segment_ids_to_models_that_have_them(tiny_folders) -> None:
+    """BERT-style models see the question as segment 0 and the context as segment 1 (the SQuAD recipe), in
+    the cached and the uncached path alike: top-n trains to the same weights either way."""
+    runs = {}
+    for cached in (True, False):
+        est = HeadstartQA(backbone=str(tiny_folders["bert"]), strategy="top-n", top_n=1, prefix_cache=cached,
+                          **OPTIONS | {"max_length": 24, "epochs": 2})
+        runs[cached] = est.fit(make_qa(30), dev=make_qa(6, seed=1))
+    assert runs[True].fit_result_.cache_depth is not None and runs[False].fit_result_.cache_depth is None
+    with_cache = dict(runs[True].model_.named_parameters())
+    for name, p in runs[False].model_.named_parameters():
+        torch.testing.assert_close(p, with_cache[name], atol=1e-5, rtol=0, msg=name)
+    features = runs[True]._features(as_qa_split(make_qa(2)))
+    assert runs[True]._examples(features, labelled=False).segments is not None
+    assert 1 in runs[True]._examples(features, labelled=False).segments[0]  # the context is segment 1
+    distil = HeadstartQA(backbone=str(tiny_folders["distilbert"]), strategy="head",
+                         **OPTIONS | {"max_length": 24, "epochs": 1}).fit(make_qa(20), dev=make_qa(6, seed=1))
+    assert distil._examples(features, labelled=False).segments is None  # DistilBERT has no segment embeddings

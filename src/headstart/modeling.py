@@ -143,13 +143,15 @@ class TransformerClassifier(nn.Module):
         return groups
 
     # ---- forward ---------------------------------------------------------------------------
-    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+               token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """What the head reads: the pooled text (batch, hidden), or every token (batch, seq, hidden)."""
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
         if self.prompt_learning:
-            out = self.peft(input_ids=input_ids, attention_mask=attention_mask)
+            out = self.peft(input_ids=input_ids, attention_mask=attention_mask, **extra)
             hidden = out.last_hidden_state[:, -input_ids.size(1):]  # prompt tuning prepends virtual tokens
         else:
-            hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            hidden = self.backbone(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         return self._reduce(hidden, attention_mask)
 
     def _reduce(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -163,6 +165,7 @@ class TransformerClassifier(nn.Module):
         prefix_depth: int = 0,
         pooled: torch.Tensor | None = None,
         select: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits from token ids, or from cached activations.
 
@@ -175,6 +178,8 @@ class TransformerClassifier(nn.Module):
             select: (batch, seq) bool, per-token models only: run the head on these positions alone and
                 return (n_selected, n_labels) (the masked-LM head over a 30k vocabulary costs more than the
                 blocks; only the masked positions need it).
+            token_type_ids: (batch, seq) segment ids, for models that take them (BERT: question / context);
+                a cached prefix already holds their effect.
         """
         features = pooled
         if features is None:
@@ -183,7 +188,7 @@ class TransformerClassifier(nn.Module):
             elif prefix_hidden is not None:
                 features = self._encode_from(prefix_hidden, attention_mask, prefix_depth)
             else:
-                features = self.encode(input_ids, attention_mask)
+                features = self.encode(input_ids, attention_mask, token_type_ids)
         if select is not None:
             features = features[select]
         return self.head(self.dropout(features))

@@ -68,9 +68,15 @@ class HeadstartQA(HeadstartClassifier):
         def score(logits: list[np.ndarray]) -> dict:
             return squad_metrics(self._decode(dev_f, logits, dev), dev.examples)
 
-        return self._train(Examples([f.input_ids for f in train_f], [(f.start, f.end) for f in train_f]),
-                           Examples([f.input_ids for f in dev_f], [(f.start, f.end) for f in dev_f]),
+        return self._train(self._examples(train_f, labelled=True), self._examples(dev_f, labelled=True),
                            SpanExtraction(score=score), checkpoint=checkpoint, resume=resume)
+
+    def _examples(self, features: list[QAFeature], *, labelled: bool) -> Examples:
+        """Token ids, (start, end) labels, and segment ids (question 0, context 1) for models that have
+        segment embeddings (BERT, ELECTRA: `type_vocab_size` >= 2), as the SQuAD recipe feeds them."""
+        segmented = getattr(self.model_.backbone.config, "type_vocab_size", 0) >= 2
+        return Examples([f.input_ids for f in features], [(f.start, f.end) for f in features] if labelled else None,
+                        [f.token_type_ids for f in features] if segmented and features[0].token_type_ids else None)
 
     def _features(self, split: QASplit) -> list[QAFeature]:
         max_length = self.train_config_.max_length
@@ -87,7 +93,7 @@ class HeadstartQA(HeadstartClassifier):
         self._check_fitted()
         split = as_qa_split(X, require_answers=False)
         features = self._features(split)
-        logits = predict_logits(self.model_, Examples([f.input_ids for f in features], None),
+        logits = predict_logits(self.model_, self._examples(features, labelled=False),
                                 pad_id=self.tokenizer_.pad_token_id)
         return self._decode(features, logits, split)
 

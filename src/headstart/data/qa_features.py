@@ -29,7 +29,7 @@ class QAFeature:
     `offsets[i]` is the (start, end) character span in the example's context of token i, or None for
     question and special tokens. `start`/`end` are the answer's token positions: both CLS_INDEX when the
     answer is not wholly inside this window, None when the example has no answer (prediction).
-    `token_type_ids` is kept for models that use segment ids (BERT), None for those that do not.
+    `token_type_ids`: segment ids (question 0, context 1), for models that use them (BERT).
     """
 
     input_ids: list[int]
@@ -81,7 +81,11 @@ def _feature(enc: Any, i: int, examples: list[QAExample]) -> QAFeature:
     ]
     answers = examples[ex_index].answers
     start, end = _label(offsets, answers[0]) if answers else (None, None)
-    types = enc["token_type_ids"][i] if "token_type_ids" in enc else None
+    if "token_type_ids" in enc:
+        types = list(enc["token_type_ids"][i])
+    else:  # the BERT convention, from the sequence ids: question part 0, context and its [SEP] 1
+        first = sequence_ids.index(1) if 1 in sequence_ids else len(sequence_ids)
+        types = [0] * first + [1] * (len(sequence_ids) - first)
     return QAFeature(list(enc["input_ids"][i]), ex_index, offsets, start, end, types)
 
 

@@ -22,17 +22,24 @@ def tokenize(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]
 
 class Examples(Dataset):
     """Inputs + labels. An input is a token-id list, a cached (seq, hidden) tensor or a pooled (hidden,)
-    tensor; all inputs of one Examples are of one kind."""
+    tensor; all inputs of one Examples are of one kind. `segments`: optional segment (token type) ids per
+    token-id input, for models that tell two texts apart that way (BERT's question / context)."""
 
-    def __init__(self, inputs: list, labels: np.ndarray | None) -> None:
+    def __init__(self, inputs: list, labels: np.ndarray | None, segments: list[list[int]] | None = None) -> None:
         self.inputs = inputs
         self.labels = labels
+        self.segments = segments
 
     def __len__(self) -> int:
         return len(self.inputs)
 
     def __getitem__(self, i: int) -> tuple:
-        return self.inputs[i], (None if self.labels is None else self.labels[i])
+        item = self.inputs[i], (None if self.labels is None else self.labels[i])
+        return item if self.segments is None else (*item, self.segments[i])
+
+    def item(self, i: int) -> tuple:
+        """(input, None[, segments]): what prediction batches are made of."""
+        return (self.inputs[i], None) if self.segments is None else (self.inputs[i], None, self.segments[i])
 
     def lengths(self) -> list[int]:
         first = self.inputs[0]
@@ -87,7 +94,7 @@ def collate(items: list[tuple], pad_id: int, multilabel: bool = False, *, token_
 
     Labels: class indices (n,), multi-hot rows (multilabel), pairs such as (start, end) token positions
     (stacked as given), or with token_labels one label per position, padded with -100 (ignored)."""
-    inputs, labels = zip(*items, strict=True)
+    inputs, labels, *segments = zip(*items, strict=True)
     batch: dict = {}
     first = inputs[0]
     if isinstance(first, torch.Tensor) and first.dim() == 1:  # pooled cache
@@ -108,6 +115,11 @@ def collate(items: list[tuple], pad_id: int, multilabel: bool = False, *, token_
             for i, x in enumerate(inputs):
                 ids[i, : len(x)] = torch.as_tensor(x)
             batch["input_ids"] = ids
+            if segments:  # token type ids, padded with 0
+                types = torch.zeros(len(inputs), longest, dtype=torch.long)
+                for i, x in enumerate(segments[0]):
+                    types[i, : len(x)] = torch.as_tensor(x)
+                batch["token_type_ids"] = types
     if labels[0] is not None and token_labels:
         longest = batch["attention_mask"].size(1)
         padded = torch.full((len(labels), longest), -100, dtype=torch.long)

@@ -34,7 +34,7 @@ def cache_depth(model: TransformerClassifier, trainable: list[str]) -> int | Non
 
 @torch.no_grad()
 def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth: int, *, pad_id: int,
-                batch_size: int = 64, with_pooled: bool = False):
+                batch_size: int = 64, with_pooled: bool = False, segments: list[list[int]] | None = None):
     """Cached inputs, one per text: at depth == n_blocks what the head reads (the pooled (hidden,)
     vector, or for a per-token model the (seq, hidden) last hidden states), else the (seq, hidden) input
     of block `depth`.
@@ -50,9 +50,12 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
     sampler = BucketBatchSampler([len(t) for t in token_ids], batch_size, shuffle=False)
     device = next(model.parameters()).device
     for idx in sampler:
-        batch = collate([(token_ids[i], None) for i in idx], pad_id)
+        batch = collate([(token_ids[i], None) if segments is None else (token_ids[i], None, segments[i])
+                         for i in idx], pad_id)
         ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
-        result = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=depth < model.n_blocks)
+        extra = {"token_type_ids": batch["token_type_ids"].to(device)} if "token_type_ids" in batch else {}
+        result = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=depth < model.n_blocks,
+                                **extra)
         head_input = model._reduce(result.last_hidden_state, mask)  # (b, hidden) or (b, seq, hidden)
         for j, i in enumerate(idx):  # the cache lives in CPU memory; batches move to the device
             n = len(token_ids[i])
@@ -65,9 +68,9 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
 
 
 def pooled_features(model: TransformerClassifier, token_ids: list[list[int]], *, pad_id: int,
-                    batch_size: int = 64):
+                    batch_size: int = 64, segments: list[list[int]] | None = None):
     """The frozen model's final features: (n, hidden) pooled embeddings (the input of the `features`
     strategy), or for a per-token model one (seq, hidden) tensor per text."""
     _, final = build_cache(model, token_ids, model.n_blocks, pad_id=pad_id, batch_size=batch_size,
-                           with_pooled=True)
+                           with_pooled=True, segments=segments)
     return final

@@ -89,16 +89,17 @@ def fit(
     depth = cache_depth(model, trainable) if cfg.prefix_cache else None
     pooled = None
     if depth is not None:
-        cached, pooled = build_cache(model, train.inputs, depth, pad_id=pad_id, with_pooled=True)
-        train = Examples(cached, train.labels)
-        dev = Examples(build_cache(model, dev.inputs, depth, pad_id=pad_id), dev.labels)
+        cached, pooled = build_cache(model, train.inputs, depth, pad_id=pad_id, with_pooled=True,
+                                     segments=train.segments)
+        train = Examples(cached, train.labels)  # the cache holds the segments' effect: no longer needed
+        dev = Examples(build_cache(model, dev.inputs, depth, pad_id=pad_id, segments=dev.segments), dev.labels)
 
     # 1b) "head-only baseline first": start the head from a linear probe on the frozen features
     # (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained features less than a random one)
     state = load_checkpoint(checkpoint) if resume and checkpoint else None
     if cfg.warm_start and "head" in trainable and state is None and objective.has_probe:
         if pooled is None:
-            pooled = pooled_features(model, train.inputs, pad_id=pad_id)
+            pooled = pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments)
         X, y = objective.probe(pooled, train.labels)
         warm_start_head(model, X, y, multilabel=getattr(objective, "multilabel", False),
                         balanced=balanced_probe, seed=cfg.seed)

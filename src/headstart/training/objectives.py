@@ -37,7 +37,7 @@ def predict_logits(model, examples: Examples, *, pad_id: int, depth: int = 0, ba
     out = [None] * len(examples) if per_token else np.zeros((len(examples), model.n_outputs), dtype=np.float32)
     device = next(model.parameters()).device
     for idx in BucketBatchSampler(examples.lengths(), batch_size, shuffle=False):
-        batch = collate([(examples.inputs[i], None) for i in idx], pad_id)
+        batch = collate([examples.item(i) for i in idx], pad_id)
         batch = {k: v.to(device) for k, v in batch.items()}
         logits = model(**batch, prefix_depth=depth).float().cpu().numpy()
         if per_token:
