@@ -166,7 +166,19 @@ def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
     model_cls = T5EncoderModel if anatomy.family == "t5" else AutoModel
     # float32 weights whatever the checkpoint stores: the optimizer state and the small updates of
     # fine-tuning need them (mixed precision, where wanted, is Accelerate's job, not the weights')
-    model = model_cls.from_pretrained(source, dtype=torch.float32)
+    if (Path(source) / "pretrain.json").exists():
+        # headstart pretrain's output holds the masked-LM head and no pooler: transformers' load report of
+        # those keys is expected, not a problem, so it is not shown
+        from transformers.utils import logging as hf_logging
+
+        level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            model = model_cls.from_pretrained(source, dtype=torch.float32)
+        finally:
+            hf_logging.set_verbosity(level)
+    else:
+        model = model_cls.from_pretrained(source, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(source)
     if tokenizer.pad_token is None:
         # decoders (GPT-2, Llama) ship without one; padding is masked out, any id will do
