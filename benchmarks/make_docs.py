@@ -55,10 +55,12 @@ RUN_NOTES = {
             "beside the test suite (its seconds are inflated). An earlier `lora` run, before adapters were "
             "freed from the forgetting guard's 1e-4 cap on the lower blocks, reached 0.836; the row shown is "
             "the run after that fix. `ia3` and `prompt` ran alone, after the rest, the same day.",
-    "ncbi_disease": "2026-11-26: the Trainer peer (3 epochs) shared the 2 cores for about 9 of its 13 minutes "
-                    "with a masked-LM pretraining test, so its 800 s is inflated; `full` (3 epochs) then ran "
-                    "beside light development work and the tests of `headstart pretrain`. The time ratio is "
-                    "indicative only; the F1 columns are unaffected.",
+    "ncbi_disease": "2026-11-26, all 3 epochs at max length 128. The Trainer peer shared the 2 cores for about "
+                    "9 of its 13 minutes with a masked-LM pretraining test, so its 800 s is inflated and the time "
+                    "ratios flatter headstart; the `full` and `full+dapt` seeds (bench_dapt.py) ran with light "
+                    "development work beside them for a few minutes. F1 is unaffected by load. `top-n` and "
+                    "`features` ran with their defaults (top 2 blocks, 5 epochs; logistic regression on 60,000 "
+                    "sampled token vectors).",
 }
 
 SUBSETS = {
@@ -221,7 +223,8 @@ def dapt_note() -> str:
              f"{p['dev_before']['mlm_loss']:.3f} -> {p['dev_after']['mlm_loss']:.3f}, masked-token accuracy "
              f"{p['dev_before']['mlm_accuracy']:.3f} -> {p['dev_after']['mlm_accuracy']:.3f}."]
     for method, f in d["f1"].items():
-        lines.append(f"- `{method}`: entity F1 {f['mean']:.4f} ± {f['stdev']:.4f} over seeds {f['seeds']}")
+        seeds = ", ".join(f"{v:.4f}" for v in f["seeds"])
+        lines.append(f"- `{method}`: entity F1 {f['mean']:.4f} ± {f['stdev']:.4f} (sample sd; seeds 0, 1, 2: {seeds})")
     return "\n".join(lines)
 
 
