@@ -29,6 +29,8 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(("trainer", *STRATEGIES)))
     ap.add_argument("--epochs", type=int, default=3, help="epochs of `full` and of the Trainer peer")
     ap.add_argument("--max-length", type=int, default=None, help="default 128 (NER), 384 (QA), for all methods")
+    ap.add_argument("--stride", type=int, default=None, help="QA: the document stride of every method (default: "
+                    "each method's own: Trainer 128, headstart max_length // 3)")
     args = ap.parse_args()
     qa = args.dataset.startswith("squad")
     command = "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
@@ -42,6 +44,8 @@ def main() -> None:
         else:
             ap.error(f"unknown method {name!r}")
         extra += ["--max-length", str(max_length)]
+        if qa and args.stride is not None:
+            extra += ["--stride", str(args.stride)]
         if name in SAME_EPOCHS:
             extra += ["--epochs", str(args.epochs)]
         print(f"[{args.dataset}] {name} ...", file=sys.stderr, flush=True)
