@@ -61,12 +61,15 @@ RUN_NOTES = {
                     "development work beside them for a few minutes. F1 is unaffected by load. `top-n` and "
                     "`features` ran with their defaults (top 2 blocks, 5 epochs; logistic regression on 60,000 "
                     "sampled token vectors).",
+    "wnut17": "2026-11-26, 3 epochs for `full` and the Trainer, max length 128; `lora` (5 epochs) and `top-n` (top 2 "
+              "blocks, 5 epochs) take their defaults. The Trainer, `full` and `lora` ran alone; `features` and "
+              "`top-n` ran beside the test suite (their seconds are inflated).",
     "squad_v1_dev_subset": "2026-11-26, both 2 epochs at max length 256 (not 384: CPU time), each alone on the "
                            "machine. The windows overlap differently: the Trainer peer used stride 128, "
-                           "headstart its default max_length // 3 = 85 (more, shorter-overlap windows); the next "
-                           "run should pass one stride to both. About 1,060 training questions is ~1% of "
-                           "SQuAD's 88k: both models are far from the 75-80 F1 a full SQuAD run of a small "
-                           "encoder reaches, so read the rows against each other, not as QA quality.",
+                           "headstart its default max_length // 3 = 85 (less overlap, so fewer windows); the next "
+                           "run should pass one stride to both (`--stride`). About 1,060 training questions is ~1% of "
+                           "SQuAD's 88k training questions: both models are far from trained QA models, so read "
+                           "the rows against each other, not as QA quality.",
 }
 
 SUBSETS = {
