@@ -6,8 +6,8 @@ pretraining of the packaged MiniLM on ../shared/data/pubmed_abstracts, same seed
 1) `headstart pretrain` on the PubMed corpus (one run, seed 0) into benchmarks/backbones/ (git-ignored);
 2) for each seed, the NER strategy on NCBI-disease from the packaged backbone and from the adapted one,
    each in its own process (run_headstart_task.py). Rows go to results/ncbi_disease.json (methods
-   "<strategy>" and "<strategy>+dapt", one row per seed) and the summary to results/dapt.json, whatever
-   the sign of the difference.
+   "<strategy>" and "<strategy>+dapt", one row per seed) and the summary (pretraining, F1 mean and spread)
+   to its "dapt" key, whatever the sign of the difference.
 """
 
 from __future__ import annotations
@@ -58,14 +58,17 @@ def main() -> None:
                 save_row("ncbi_disease", row, command)
             scores.setdefault(method, []).append(row["f1"])
             print(f"[dapt] {method} seed {seed}: f1 {row['f1']:.4f}", file=sys.stderr, flush=True)
-    result = {"dataset": "ncbi_disease", "corpus": "pubmed_abstracts", "machine": machine(),
+    result = {"corpus": "pubmed_abstracts", "machine": machine(),
               "date": dt.date.today().isoformat(), "command": command,
               "pretrain": {k: summary[k] for k in ("documents", "train_chunks", "dev_before", "dev_after",
                                                    "seconds", "config", "new_head")},
               "f1": {m: {"seeds": v, "mean": statistics.mean(v), "stdev": statistics.stdev(v) if len(v) > 1 else 0.0}
                      for m, v in scores.items()}}
-    if not args.smoke:
-        (RESULTS / "dapt.json").write_text(json.dumps(result, indent=2) + "\n")
+    if not args.smoke:  # beside the per-seed rows, in the same results file
+        path = RESULTS / "ncbi_disease.json"
+        data = json.loads(path.read_text())
+        data["dapt"] = result
+        path.write_text(json.dumps(data, indent=2) + "\n")
     print(json.dumps(result["f1"]), file=sys.stderr)
 
 

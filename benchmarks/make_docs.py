@@ -186,7 +186,7 @@ SPAN_NOTES = {
               "the epoch on dev.txt; the Trainer peer trains on train.txt, no dev set (the HF example recipe).",
     "ncbi_disease": "NER (one type, Disease), entity-level F1 (seqeval, strict IOB2) on test.txt; same protocol "
                     "as WNUT-17. Rows `<strategy>+dapt` start from the MiniLM after masked-LM pretraining on "
-                    "pubmed_abstracts (benchmarks/bench_dapt.py); several seeds per method: see results/dapt.json.",
+                    "pubmed_abstracts (benchmarks/bench_dapt.py); several seeds per method (the summary is the `dapt` key of results/ncbi_disease.json).",
     "squad_v1_dev_subset": "Extractive QA, official SQuAD v1.1 exact match and F1 (0-1) on test.json: 447 questions "
                            "from 10 Wikipedia articles, so one question moves the score by 0.2 points and two runs "
                            "differing by 2 points are within noise. headstart holds out the questions of 10% of "
@@ -221,11 +221,10 @@ def span_table(data: dict) -> str:
     return "\n".join(lines)
 
 
-def dapt_note() -> str:
-    path = RESULTS / "dapt.json"
-    if not path.exists():
+def dapt_note(data: dict) -> str:
+    d = data.get("dapt")
+    if d is None:
         return ""
-    d = json.loads(path.read_text())
     p = d["pretrain"]
     lines = [f"DAPT (`{d['command']}`, {d['date']}): masked-LM pretraining on {p['documents']} PubMed abstracts "
              f"({p['train_chunks']} chunks, {p['seconds']:.0f} s): held-out masked-LM loss "
@@ -241,13 +240,11 @@ def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        if "runs" not in data:  # dapt.json: a summary, shown under ncbi_disease
-            continue
         name = data["dataset"]
         if name in SPAN_NOTES:
             blocks = [f"## {name}", SPAN_NOTES[name],
                       f"Command (latest): `{data.get('command')}` · machine: {data['machine']} · date: {data['date']}",
-                      span_table(data), RUN_NOTES.get(name, ""), dapt_note() if name == "ncbi_disease" else ""]
+                      span_table(data), RUN_NOTES.get(name, ""), dapt_note(data)]
             parts.append("\n\n".join(b for b in blocks if b) + "\n")
             continue
         command = data.get("command", "python benchmarks/bench_classification.py " + name)
