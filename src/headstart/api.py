@@ -200,7 +200,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                               fix="use strategy head (or top-n, full, lora) instead")
         X, y = objective.probe(pooled_features(model, train.inputs, pad_id=pad_id), train.labels)
         o = self.strategy_.options
-        warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=getattr(objective, "multilabel", False),
+        warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=objective.multilabel,
                         balanced=balanced, seed=cfg.seed, C=o.C, classifier=o.classifier)
         model.eval()
         return FitResult(metric=objective.metric, best_epoch=1, cache_depth=model.n_blocks)

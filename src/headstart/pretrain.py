@@ -136,7 +136,6 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
     common = {"batch_size": batch_size, "max_length": max_length, "seed": seed, "warm_start": False,
               "prefix_cache": False, "patience": patience, "lr_decay": 1.0, "lower_lr_cap": 1.0}
     t0 = time.perf_counter()
-    before = objective.evaluate(model, dev, pad_id=tokenizer.pad_token_id, depth=0)
     history = []
     if fresh:
         warm = fit(model, train, dev, trainable=["head"], cfg=TrainConfig(epochs=1, lr=WARMUP_LR, **common),
@@ -147,7 +146,9 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
                  progress=progress)
     history += [row | {"phase": "all layers"} for row in result.history]
     seconds = time.perf_counter() - t0
-    after = objective.evaluate(model, dev, pad_id=tokenizer.pad_token_id, depth=0)
+    # fit evaluates the starting point as epoch 0 and restores the best epoch: both rows are in the history
+    before = history[0]
+    after = next(row for row in result.history if row["epoch"] == result.best_epoch)
     mlm.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "checkpoint.pt").unlink(missing_ok=True)

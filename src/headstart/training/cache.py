@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from headstart.modeling import TransformerClassifier
-from headstart.training.batching import BucketBatchSampler, collate
+from headstart.training.batching import BucketBatchSampler, Examples, collate
 
 __all__ = ["cache_depth", "build_cache", "pooled_features"]
 
@@ -45,13 +45,14 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
     """
     was_training = model.training
     model.eval()
+    examples = Examples(token_ids, None, segments)
     out: list[torch.Tensor | None] = [None] * len(token_ids)
     final = [None] * len(token_ids) if model.per_token else torch.zeros(len(token_ids), model.hidden_size)
+    at_top = depth >= model.n_blocks  # the cache is what the head reads: `final` itself
     sampler = BucketBatchSampler([len(t) for t in token_ids], batch_size, shuffle=False)
     device = next(model.parameters()).device
     for idx in sampler:
-        batch = collate([(token_ids[i], None) if segments is None else (token_ids[i], None, segments[i])
-                         for i in idx], pad_id)
+        batch = collate([examples.item(i) for i in idx], pad_id)
         ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         extra = {"token_type_ids": batch["token_type_ids"].to(device)} if "token_type_ids" in batch else {}
         result = model.backbone(input_ids=ids, attention_mask=mask, output_hidden_states=depth < model.n_blocks,
@@ -59,10 +60,9 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
         head_input = model._reduce(result.last_hidden_state, mask)  # (b, hidden) or (b, seq, hidden)
         for j, i in enumerate(idx):  # the cache lives in CPU memory; batches move to the device
             n = len(token_ids[i])
-            features = head_input[j, :n] if model.per_token else head_input[j]
-            final[i] = features.cpu().clone()
-            # the input of block `depth`, or at the top what the head reads
-            out[i] = final[i] if depth >= model.n_blocks else result.hidden_states[depth][j, :n].cpu().clone()
+            if with_pooled or at_top:  # per-token final features cost memory: only kept when asked for
+                final[i] = (head_input[j, :n] if model.per_token else head_input[j]).cpu().clone()
+            out[i] = final[i] if at_top else result.hidden_states[depth][j, :n].cpu().clone()  # block `depth`'s input
     model.train(was_training)
     return (out, final) if with_pooled else out
 

@@ -101,8 +101,7 @@ def fit(
         if pooled is None:
             pooled = pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments)
         X, y = objective.probe(pooled, train.labels)
-        warm_start_head(model, X, y, multilabel=getattr(objective, "multilabel", False),
-                        balanced=balanced_probe, seed=cfg.seed)
+        warm_start_head(model, X, y, multilabel=objective.multilabel, balanced=balanced_probe, seed=cfg.seed)
 
     # 2) optimizer: discriminative LRs; schedule ------------------------------------------------
     lower_cap = DEFAULT_LOWER_LR_CAP if cfg.lower_lr_cap is None else cfg.lower_lr_cap
@@ -113,9 +112,8 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_multiplier(s, total_steps, kind=cfg.schedule, warmup_ratio=cfg.warmup_ratio)
     )
-    multilabel = getattr(objective, "multilabel", False)
-    loader = DataLoader(train, batch_sampler=sampler,
-                        collate_fn=lambda b: collate(b, pad_id, multilabel, token_labels=objective.token_labels))
+    loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: collate(
+        b, pad_id, objective.multilabel, token_labels=objective.token_labels))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core = accelerator.unwrap_model(model)  # the module itself (model may be a DDP wrapper)
     metric = objective.metric

@@ -65,6 +65,7 @@ class Objective:
     metric: str = "loss"
     greater_is_better: bool = True
     token_labels: bool = False
+    multilabel: bool = False  # labels are multi-hot rows (collation and the probe read it)
     has_probe: bool = False
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -78,6 +79,12 @@ class Objective:
 
     def prepare(self, batch: dict, rng: torch.Generator) -> dict:
         return batch
+
+
+def _dev_row(loss: float, scores: dict) -> dict:
+    """The dev loss and the task's scalar scores as `dev_<name>` (nested tables such as per-type scores
+    stay out of the history)."""
+    return {"dev_loss": loss, **{f"dev_{k}": v for k, v in scores.items() if isinstance(v, int | float)}}
 
 
 @dataclass
@@ -130,8 +137,7 @@ class TokenTagging(Objective):
         flat = torch.as_tensor(np.concatenate(logits))
         labels = torch.as_tensor(np.concatenate([np.asarray(y) for y in dev.labels]))
         dev_loss = F.cross_entropy(flat, labels, ignore_index=-100)
-        return {"dev_loss": float(dev_loss), **{f"dev_{k}": v for k, v in self.score(logits).items()
-                                                if isinstance(v, int | float)}}
+        return _dev_row(float(dev_loss), self.score(logits))
 
     def probe(self, features, labels):
         """Every labelled token's final features; a seeded sample of MAX_PROBE_TOKENS when there are more."""
@@ -160,8 +166,7 @@ class SpanExtraction(Objective):
         losses = [(F.cross_entropy(torch.as_tensor(x[:, 0])[None], torch.tensor([y[0]]))
                    + F.cross_entropy(torch.as_tensor(x[:, 1])[None], torch.tensor([y[1]]))) / 2
                   for x, y in zip(logits, dev.labels, strict=True)]
-        return {"dev_loss": float(np.mean([float(v) for v in losses])),
-                **{f"dev_{k}": v for k, v in self.score(logits).items() if isinstance(v, int | float)}}
+        return _dev_row(float(np.mean([float(v) for v in losses])), self.score(logits))
 
 
 @dataclass
