@@ -121,6 +121,11 @@ class HeadstartQA(HeadstartClassifier):
         split = as_qa_split(X)
         return float(squad_metrics(self.predict_answers(split), split.examples)["f1"])
 
+    @staticmethod
+    def read_split(data) -> QASplit:
+        """A task file (or records) as the split `fit_task` and `evaluate` take."""
+        return as_qa_split(data)
+
     # ---- persistence --------------------------------------------------------------------------------
     def _task_options(self) -> dict:
         return {"stride": self.stride, "max_answer_length": self.max_answer_length}

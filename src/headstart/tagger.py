@@ -141,6 +141,11 @@ class HeadstartTagger(HeadstartClassifier):
         split = as_token_split(X, y)
         return float(entity_metrics(split.tags, self.predict_tags(split.sentences))["f1"])
 
+    @staticmethod
+    def read_split(data) -> TokenSplit:
+        """A task file (or records) as the split `fit_task` and `evaluate` take."""
+        return as_token_split(data)
+
     # ---- persistence --------------------------------------------------------------------------------
     def _task_options(self) -> dict:
         return {"stride": self.stride}

@@ -80,7 +80,7 @@ def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=No
     from headstart.runs import peak_rss_mb
 
     cls = estimator_class(task)
-    reader = _reader(task)
+    reader = cls.read_split
     train_split = reader(train)
     dev_split = reader(dev) if dev else None
     test_split = reader(test) if test else None  # read before training: a bad test file fails fast
@@ -121,7 +121,7 @@ def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=No
 def evaluate_span_run(run: str | Path, data: str | Path, config: dict, *, out: str | Path | None = None) -> dict:
     task = config["task"]
     est = estimator_class(task).load(run)
-    scores = est.evaluate(_reader(task)(data))
+    scores = est.evaluate(est.read_split(data))
     result = {"task": task, "data": str(data), "strategy": est.strategy, "backbone": est.backbone_name_,
               "metrics": scores}
     dest = Path(out) if out else Path(run) / f"eval-{Path(str(data)).stem}"
@@ -133,16 +133,6 @@ def evaluate_span_run(run: str | Path, data: str | Path, config: dict, *, out: s
             history, None, config)
     result["report"] = str(dest / "report.html")
     return result
-
-
-def _reader(task: str):
-    if task == "ner":
-        from headstart.data.conll import read_token_file
-
-        return read_token_file
-    from headstart.data.squad import read_squad
-
-    return read_squad
 
 
 def _best_row(result) -> dict:
