@@ -97,10 +97,7 @@ def write_report(
         ("Data statistics", _data(data_stats)),
         ("Configuration", _config(config)),
     ]
-    md_path, html_path = out / "report.md", out / "report.html"
-    md_path.write_text(_to_markdown(title, sections), encoding="utf-8")
-    html_path.write_text(_to_html(title, sections), encoding="utf-8")
-    return md_path, html_path
+    return _write(out, title, sections)
 
 
 def write_span_report(run_dir: str | Path, *, title: str, summary: dict, metrics: dict, history: list[dict],
@@ -123,6 +120,11 @@ def write_span_report(run_dir: str | Path, *, title: str, summary: dict, metrics
         ("Forgetting guard: drift from pretrained weights", _drift(drift)),
         ("Configuration", _config(config)),
     ]
+    return _write(out, title, sections)
+
+
+def _write(out: Path, title: str, sections: list[_Section]) -> tuple[Path, Path]:
+    """Render the sections twice, so report.md and report.html always say the same thing."""
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(_to_markdown(title, sections), encoding="utf-8")
     html_path.write_text(_to_html(title, sections), encoding="utf-8")
