@@ -176,8 +176,8 @@ class TransformerClassifier(nn.Module):
                 last hidden states (only the head runs).
             pooled: (batch, hidden) cached pooled output; only the head runs.
             select: (batch, seq) bool, per-token models only: run the head on these positions alone and
-                return (n_selected, n_labels) (the masked-LM head over a 30k vocabulary costs more than the
-                blocks; only the masked positions need it).
+                return (n_selected, n_labels) (the masked-LM head over a 30k vocabulary costs about as much as
+                all the blocks; only the masked positions need it).
             token_type_ids: (batch, seq) segment ids, for models that take them (BERT: question / context);
                 a cached prefix already holds their effect.
         """
