@@ -63,6 +63,19 @@ GRIDS = {
         ("prompt lr5e-3 e5", dict(strategy="prompt", lr=5e-3, epochs=5)),
         ("prefix lr5e-3 e5", dict(strategy="prefix", lr=5e-3, epochs=5)),
     ],
+    # several seeds per setting (run with --seed 0..4): is a gap to a floor the setting or the seed?
+    "seeds-sst2": [
+        ("full lr5e-4 d1.6 e3", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=3)),
+        ("full lr2e-4 d1.3 e4 nocap", dict(strategy="full", lr=2e-4, lr_decay=1.3, lower_lr_cap=1.0, epochs=4)),
+        ("full lr5e-4 d1.6 e3 dev5", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=3, dev_fraction=0.05)),
+        ("full lr3e-4 d1.3 e3 bs16 nocap", dict(strategy="full", lr=3e-4, lr_decay=1.3, lower_lr_cap=1.0, epochs=3,
+                                                 batch_size=16)),
+    ],
+    "seeds-banking77": [
+        ("full lr5e-4 d1.6 e5", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=5)),
+        ("full lr1e-3 d1.6 e8", dict(strategy="full", lr=1e-3, lr_decay=1.6, epochs=8)),
+        ("full lr5e-4 d1.6 e8 dev5", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=8, dev_fraction=0.05)),
+    ],
     "top-n": [
         ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
         ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),
