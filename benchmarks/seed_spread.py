@@ -16,9 +16,10 @@ from collections import defaultdict
 
 def table(path: str) -> str:
     runs = defaultdict(list)
-    for line in open(path, encoding="utf-8"):
-        row = json.loads(line)
-        runs[row["label"]].append(row)
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            runs[row["label"]].append(row)
     lines = ["| setting | seeds | dev accuracy | test accuracy (mean ± sd) | min | max |", "|---|---|---|---|---|---|"]
     for label, rows in runs.items():
         test = [r["test_accuracy"] for r in rows]
