@@ -286,6 +286,9 @@ class ChatStream:
             if not finished:  # the consumer stopped early: stop generating for nobody
                 self._cancel.set()
             worker.join()
+            if not finished and "out" in result:  # what was generated before the cancel took effect
+                self.completion = self._model._completion(self._prompt, *result["out"], self._options,
+                                                          self._budget)
         if "error" in result:
             raise result["error"]
         ids, hit = result["out"]
@@ -337,8 +340,8 @@ def load_chat_model(source: str | Path, *, name: str | None = None) -> ChatModel
 
     from headstart.backbones.registry import resolve
 
-    display, where = resolve(str(source))
-    where = _model_folder(where)
+    display, resolved = resolve(str(source))
+    where = _model_folder(resolved)
     adapter = Path(where) / "adapter_config.json"
     base = _adapter_base(adapter) if adapter.exists() else where
     try:
@@ -354,7 +357,12 @@ def load_chat_model(source: str | Path, *, name: str | None = None) -> ChatModel
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     model.eval()
-    default_name = display if display != str(source) else Path(where).name if Path(where).exists() else display
+    if display != resolved:  # a registered name such as "smollm2"
+        default_name = display
+    elif Path(resolved).exists():  # a folder: its own name
+        default_name = Path(resolved).resolve().name
+    else:  # a hub id, whole
+        default_name = resolved
     return ChatModel(model=model, tokenizer=tokenizer, name=name or default_name, source=str(source))
 
 
