@@ -368,6 +368,61 @@ def models() -> None:
     console.print(strategies)
 
 
+# -- serving and API zero-shot (OpenAI-compatible chat API) -------------------------------------------------
+
+
+@app.command()
+def serve(
+    model: Annotated[str, typer.Argument(help="a decoder: backbone name (smollm2), model folder, PEFT adapter "
+                                         "folder or run folder")],
+    host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    api_key: Annotated[str | None, typer.Option(envvar="HEADSTART_API_KEY",
+                                                help="require 'Authorization: Bearer KEY' on /v1/ requests")] = None,
+) -> None:
+    """Serve a causal LM over the OpenAI-compatible chat API (/v1/chat/completions, /v1/models, /health)."""
+    from headstart.serving.openai_server import serve as run_server
+
+    try:
+        run_server(model, host=host, port=port, api_key=api_key)
+    except HeadstartError as exc:
+        _fail(exc)
+
+
+@app.command("zero-shot-api")
+def zero_shot_api(
+    data: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL with a text column (and a label column to score)")],
+    labels: Annotated[str, typer.Option(help="the labels, comma-separated: positive,negative")],
+    base_url: Annotated[str | None, typer.Option(help="API root ending in /v1; default $OPENAI_BASE_URL")] = None,
+    model: Annotated[str | None, typer.Option(help="model id; default $HEADSTART_API_MODEL")] = None,
+    api_key: Annotated[str | None, typer.Option(help="default $OPENAI_API_KEY")] = None,
+    concurrency: Annotated[int, typer.Option(help="requests in flight at once")] = 4,
+    text_column: Annotated[str, typer.Option(help="column holding the texts")] = "text",
+    label_column: Annotated[str, typer.Option(help="column holding the gold labels, if any")] = "label",
+    cache_dir: Annotated[Path | None, typer.Option(help="answer cache; default $HEADSTART_HOME/cache/api")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="ask again even for answers in the cache")] = False,
+) -> None:
+    """Zero-shot classification by a chat model over any OpenAI-compatible API; scores it when DATA has labels."""
+    from headstart.zeroshot.api import ApiClient, evaluate_api_zero_shot
+
+    names = [name.strip() for name in labels.split(",") if name.strip()]
+    try:
+        with ApiClient(base_url, model, api_key, concurrency=concurrency, cache=not no_cache,
+                       cache_dir=cache_dir) as client:
+            result = evaluate_api_zero_shot(data, names, client, text_column=text_column, label_column=label_column)
+    except HeadstartError as exc:
+        _fail(exc)
+    metrics = result["metrics"]
+    if metrics is None:
+        for label in result["predictions"]:
+            print(label)
+    else:
+        console.print(f"accuracy {metrics['accuracy']:.3f}  macro-F1 {metrics['macro_f1']:.3f}  (n={result['n']})")
+    if result["n_unparsed"]:
+        err.print(f"{result['n_unparsed']} of {result['n']} answers named no label; they got {names[0]!r}",
+                  highlight=False)
+
+
 def main() -> None:  # pragma: no cover
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     app()

@@ -1,0 +1,205 @@
+"""An OpenAI-compatible chat server for one local causal LM (FastAPI + uvicorn).
+
+Routes: `GET /v1/models`, `POST /v1/chat/completions` (messages, temperature, top_p, max_tokens or
+max_completion_tokens, n=1, stop, seed, stream as server-sent events in the OpenAI chunk format) and
+`GET /health`. Errors use the OpenAI error body, `{"error": {"message", "type", "param", "code"}}`, so
+OpenAI client libraries report them as they would the real service. With an API key set, every `/v1/`
+request needs `Authorization: Bearer KEY` (401 otherwise); `/health` stays open for load balancers.
+
+One model answers one request at a time (`ChatModel.lock`): FastAPI runs the sync handlers in its thread
+pool, and a second request waits for the first.
+
+Example:
+    >>> app = create_app("smollm2")  # doctest: +SKIP
+    >>> serve("smollm2", port=8000)  # doctest: +SKIP  (blocks; `headstart serve smollm2`)
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from headstart.errors import HeadstartError
+from headstart.serving.chat_model import ChatModel, Completion, PromptTooLongError, load_chat_model
+
+__all__ = ["create_app", "serve", "ChatRequest"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: str = "text"
+    text: str = ""
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: str
+    content: str | list[_Part] | None = None
+
+    def as_dict(self) -> dict:
+        content = self.content if isinstance(self.content, str) else "".join(
+            p.text for p in self.content or [] if p.type == "text")
+        return {"role": self.role, "content": content}
+
+
+class ChatRequest(BaseModel):
+    """The fields of an OpenAI chat completion request this server uses; others are accepted and ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str
+    messages: list[_Message] = Field(min_length=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    n: int | None = 1
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    stream: bool = False
+    stream_options: dict | None = None
+    logprobs: bool | None = None
+
+    def sampling(self) -> dict:
+        return {"temperature": self.temperature, "top_p": self.top_p, "seed": self.seed, "stop": self.stop,
+                "max_tokens": self.max_completion_tokens or self.max_tokens}
+
+
+class OpenAIError(Exception):
+    """An error answered in the OpenAI format."""
+
+    def __init__(self, status: int, message: str, *, type: str = "invalid_request_error",
+                 code: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.code, self.param = status, message, type, code, param
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def create_app(model_source: str | Path | ChatModel, *, api_key: str | None = None) -> FastAPI:
+    """The FastAPI app serving one chat model.
+
+    Args:
+        model_source: a loaded `ChatModel`, or anything `load_chat_model` accepts (backbone name, model
+            folder, PEFT adapter folder, run folder).
+        api_key: when given, `/v1/` requests must send `Authorization: Bearer <api_key>`.
+
+    Returns:
+        The app; run it with uvicorn (`serve`) or `headstart.serving.background.BackgroundServer`.
+    """
+    chat_model = model_source if isinstance(model_source, ChatModel) else load_chat_model(model_source)
+    app = FastAPI(title="headstart OpenAI-compatible server", version="1")
+    app.state.chat_model = chat_model
+    created = int(time.time())
+
+    @app.exception_handler(OpenAIError)
+    async def _openai_error(request: Request, exc: OpenAIError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        return OpenAIError(400, f"{where or 'request'}: {first.get('msg', 'invalid request')}",
+                           param=where).response()
+
+    def check_key(request: Request) -> None:
+        if api_key is None:
+            return
+        given = request.headers.get("authorization", "")
+        token = given[7:] if given.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(token.encode(), api_key.encode()):
+            raise OpenAIError(401, "Incorrect or missing API key: send the header 'Authorization: Bearer KEY' "
+                              "with the key the server was started with.", code="invalid_api_key")
+
+    @app.get("/health")
+    def health() -> dict:
+        return {"status": "ok", "model": chat_model.name}
+
+    @app.get("/v1/models", dependencies=[Depends(check_key)])
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": chat_model.name, "object": "model", "created": created,
+                                            "owned_by": "headstart"}]}
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(check_key)], response_model=None)
+    def chat_completions(req: ChatRequest) -> dict | StreamingResponse:
+        _check_request(req, chat_model)
+        messages = [m.as_dict() for m in req.messages]
+        try:
+            if req.stream:
+                stream = chat_model.stream(messages, **req.sampling())
+                usage = bool((req.stream_options or {}).get("include_usage"))
+                return StreamingResponse(_events(stream, chat_model.name, usage), media_type="text/event-stream")
+            return _response(chat_model.complete(messages, **req.sampling()), chat_model.name)
+        except PromptTooLongError as exc:
+            raise OpenAIError(400, str(exc), code="context_length_exceeded", param="messages") from None
+        except HeadstartError as exc:
+            raise OpenAIError(400, str(exc)) from None
+
+    return app
+
+
+def _check_request(req: ChatRequest, chat_model: ChatModel) -> None:
+    if req.model not in (chat_model.name, chat_model.source):
+        raise OpenAIError(404, f"The model '{req.model}' does not exist: this server serves "
+                          f"'{chat_model.name}' (GET /v1/models lists it).", code="model_not_found",
+                          param="model")
+    if req.n not in (None, 1):
+        raise OpenAIError(400, f"n={req.n} is not supported: this server returns one choice (n=1).", param="n")
+    if req.logprobs:
+        raise OpenAIError(400, "logprobs are not supported by this server.", param="logprobs")
+
+
+def _usage(c: Completion) -> dict:
+    return {"prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens,
+            "total_tokens": c.prompt_tokens + c.completion_tokens}
+
+
+def _response(c: Completion, model: str) -> dict:
+    return {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+            "model": model, "system_fingerprint": None,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": c.text}, "logprobs": None,
+                         "finish_reason": c.finish_reason}],
+            "usage": _usage(c)}
+
+
+def _events(stream, model: str, include_usage: bool) -> Iterator[str]:
+    """Server-sent events in the OpenAI chunk format: the role, the content pieces, the finish reason,
+    optionally the usage, then `[DONE]`."""
+    head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model, "system_fingerprint": None}
+
+    def chunk(delta: dict, finish: str | None = None, **extra: Any) -> str:
+        choices = [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        return f"data: {json.dumps(head | {'choices': choices} | extra)}\n\n"
+
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in stream:
+            yield chunk({"content": piece})
+        yield chunk({}, stream.completion.finish_reason)
+        if include_usage:
+            yield f"data: {json.dumps(head | {'choices': [], 'usage': _usage(stream.completion)})}\n\n"
+        yield "data: [DONE]\n\n"
+    finally:
+        stream.close()
+
+
+def serve(model_source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+          log_level: str = "info") -> None:
+    """Load the model and serve it until interrupted (what `headstart serve` runs)."""
+    import uvicorn
+
+    uvicorn.run(create_app(model_source, api_key=api_key), host=host, port=port, log_level=log_level)
