@@ -29,7 +29,12 @@ from sklearn.base import BaseEstimator
 
 from headstart.backbones import anatomy_for, resolve
 from headstart.config import TrainConfig
-from headstart.data.instructions import Instruction, InstructionSet, instructions_from_records, read_instructions
+from headstart.data.instructions import (
+    Instruction,
+    InstructionSet,
+    instructions_from_records,
+    read_instructions,
+)
 from headstart.errors import ConfigError, DataError, HeadstartError
 from headstart.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.generation.model import GenerativeLM, load_lm

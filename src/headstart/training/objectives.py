@@ -248,7 +248,7 @@ class InstructionLM(Objective):
             start = torch.full((len(labels), 1), self.decoder_start_id, dtype=torch.long)
             shifted = torch.cat([start, target[:, :-1]], 1)
             batch["decoder_input_ids"] = shifted.masked_fill(shifted == -100, pad_id)
-            batch["decoder_attention_mask"] = torch.cat([torch.ones_like(start), (target[:, :-1] != -100).long()], 1)
+            batch["decoder_attention_mask"] = (target != -100).long()  # inputs that predict a label
         else:
             aligned = _pad(labels, -100, batch["input_ids"].size(1))  # (b, s), -100 on prompts and padding
             target = torch.cat([aligned[:, 1:], torch.full_like(aligned[:, :1], -100)], 1)  # next token at t
