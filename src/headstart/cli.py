@@ -42,7 +42,7 @@ def train(
     data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns; "
                                                "CoNLL or JSONL tokens + tags (NER); SQuAD JSON (QA)")],
     out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/latest"),
-    task: Annotated[str | None, typer.Option(help="classification, ner or qa (default: detected from DATA)")] = None,
+    task: Annotated[str | None, typer.Option(help="classification, ner, qa or generation (default: detected from DATA)")] = None,
     stride: Annotated[int | None, typer.Option(help="ner / qa: tokens shared by the windows of a long text "
                                                "(default 32 / 128)")] = None,
     strategy: Annotated[StrategyName, typer.Option(help="how to adapt the model")] = "top-n",
@@ -421,6 +421,34 @@ def zero_shot_api(
     if result["n_unparsed"]:
         err.print(f"{result['n_unparsed']} of {result['n']} answers named no label; they got {names[0]!r}",
                   highlight=False)
+
+
+# ---- generation -------------------------------------------------------------------------------------
+
+
+@app.command()
+def generate(
+    run: Annotated[str, typer.Argument(help="a run folder of instruction tuning, a saved generator, or a "
+                                            "backbone name (e.g. smollm2) for the untrained model")],
+    prompt: Annotated[str, typer.Argument(help="the instruction to answer")],
+    max_new_tokens: Annotated[int, typer.Option(help="most tokens to generate")] = 128,
+    temperature: Annotated[float, typer.Option(help="sampling temperature")] = 0.7,
+    top_p: Annotated[float, typer.Option(help="nucleus sampling: keep the top tokens of this mass")] = 0.9,
+    top_k: Annotated[int, typer.Option(help="sample among the k most likely tokens")] = 50,
+    seed: Annotated[int | None, typer.Option(help="seed the sampling (same seed, same text)")] = None,
+    no_sample: Annotated[bool, typer.Option("--no-sample", help="greedy decoding")] = False,
+) -> None:
+    """Answer PROMPT with a generative model, streaming the tokens as they are produced."""
+    from headstart.generator import HeadstartGenerator
+
+    try:
+        path = Path(run)
+        gen = HeadstartGenerator.load(path) if path.exists() else HeadstartGenerator.pretrained(run)
+        gen.generate(prompt, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=top_k,
+                     do_sample=not no_sample, seed=seed, stream=lambda text: print(text, end="", flush=True))
+    except HeadstartError as exc:
+        _fail(exc)
+    print()
 
 
 def main() -> None:  # pragma: no cover

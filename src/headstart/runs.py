@@ -71,6 +71,8 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     _check_out(out, resume, overwrite)
     task = options.pop("task", None) or detect_task(train)
     check_task(task)
+    if task == "generation":  # instruction tuning: its own estimator, scores and report
+        return _generation_run(train, out, dev=dev, test=test, resume=resume, options=options)
     if task != "classification":  # NER and QA: the same run folder, their own readers and scores
         options = {k: v for k, v in options.items() if v is not None}  # None: the estimator's default
         return train_span_run(task, train, out, dev=dev, test=test, resume=resume, **options)
@@ -106,6 +108,16 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
                  drift=clf.drift_, data_stats=asdict(task.stats), config=config)
     (out / "checkpoint.pt").unlink(missing_ok=True)
     return metrics
+
+
+def _generation_run(train, out: Path, *, dev, test, resume: bool, options: dict) -> dict:
+    """`train_run` for instruction data: the generator's own options (None: its default)."""
+    from headstart.generation.run import train_generation_run
+    from headstart.generator import HeadstartGenerator
+
+    allowed = set(HeadstartGenerator._get_param_names())
+    kept = {k: v for k, v in options.items() if k in allowed and v is not None}
+    return train_generation_run(train, out, dev=dev, test=test, resume=resume, **kept)
 
 
 def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
@@ -150,6 +162,10 @@ def evaluate_run(run: str | Path, data: str | Path, *, out: str | Path | None = 
     """Evaluate a trained run on a labelled file; writes metrics.json and a report into
     `run/eval-<file stem>/` (or `out`). Labels unseen in training are an error naming them."""
     config = load_run_config(run)
+    if config.get("task") == "generation":
+        from headstart.generation.run import evaluate_generation_run
+
+        return evaluate_generation_run(run, data, config, out=out)
     if config.get("task", "classification") != "classification":
         return evaluate_span_run(run, data, config, out=out)
     clf = HeadstartClassifier.load(run)

@@ -17,12 +17,13 @@ from headstart.evaluation.report import write_span_report
 
 __all__ = ["TASKS", "detect_task", "estimator_class", "load", "train_span_run", "evaluate_span_run"]
 
-TASKS = ("classification", "ner", "qa")
+TASKS = ("classification", "ner", "qa", "generation")
 _CONLL_SUFFIXES = {".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes", ".txt"}
 
 
 def detect_task(path: str | Path) -> str:
-    """"qa" for SQuAD JSON / JSONL with questions, "ner" for CoNLL text or JSONL with tokens and tags,
+    """"generation" for JSONL whose first row has `instruction` or `messages`, "qa" for SQuAD
+    JSON / JSONL with questions, "ner" for CoNLL text or JSONL with tokens and tags,
     else "classification" (CSV / TSV / JSONL with text and label). Reads only the start of the file."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -32,6 +33,8 @@ def detect_task(path: str | Path) -> str:
     except OSError:
         return "classification"  # the classification reader reports the missing file
     if suffix in (".json", ".jsonl"):
+        if _instruction_keys(head):
+            return "generation"
         if '"question"' in head or '"paragraphs"' in head:
             return "qa"
         if '"tokens"' in head:
@@ -45,8 +48,22 @@ def detect_task(path: str | Path) -> str:
     return "classification"
 
 
+def _instruction_keys(head: str) -> bool:
+    """Whether the first JSON row has the keys of instruction data (`instruction` or `messages`)."""
+    first = next((line for line in head.splitlines() if line.strip()), "").strip().lstrip("[").strip()
+    try:
+        row = json.loads(first.rstrip(","))
+    except json.JSONDecodeError:
+        return False
+    return isinstance(row, dict) and ("instruction" in row or "messages" in row)
+
+
 def estimator_class(task: str):
     check_task(task)
+    if task == "generation":
+        from headstart.generator import HeadstartGenerator
+
+        return HeadstartGenerator
     if task == "ner":
         from headstart.tagger import HeadstartTagger
 
@@ -71,7 +88,7 @@ def load(path: str | Path):
 def check_task(task: str) -> None:
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}.", expected="one of " + ", ".join(TASKS), found=repr(task),
-                          fix="pass --task classification, ner or qa (or leave it out to detect it from the file)")
+                          fix="pass --task classification, ner, qa or generation (or leave it out to detect it from the file)")
 
 
 def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=None, resume: bool = False,

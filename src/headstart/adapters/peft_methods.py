@@ -20,7 +20,7 @@ import re
 import torch
 from torch import nn
 
-from headstart.backbones import Anatomy, blocks_of
+from headstart.backbones import Anatomy, blocks_of, get_module
 from headstart.errors import ConfigError
 
 __all__ = ["PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft_parameter"]
@@ -63,17 +63,28 @@ def _check_targets(targets: list[str], backbone: nn.Module, anatomy: Anatomy, wh
 
 
 def _block_paths(backbone: nn.Module, anatomy: Anatomy, targets: list[str], top_n: int | None) -> list[str]:
-    """Full module paths of `targets` in the top `top_n` blocks (all blocks when None)."""
-    n_blocks = len(blocks_of(backbone, anatomy))
-    first = 0 if top_n is None else max(0, n_blocks - top_n)
-    pattern = re.compile(rf"^{re.escape(anatomy.blocks)}\.(\d+)\.(.+)$")
+    """Full module paths of `targets` in the top `top_n` blocks (all blocks when None). Blocks count bottom
+    first: an encoder-decoder's decoder blocks (when the model has them) come above its encoder blocks."""
+    stacks = [anatomy.blocks] + [p for p in (anatomy.decoder_blocks,) if p and _has(backbone, p)]
+    order = [(path, i) for path in stacks for i in range(len(get_module(backbone, path)))]
+    kept = set(order if top_n is None else order[max(0, len(order) - top_n):])
+    patterns = [(path, re.compile(rf"^{re.escape(path)}\.(\d+)\.(.+)$")) for path in stacks]
     out = []
     for name, _ in backbone.named_modules():
-        match = pattern.match(name)
-        if match and int(match.group(1)) >= first and any(
-                match.group(2) == t or match.group(2).endswith("." + t) for t in targets):
-            out.append(name)
+        for path, pattern in patterns:
+            match = pattern.match(name)
+            if match and (path, int(match.group(1))) in kept and any(
+                    match.group(2) == t or match.group(2).endswith("." + t) for t in targets):
+                out.append(name)
     return out
+
+
+def _has(root: nn.Module, path: str) -> bool:
+    try:
+        get_module(root, path)
+    except AttributeError:
+        return False
+    return True
 
 
 def _heads(config) -> int:
@@ -116,12 +127,16 @@ def peft_config(method: str, options, backbone: nn.Module, anatomy: Anatomy, hid
     raise ValueError(f"not a peft method: {method}")
 
 
-def attach(backbone: nn.Module, config, name: str = "default"):
-    """Wrap `backbone` in a feature-extraction PeftModel with adapter `name`; LoRA / IA3 layers are
-    injected into the backbone itself. Returns the PeftModel."""
+def attach(backbone: nn.Module, config, name: str = "default", task_type: str | None = None):
+    """Wrap `backbone` in a PeftModel with adapter `name` (feature extraction, unless `task_type` says
+    otherwise: "CAUSAL_LM" / "SEQ_2_SEQ_LM" for generative models, whose wrappers put the soft prompt or
+    prefix into `generate` too); LoRA / IA3 layers are injected into the backbone itself. Returns the
+    PeftModel."""
     import peft
 
-    if getattr(config, "task_type", None) is None:
+    if task_type is not None:
+        config.task_type = peft.TaskType(task_type)
+    elif getattr(config, "task_type", None) is None:
         config.task_type = peft.TaskType.FEATURE_EXTRACTION
     return peft.get_peft_model(backbone, config, adapter_name=name)
 
@@ -136,15 +151,23 @@ def check_prefix_effect(wrapper, backbone: nn.Module, family: str) -> None:
     for p in encoder.parameters():
         p.add_(torch.randn_like(p))  # a clearly non-zero prefix
     try:
-        with_prefix = wrapper(input_ids=ids, attention_mask=mask).last_hidden_state
+        with_prefix = _output(wrapper, backbone, ids, mask)
     except Exception as exc:  # noqa: BLE001 - any failure here means the family does not support it
         raise _no_prefix(family, f"{type(exc).__name__}: {exc}") from None
     finally:
         for p, s in zip(encoder.parameters(), saved, strict=True):
             p.copy_(s)
-    without = backbone(input_ids=ids, attention_mask=mask).last_hidden_state  # the bare backbone: no prefix
+    without = _output(backbone, backbone, ids, mask)  # the bare backbone: no prefix
     if torch.allclose(with_prefix, without):
         raise _no_prefix(family, "the backbone's output did not change with a prefix")
+
+
+def _output(model, backbone: nn.Module, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The last hidden states (a bare backbone) or the logits (a whole LM; an encoder-decoder decodes `ids`)."""
+    extra = {"decoder_input_ids": ids} if "decoder" in dict(backbone.named_children()) else {}
+    out = model(input_ids=ids, attention_mask=mask, **extra)
+    hidden = out.get("last_hidden_state")
+    return hidden if hidden is not None else out["logits"]
 
 
 def _no_prefix(family: str, found: str) -> ConfigError:

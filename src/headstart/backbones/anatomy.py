@@ -39,6 +39,8 @@ class Anatomy:
             Empty: the family takes no bottleneck adapters.
         mlm_head: in the family's *ForMaskedLM model, the modules that turn hidden states into vocabulary
             logits, in order (what `headstart pretrain` trains on top of the backbone). Empty: no masked LM.
+        decoder_blocks: encoder-decoders: the decoder's ModuleList of blocks in the seq2seq model (what
+            generation trains above the encoder's `blocks`; absent from the encoder-only backbone).
     """
 
     family: str
@@ -52,6 +54,7 @@ class Anatomy:
     prefix_substitutes: dict[str, str] = field(default_factory=dict)
     adapter_sites: tuple[str, ...] = ()
     mlm_head: tuple[str, ...] = ()
+    decoder_blocks: str = ""
 
     @property
     def cacheable(self) -> bool:
@@ -138,6 +141,7 @@ ANATOMY: dict[str, Anatomy] = {
         final=("encoder.final_layer_norm",),
         attention_targets=("q", "v"),
         adapter_sites=("layer.0.SelfAttention.o", "layer.1.DenseReluDense.wo"),  # gated FFNs keep the name
+        decoder_blocks="decoder.block",
     ),
 }
 

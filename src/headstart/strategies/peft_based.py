@@ -77,7 +77,8 @@ class _PeftStrategy(Strategy):
 
     def prepare(self, model) -> None:
         config = peft_config(self.method, self.options, model.backbone, model.anatomy, model.head.in_features)
-        model.attach_peft(attach(model.backbone, config))
+        # generative models (headstart.generation) ask for the causal-LM / seq2seq wrapper
+        model.attach_peft(attach(model.backbone, config, task_type=getattr(model, "peft_task_type", None)))
 
     def keep(self, name: str) -> bool:
         return is_peft_parameter(name)

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 
 from headstart.config import DEFAULT_LOWER_LR_CAP, DEFAULT_LR_DECAY, TrainConfig
 from headstart.modeling import TransformerClassifier
-from headstart.training.batching import BucketBatchSampler, Examples, collate
+from headstart.training.batching import BucketBatchSampler, Examples
 from headstart.training.cache import build_cache, cache_depth, pooled_features
 from headstart.training.checkpoint import load_checkpoint, save_atomic
 from headstart.training.early_stop import EarlyStopper
@@ -112,8 +112,7 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_multiplier(s, total_steps, kind=cfg.schedule, warmup_ratio=cfg.warmup_ratio)
     )
-    loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: collate(
-        b, pad_id, objective.multilabel, token_labels=objective.token_labels))
+    loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: objective.collate(b, pad_id))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core = accelerator.unwrap_model(model)  # the module itself (model may be a DDP wrapper)
     metric = objective.metric

@@ -7,6 +7,7 @@ The loop (`training/loop.py`) is the same for every task. An objective tells it
     token_labels                 labels are one per position (padded with -100) rather than one per example
     has_probe, probe(features, y) whether the head can start from a linear probe, and its (X, y)
     prepare(batch, rng)          a last change to a training batch (masking for the masked LM), seeded
+    collate(items, pad_id)       how a training batch is built from examples (default: `batching.collate`)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from headstart.evaluation.metrics import classification_metrics
 from headstart.training.batching import BucketBatchSampler, Examples, collate
 
-__all__ = ["Objective", "Classification", "TokenTagging", "SpanExtraction", "MaskedLM", "predict_logits", "probabilities",
+__all__ = ["Objective", "Classification", "TokenTagging", "SpanExtraction", "MaskedLM", "InstructionLM", "predict_logits", "probabilities",
            "loss_fn", "MAX_PROBE_TOKENS"]
 
 MAX_PROBE_TOKENS = 60_000  # tokens the per-token linear probe is fit on (a seeded sample when there are more)
@@ -79,6 +80,9 @@ class Objective:
 
     def prepare(self, batch: dict, rng: torch.Generator) -> dict:
         return batch
+
+    def collate(self, items: list[tuple], pad_id: int) -> dict:
+        return collate(items, pad_id, self.multilabel, token_labels=self.token_labels)
 
 
 def _dev_row(loss: float, scores: dict) -> dict:
@@ -216,3 +220,67 @@ class MaskedLM(Objective):
         model.train(was_training)
         loss = total / max(count, 1)
         return {"dev_loss": loss, "dev_mlm_loss": loss, "dev_mlm_accuracy": correct / max(count, 1)}
+
+
+@dataclass
+class InstructionLM(Objective):
+    """Instruction tuning: cross-entropy of the response tokens (and EOS) only; early stopping on the
+    held-out loss.
+
+    Decoders: an example is `prompt + response` token ids with labels -100 on the prompt; the batch's
+    labels are shifted left (position t predicts token t+1) and `select` marks the positions with a
+    label, so the model projects only those onto the vocabulary. Encoder-decoders (`seq2seq`): the input
+    is the prompt, the labels the response; the decoder reads the labels shifted right after
+    `decoder_start_id`.
+    """
+
+    seq2seq: bool = False
+    decoder_start_id: int = 0
+    metric: str = "loss"
+    greater_is_better = False
+    token_labels = True
+
+    def collate(self, items, pad_id):
+        inputs, labels = zip(*[(x, y) for x, y, *_ in items], strict=True)
+        batch = collate([(x, None) for x in inputs], pad_id)
+        if self.seq2seq:
+            target = _pad(labels, -100)  # (b, t)
+            start = torch.full((len(labels), 1), self.decoder_start_id, dtype=torch.long)
+            shifted = torch.cat([start, target[:, :-1]], 1)
+            batch["decoder_input_ids"] = shifted.masked_fill(shifted == -100, pad_id)
+            batch["decoder_attention_mask"] = (target != -100).long()  # inputs that predict a label
+        else:
+            aligned = _pad(labels, -100, batch["input_ids"].size(1))  # (b, s), -100 on prompts and padding
+            target = torch.cat([aligned[:, 1:], torch.full_like(aligned[:, :1], -100)], 1)  # next token at t
+        batch["labels"] = target
+        batch["select"] = target != -100
+        return batch
+
+    def loss(self, logits, labels):
+        """logits: (n_selected, vocab), from a forward with `select`; labels: (batch, seq), -100 elsewhere."""
+        return F.cross_entropy(logits, labels[labels != -100])
+
+    @torch.no_grad()
+    def evaluate(self, model, dev, *, pad_id, depth, batch_size: int = 16):
+        """Mean cross-entropy per response token over the dev set, and its perplexity."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        total, count = 0.0, 0
+        for idx in BucketBatchSampler(dev.lengths(), batch_size, shuffle=False):
+            batch = self.collate([dev[i] for i in idx], pad_id)
+            labels = batch.pop("labels").to(device)
+            logits = model(**{k: v.to(device) for k, v in batch.items()})
+            total += float(F.cross_entropy(logits, labels[labels != -100], reduction="sum"))
+            count += int((labels != -100).sum())
+        model.train(was_training)
+        loss = total / max(count, 1)
+        return {"dev_loss": loss, "dev_perplexity": float(np.exp(min(loss, 50.0))), "dev_tokens": count}
+
+
+def _pad(rows, value: int, width: int | None = None) -> torch.Tensor:
+    width = width or max(len(r) for r in rows)
+    out = torch.full((len(rows), width), value, dtype=torch.long)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+    return out
