@@ -121,7 +121,8 @@ def _find(runs: list[dict], method: str, by: str = "headstart") -> dict | None:
 
 
 def table(data: dict) -> str:
-    runs = sorted(data["runs"], key=lambda r: -(r.get("accuracy") or 0))
+    runs = sorted((r for r in data["runs"] if not r["method"].startswith("few-shot-")),  # few_shot_table's
+                  key=lambda r: -(r.get("accuracy") or 0))
     trainer = _find(runs, "full", "transformers-trainer")
     head = ("| method | by | accuracy | macro-F1 | AUC | train s | vs Trainer time | examples/s "
             "| peak RSS MB | trainable params | trainable % | saved | epochs (best) |")
@@ -236,6 +237,23 @@ def dapt_note(data: dict) -> str:
     return "\n".join(lines)
 
 
+def few_shot_table(data: dict) -> str:
+    """The few-shot runs (bench_fewshot.py), one line per (method, by): mean ± sd over seeds, min-max."""
+    summary = data.get("few_shot")
+    if not summary:
+        return ""
+    lines = ["Few-shot (k examples per class, `python benchmarks/bench_fewshot.py`; mean ± sd over seeds, "
+             "[min, max]; same k-shot draws, encoder, pair budget and epochs for both):", "",
+             "| method | by | seeds | accuracy | macro-F1 | train s |", "|---|---|---|---|---|---|"]
+    for key, st in summary.items():
+        method, by = key.split(" ", 1)
+        cells = [method, by, str(len(st["seeds"]))] + [
+            f"{st[k]['mean']:.4f} ± {st[k]['sd']:.4f} [{st[k]['min']:.4f}, {st[k]['max']:.4f}]"
+            for k in ("accuracy", "macro_f1")] + [f"{st['train_seconds']['mean']:.1f} ± {st['train_seconds']['sd']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
@@ -251,7 +269,7 @@ def write_docs() -> None:
         blocks = [f"## {name}", SUBSETS.get(name, ""),
                   (f"Command (latest invocation; each row's own is in the JSON): `{command}` · "
                    f"machine: {data['machine']} · date: {data['date']}"),
-                  table(data), adapters_note(data), RUN_NOTES.get(name, "")]
+                  table(data), adapters_note(data), few_shot_table(data), RUN_NOTES.get(name, "")]
         parts.append("\n\n".join(b for b in blocks if b) + "\n")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))

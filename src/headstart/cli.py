@@ -451,6 +451,42 @@ def generate(
     print()
 
 
+# ---- few-shot (SetFit-style) ------------------------------------------------------------------------
+@app.command("few-shot")
+def few_shot(
+    data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns "
+                                               "(a handful of examples per class)")],
+    out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/few-shot"),
+    backbone: Annotated[str, typer.Option(help="sentence encoder: registered name, local folder or hub id")] = "minilm",
+    epochs: Annotated[int, typer.Option(help="most contrastive epochs (early stopping picks the best)")] = 4,
+    pairs_per_example: Annotated[int, typer.Option(help="pairs per example and epoch, half positive (even)")] = 10,
+    batch_size: Annotated[int, typer.Option(help="pairs per step")] = 16,
+    lr: Annotated[float, typer.Option(help="encoder learning rate")] = 2e-5,
+    patience: Annotated[int, typer.Option(help="epochs without a better dev score before stopping (0: off)")] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 20% of DATA when every "
+                                                  "class has 4 rows or more)")] = None,
+    test: Annotated[Path | None, typer.Option(help="test data: prints accuracy and macro-F1")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace a finished run in --out")] = False,
+) -> None:
+    """Few-shot classification: contrastive fine-tuning of a sentence encoder on pairs, then a
+    logistic-regression head (SetFit-style)."""
+    from headstart.fewshot import few_shot_run
+
+    try:
+        summary = few_shot_run(data, out, test=test, dev=dev, overwrite=overwrite, backbone=backbone,
+                               epochs=epochs, pairs_per_example=pairs_per_example, batch_size=batch_size,
+                               lr=lr, patience=patience, seed=seed)
+    except HeadstartError as exc:
+        _fail(exc)
+    console.print(f"trained on {summary['pairs']} pairs in {summary['fit_seconds']:.0f} s; "
+                  f"kept epoch {summary['best_epoch']}")
+    if "test" in summary:
+        t = summary["test"]
+        console.print(f"test: accuracy {t['accuracy']:.4f}, macro-F1 {t['macro_f1']:.4f} ({t['n']} rows)")
+    console.print(f"saved in [bold]{escape(str(out))}[/]")
+
+
 def main() -> None:  # pragma: no cover
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     app()
