@@ -102,10 +102,14 @@ def test_not_fitted() -> None:
             call()
 
 
-def test_unknown_and_planned_strategies(tiny_bert, toy_data) -> None:
+def test_unknown_and_own_command_strategies(tiny_bert, toy_data, monkeypatch) -> None:
     built = list(STRATEGIES)
-    with pytest.raises(ConfigError, match=match("'few-shot'", PLANNED["few-shot"], "is not built yet", *built)):
+    with pytest.raises(ConfigError, match=match("'few-shot' is not trained by `headstart train`", *built,
+                                                "headstart few-shot DATA --out runs/few-shot")):
         HeadstartClassifier(backbone=str(tiny_bert), strategy="few-shot").fit(*toy_data)
+    monkeypatch.setitem(PLANNED, "warp", "warp tuning (issue 99)")
+    with pytest.raises(ConfigError, match=match("'warp'", "warp tuning (issue 99)", "is not built yet", *built)):
+        HeadstartClassifier(backbone=str(tiny_bert), strategy="warp").fit(*toy_data)
     with pytest.raises(ConfigError, match=match("unknown strategy 'nonsense'.", "expected: one of", *built)):
         HeadstartClassifier(backbone=str(tiny_bert), strategy="nonsense").fit(*toy_data)
 

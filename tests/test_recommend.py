@@ -45,12 +45,14 @@ ROW_CASES = [
     (make_stats(20_000), {"compute": "low"}, "cpu-cache", "top-n", True, None,
      {"top_n": 2, "prefix_cache": True}),
     (make_stats(200_000), {"compute": "very-low"}, "cpu-cache", "top-n", True, None, {"prefix_cache": True}),
-    (None, {"compute": "low", "api_only": True}, "no-labels-api-only", "zero-shot", False, "features", {}),
-    (make_stats(0), {"compute": "high"}, "no-labels", "zero-shot", False, "features", {}),
-    (make_stats(3_000), {"compute": "low", "api_only": True}, "api-only", "zero-shot", False, "features", {}),
+    (None, {"compute": "low", "api_only": True}, "no-labels-api-only", "zero-shot", True, None,
+     {"method": "api"}),
+    (make_stats(0), {"compute": "high"}, "no-labels", "zero-shot", True, None, {}),
+    (make_stats(3_000), {"compute": "low", "api_only": True}, "api-only", "zero-shot", True, None,
+     {"method": "api"}),
     (make_stats(3_000, 8), {"compute": "medium", "unlabelled_corpus": True}, "unlabelled-corpus",
      "mlm-pretrain", True, "top-n", {"top_n": 2}),
-    (make_stats(60, 6), {"compute": "high"}, "few-shot", "few-shot", False, "features", {}),
+    (make_stats(60, 6), {"compute": "high"}, "few-shot", "few-shot", True, None, {}),
     (make_stats(3_000), {"compute": "medium", "multimodal": True}, "text-and-image", "multimodal", False,
      "features", {}),
 ]
@@ -63,7 +65,10 @@ def test_each_rule_row(stats, kwargs, rule, strategy, built, fallback, config):
     assert (plan.matched_rule, plan.strategy, plan.built, plan.fallback) == (rule, strategy, built, fallback)
     assert config.items() <= plan.config.items()
     runs = fallback or strategy  # a pre-step (mlm-pretrain) is built and names the strategy that follows
-    assert f"--strategy {runs} --out runs/{runs}" in plan.command
+    if runs in rec.OWN_COMMANDS:  # zero-shot and few-shot have commands of their own
+        assert plan.command.startswith(f"headstart {runs}") and "data.csv" in plan.command
+    else:
+        assert f"--strategy {runs} --out runs/{runs}" in plan.command
 
 
 def test_every_table_row_is_reachable_and_required_rows_exist():
@@ -95,16 +100,26 @@ def test_all_situations_give_a_runnable_plan():
         runs = plan.fallback or plan.strategy
         assert runs in BUILT_STRATEGIES
         prefix = rec.PRE_STEPS[plan.strategy] + " && " if plan.strategy in rec.PRE_STEPS else ""
-        assert plan.command.startswith(f"{prefix}headstart train DATA --strategy {runs} --out runs/{runs}")
+        if runs == "zero-shot":
+            assert plan.command.startswith("headstart zero-shot-api DATA" if api else "headstart zero-shot DATA")
+        elif runs == "few-shot":
+            assert plan.command == "headstart few-shot DATA --out runs/few-shot"
+        else:
+            assert plan.command.startswith(f"{prefix}headstart train DATA --strategy {runs} --out runs/{runs}")
         if not plan.built:
             assert any("not built" in r for r in plan.reasons)
 
 
-def test_unbuilt_plan_text_names_the_issue_and_the_fallback():
+def test_unbuilt_plan_text_names_the_issue_and_the_fallback(monkeypatch):
     plan = recommend(make_stats(80, 10), compute="low", data_path="d.csv")
     text = plan.to_text()
-    assert "few-shot (not built yet: SetFit-style few-shot (issue 5)); use features now" in text
-    assert "headstart train d.csv --strategy features --out runs/features" in text
+    assert "Recommended: few-shot" in text and "headstart few-shot d.csv --out runs/few-shot" in text
+    monkeypatch.setitem(rec.NOT_BUILT, "few-shot", "SetFit-style few-shot (issue 5)")
+    monkeypatch.setattr(rec, "BUILT_STRATEGIES", tuple(s for s in rec.BUILT_STRATEGIES if s != "few-shot"))
+    plan = recommend(make_stats(80, 10), compute="low", data_path="d.csv")
+    text = plan.to_text()
+    assert "few-shot (not built yet: SetFit-style few-shot (issue 5))" in text
+    assert "headstart train d.csv --strategy" in text
     lora = recommend(make_stats(1_200), compute="very-low", data_path="d.csv").to_text()
     assert "Recommended: lora" in lora and "not built" not in lora
     mm = recommend(make_stats(1_200), compute="low", multimodal=True)
@@ -179,8 +194,9 @@ def test_rules_table_for_docs():
     assert [row["rule"] for row in table] == [r.name for r in RULES]
     by_name = {row["rule"]: row for row in table}
     assert by_name["small-very-low"]["built"] is True  # LoRA is built (issue 3)
-    assert by_name["few-shot"]["built"] is False
-    assert by_name["few-shot"]["not_built_because"] == "SetFit-style few-shot (issue 5)"
+    assert by_name["few-shot"]["built"] is True  # its own command (issue 5)
+    assert by_name["text-and-image"]["built"] is False
+    assert by_name["text-and-image"]["not_built_because"] == "not planned"
     assert by_name["small-cpu-simple"]["when"] == "data=small; compute=very-low|low; complexity=simple"
     assert by_name["default"]["when"] == "always"
     assert by_name["unlabelled-corpus"]["built"] is True  # `headstart pretrain` (issue 4), then the fallback

@@ -33,7 +33,7 @@ from headstart.backbones import DEFAULT_BACKBONE
 from headstart.data import TaskData, load_task
 from headstart.errors import ConfigError
 from headstart.evaluation import primary_metric
-from headstart.strategies import PLANNED, STRATEGIES
+from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES
 
 __all__ = ["Candidate", "Constraints", "Leaderboard", "RELATIVE_COST", "NEAR_BEST", "check_strategies",
            "choose", "compare", "order_strategies", "parse_budget", "write_split"]
@@ -83,7 +83,8 @@ def check_strategies(names: str | Iterable[str]) -> list[str]:
     if wanted and not unknown:
         return wanted
     problems = [f"{name!r} is not built yet ({PLANNED[name]})" if name in PLANNED
-                else f"{name!r} is not a strategy" for name in unknown]
+                else f"{name!r} has its own command (`{OWN_COMMANDS[name].format(data='DATA')}`)"
+                if name in OWN_COMMANDS else f"{name!r} is not a strategy" for name in unknown]
     raise ConfigError("; ".join(problems) + "." if problems else "no strategy to compare.",
                       expected="comma-separated names among " + ", ".join(STRATEGIES),
                       found=repr(names if isinstance(names, str) else ",".join(given)),

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from headstart.data.types import DataStats
 from headstart.errors import ConfigError
 from headstart.machine import COMPUTE_LEVELS, Machine, compute_level, detect_machine
-from headstart.strategies import PLANNED, STRATEGIES
+from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES
 
 __all__ = [
     "BUILT_STRATEGIES", "COMPLEXITIES", "DATA_SIZES", "NOT_BUILT", "RULES", "Plan", "Rule", "Situation",
@@ -40,7 +40,7 @@ COMPLEXITIES: tuple[str, ...] = ("simple", "standard", "fine-grained", "domain-s
 SIMPLE_MAX_CLASSES = 5
 SIMPLE_MAX_MEDIAN_WORDS = 64
 FINE_GRAINED_MIN_CLASSES = 21  # more than 20 classes
-BUILT_STRATEGIES: tuple[str, ...] = tuple(STRATEGIES)
+BUILT_STRATEGIES: tuple[str, ...] = (*STRATEGIES, *OWN_COMMANDS)
 NOT_BUILT: dict[str, str] = PLANNED | {
     "multimodal": "not planned",  # text + image models
 }
@@ -114,19 +114,19 @@ RULES: tuple[Rule, ...] = (
          "Train on the text alone, or use a vision-language model outside headstart.", multimodal=True),
     Rule("no-labels-api-only", "zero-shot", "No labelled rows and API-only use: classify with a hosted "
          "model from label names alone. Meanwhile, label ~20 rows per class and train "
-         "'features' on them.", data=("none",), api_only=True, fallback="features"),
+         "'features' on them.", {"method": "api"}, data=("none",), api_only=True),
     Rule("no-labels", "zero-shot", "No labelled rows: only zero-shot classification from label names "
-         "can work. Label ~20 rows per class, then train 'features'.", data=("none",), fallback="features",
+         "can work. Label ~20 rows per class, then train 'features'.", data=("none",),
          alternatives=("few-shot",)),
     Rule("api-only", "zero-shot", "API-only use was asked for; with {n_train:,} labelled rows, keep them "
-         "as an evaluation set for the prompts.", api_only=True),
+         "as an evaluation set for the prompts.", {"method": "api"}, api_only=True),
     Rule("unlabelled-corpus", "mlm-pretrain", "An unlabelled in-domain corpus is available: continue "
          "masked-LM pretraining on it first (domain adaptation), then fine-tune.",
          data=("small", "medium", "large"), unlabelled_corpus=True),
     Rule("few-shot", "few-shot", "About {rows_per_class:.0f} rows per class: contrastive few-shot "
-         "(SetFit) beats a linear probe at this size; until it exists, a linear probe on frozen "
-         "features is the safest choice.", data=("small",),
-         max_rows_per_class=FEW_SHOT_MAX_ROWS_PER_CLASS, fallback="features"),
+         "(SetFit-style) tunes the sentence encoder on pairs of rows, which beats a linear probe on frozen "
+         "features at this size.", data=("small",),
+         max_rows_per_class=FEW_SHOT_MAX_ROWS_PER_CLASS, alternatives=("features",)),
     Rule("small-very-low", "lora", "Small data on a very small machine: LoRA or BitFit train under 1% of "
          "the weights, so memory stays low and {n_train:,} rows cannot overfit them much.",
          data=("small",), compute=("very-low",), alternatives=("bitfit",)),
@@ -239,6 +239,12 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 def _command(strategy: str, config: dict, data_path: str | None) -> str:
+    data = shlex.quote(data_path) if data_path else "DATA"
+    if strategy == "zero-shot" and config.get("method") == "api":
+        return (f"headstart zero-shot-api {data} --labels LABEL1,LABEL2 --base-url https://api.example.com/v1 "
+                "--model MODEL   (key in OPENAI_API_KEY)")
+    if strategy in OWN_COMMANDS:
+        return OWN_COMMANDS[strategy].format(data=data)
     parts = ["headstart", "train", shlex.quote(data_path) if data_path else "DATA",
              "--strategy", strategy, "--out", f"runs/{strategy}"]
     if "top_n" in config:

@@ -15,7 +15,7 @@ from headstart.strategies.head import HeadOnly
 from headstart.strategies.peft_based import IA3, Lora, Prefix, Prompt
 from headstart.strategies.top_n import TopN
 
-__all__ = ["STRATEGIES", "PLANNED", "Strategy", "make_strategy", "fit_linear_probe", "FeaturesOptions"]
+__all__ = ["STRATEGIES", "PLANNED", "OWN_COMMANDS", "Strategy", "make_strategy", "fit_linear_probe", "FeaturesOptions"]
 
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (Features, HeadOnly, TopN, Full, Lora, BitFit, IA3, Prefix, Prompt, Adapter,
@@ -23,9 +23,13 @@ STRATEGIES: dict[str, type[Strategy]] = {
 }
 
 # Named so that users and the recommender hear "not built yet" instead of a silent fallback.
-PLANNED: dict[str, str] = {
-    "zero-shot": "zero-shot classification (issue 5)",
-    "few-shot": "SetFit-style few-shot (issue 5)",
+PLANNED: dict[str, str] = {}
+
+# Ways to classify that are built but do not train through `headstart train`: name -> the command to run.
+# Zero-shot trains nothing; few-shot trains a sentence encoder on pairs, then a linear head (its own loop).
+OWN_COMMANDS: dict[str, str] = {
+    "zero-shot": "headstart zero-shot {data} --labels LABEL1,LABEL2 --method embedding",
+    "few-shot": "headstart few-shot {data} --out runs/few-shot",
 }
 
 
@@ -37,6 +41,10 @@ def make_strategy(name: str, **options) -> Strategy:
         ['block_0', 'block_1', 'head']
     """
     if name not in STRATEGIES:
+        if name in OWN_COMMANDS:
+            raise ConfigError(f"{name!r} is not trained by `headstart train`: it has a command of its own.",
+                              expected="one of " + ", ".join(STRATEGIES), found=repr(name),
+                              fix="run `" + OWN_COMMANDS[name].format(data="DATA") + "`")
         planned = f" ({PLANNED[name]} is not built yet)" if name in PLANNED else ""
         raise ConfigError(
             f"unknown strategy {name!r}{planned}.",
