@@ -216,6 +216,7 @@ def test_cli_train_then_generate(lm_folders, tmp_path):
                                  "--out", str(out), "--epochs", "2", "--lr", "0.005", "--max-length", "32",
                                  "--batch-size", "8"])
     assert result.exit_code == 0, result.output
+    assert "before training" in result.output and "ROUGE-L" in result.output and "(adapter)" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "generation" and metrics["dev"]["loss"] < metrics["before"]["loss"]
     report = (out / "report.md").read_text()
@@ -227,6 +228,25 @@ def test_cli_train_then_generate(lm_folders, tmp_path):
     assert result.output.strip().endswith(expected) and expected  # stdout (stderr shows loading bars before it)
     result = runner.invoke(app, ["generate", str(tmp_path / "nowhere"), "hi"])
     assert result.exit_code == 2 and "cannot load backbone" in result.output
+
+
+def test_a_trained_run_is_served_with_its_adapter(lm_folders, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from headstart.serving.chat_model import load_chat_model
+
+    gen = HeadstartGenerator(backbone=str(lm_folders["llama"]), strategy="lora", epochs=2, max_length=32,
+                             lr=1e-2).fit(ROWS)
+    gen.save(tmp_path / "run" / "model")
+    served = load_chat_model(tmp_path / "run")
+    assert served.name == "run"
+    ids = torch.tensor([served.prompt_ids([{"role": "user", "content": "say great"}])])
+    with torch.no_grad():
+        logits = served.model(input_ids=ids).logits
+        trained = HeadstartGenerator.load(tmp_path / "run").model_.generator()(input_ids=ids).logits
+        base = AutoModelForCausalLM.from_pretrained(lm_folders["llama"])(input_ids=ids).logits
+    assert torch.allclose(logits, trained, atol=1e-5) and not torch.allclose(logits, base, atol=1e-3)
 
 
 @pytest.mark.slow

@@ -120,7 +120,21 @@ def _print_span_metrics(metrics: dict, split: str) -> None:
         console.print(f"  {escape(kind)}: F1 {s['f1']:.4f} (support {s['support']})", highlight=False)
 
 
+def _print_generation_metrics(metrics: dict, split: str) -> None:
+    table = Table(title=f"{metrics['strategy']} on {metrics['backbone']} ({split} set)")
+    for col in ("", "loss", "perplexity", "ROUGE-L"):
+        table.add_column(col)
+    for name, m in (("before training", metrics.get("before")), ("after training", metrics[split])):
+        if m:
+            rouge = "-" if m.get("rougeL") is None else f"{m['rougeL']:.4f}"
+            table.add_row(name, f"{m['loss']:.4f}", f"{m['perplexity']:.2f}", rouge)
+    console.print(table)
+
+
 def _print_metrics(metrics: dict, split: str) -> None:
+    if metrics.get("task") == "generation":
+        _print_generation_metrics(metrics, split)
+        return _print_costs(metrics)
     if metrics.get("task", "classification") != "classification":
         _print_span_metrics(metrics, split)
         return _print_costs(metrics)
@@ -141,11 +155,12 @@ def _print_metrics(metrics: dict, split: str) -> None:
 def _print_costs(metrics: dict) -> None:
     if "train_seconds" in metrics:
         saved = metrics.get("saved_bytes")
+        what = "" if not metrics.get("adapter") else " (adapter)" if metrics.get("task") == "generation" \
+            else " (adapter + head)"
         console.print(f"trainable parameters {metrics['trainable_params']:,} of {metrics['total_params']:,} "
                       f"({metrics.get('trainable_percent', 0):.2f}%); training {metrics['train_seconds']:.1f} s; "
                       f"best epoch {metrics['best_epoch']}; peak memory {metrics['peak_rss_mb']:.0f} MB"
-                      + (f"; saved {saved / 1e6:.2f} MB" + (" (adapter + head)" if metrics.get("adapter") else "")
-                         if saved is not None else ""))
+                      + (f"; saved {saved / 1e6:.2f} MB{what}" if saved is not None else ""))
 
 
 @app.command()

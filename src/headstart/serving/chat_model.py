@@ -340,6 +340,9 @@ def load_chat_model(source: str | Path, *, name: str | None = None) -> ChatModel
 
     from headstart.backbones.registry import resolve
 
+    trained = _generation_run(Path(str(source)).expanduser())
+    if trained is not None:
+        return _from_generator(trained, source, name)
     display, resolved = resolve(str(source))
     where = _model_folder(resolved)
     adapter = Path(where) / "adapter_config.json"
@@ -364,6 +367,33 @@ def load_chat_model(source: str | Path, *, name: str | None = None) -> ChatModel
     else:  # a hub id, whole
         default_name = resolved
     return ChatModel(model=model, tokenizer=tokenizer, name=name or default_name, source=str(source))
+
+
+def _generation_run(path: Path) -> Path | None:
+    """The model folder of a headstart instruction-tuning run (or of `HeadstartGenerator.save`), if `path`
+    is one: its `headstart.json` says task "generation"."""
+    import json
+
+    for folder in (path, path / "model"):
+        meta = folder / "headstart.json"
+        if meta.is_file() and json.loads(meta.read_text()).get("task") == "generation":
+            return folder
+    return None
+
+
+def _from_generator(folder: Path, source: str | Path, name: str | None) -> ChatModel:
+    """Serve a trained generator as it was trained: LoRA / IA3 / prompt / prefix through its peft wrapper
+    (soft prompts and prefixes cannot be merged into the weights), full / top-n as the saved LM."""
+    from headstart.generator import HeadstartGenerator
+
+    gen = HeadstartGenerator.load(folder)
+    if gen.model_.seq2seq:
+        raise BackboneError(f"{source} is an encoder-decoder (T5-style) run.",
+                            expected="a causal (decoder) LM: the chat API continues a prompt",
+                            found="a sequence-to-sequence model", fix="use `headstart generate` for T5 runs")
+    run = folder.parent if folder.name == "model" else folder
+    return ChatModel(model=gen.model_.generator(), tokenizer=gen.tokenizer_, name=name or run.resolve().name,
+                     source=str(source))
 
 
 def _adapter_base(adapter: Path) -> str:
