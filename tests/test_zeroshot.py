@@ -126,10 +126,12 @@ def test_embedding_probabilities(tiny_bert) -> None:
     # calibrated on the texts given to fit: each label's centred cosine averages 0 over them
     centred = scorer.cosines(TEXTS) - scorer.bias_
     np.testing.assert_allclose(centred.mean(axis=0), 0.0, atol=1e-5)
-    assert clf.describe()["calibrated_on"] == f"{len(TEXTS)} unlabelled input texts"
-    assert ZeroShotClassifier(LABELS, backbone=str(tiny_bert)).fit().describe()["calibrated_on"] == "neutral texts"
+    assert clf.describe()["calibrated_on"] == f"{len(TEXTS)} unlabelled texts"
+    no_texts = ZeroShotClassifier(LABELS, backbone=str(tiny_bert)).fit()
+    assert no_texts.scorer_.bias_ is None and no_texts.describe()["calibrated_on"] == "none"
     raw = ZeroShotClassifier(LABELS, backbone=str(tiny_bert), calibrate=False).fit(TEXTS)
-    assert raw.scorer_.bias_ is None and raw.describe()["calibrated_on"] == "none"
+    assert raw.scorer_.bias_ is None and raw.describe()["calibrated_on"] == "off"
+    np.testing.assert_allclose(raw.predict_proba(TEXTS), no_texts.predict_proba(TEXTS), atol=1e-6)
 
 
 def test_calibration_corrects_a_label_biased_towards_every_text() -> None:

@@ -10,11 +10,15 @@ remove that bias and then read the similarities the way the encoder was trained 
 
     p(label j | text i) = softmax_j((cos_ij - b_j) / T)
 
-- `b_j` is label j's mean cosine over a reference set of texts: the unlabelled texts given to `fit` (the
-  texts to be classified, or any sample of the domain; no labels are read), else a small built-in set of
-  content-free texts. This is contextual calibration (Zhao et al., 2021) in similarity space: a label's
-  score on typical inputs is its prior, and only the excess over it is evidence. Centring assumes the
-  reference texts are not dominated by one class; with a skewed sample it under-predicts that class.
+- `b_j` is label j's mean cosine over the unlabelled texts given to `fit` (the texts to be classified,
+  or any sample of the domain; no labels are read). This is contextual calibration (Zhao et al., 2021)
+  in similarity space: a label's score on typical inputs is its prior, and only the excess over it is
+  evidence. Centring assumes the reference texts are not dominated by one class; with a skewed sample it
+  under-predicts that class. Without texts there is no centring: a built-in set of content-free texts
+  ("N/A", "Hello.", ...) was tried as the reference and lowered accuracy with every template tried, while
+  centring on the inputs raised it. MiniLM, "This text is about {}.", accuracy raw / centred on the
+  inputs / centred on content-free texts: SST-2 dev (872) 0.662 / 0.690 / 0.661; Banking77 (1,000 test
+  rows) 0.591 / 0.606 / 0.573.
 - `T = 0.05`: sentence-transformers' contrastive (MultipleNegativesRanking) loss, which trained MiniLM,
   is a softmax over cosines times 20, so 1/20 is the temperature at which the encoder's similarities were
   made to behave like log-odds between candidates.
@@ -31,13 +35,12 @@ import numpy as np
 from headstart.errors import BackboneError
 from headstart.zeroshot.base import ScorerSpec, register_scorer, softmax
 
-__all__ = ["EmbeddingScorer", "calibrated_logits", "TEMPERATURE", "NEUTRAL_TEXTS", "DEFAULT_TEMPLATE"]
+__all__ = ["EmbeddingScorer", "calibrated_logits", "TEMPERATURE", "DEFAULT_TEMPLATE"]
 
 TEMPERATURE = 0.05  # 1 / the scale (20) of sentence-transformers' MultipleNegativesRankingLoss
-DEFAULT_TEMPLATE = "{}"
-# content-free inputs for the label bias when fit() saw no texts (Zhao et al. use "N/A", "[MASK]", "")
-NEUTRAL_TEXTS = ("N/A", "[MASK]", "text", "Hello.", "This is a sentence.", "Okay.", "Thank you.",
-                 "I have a question.", "See below.", "Something happened.")
+# the common zero-shot hypothesis; on SST-2 dev it beat the bare label (0.690 vs 0.651 calibrated) and
+# tied it on Banking77 (0.606 vs 0.605, 1,000 test rows)
+DEFAULT_TEMPLATE = "This text is about {}."
 
 
 def calibrated_logits(cos: np.ndarray, bias: np.ndarray | None, temperature: float = TEMPERATURE) -> np.ndarray:
@@ -59,8 +62,9 @@ class EmbeddingScorer:
     """Cosine similarity of sentence embeddings, calibrated (see the module docstring).
 
     Args:
-        spec: labels, descriptions, `template` (with "{}" for a label's words; default "{}"),
-            backbone (default "minilm"), calibrate (default True).
+        spec: labels, descriptions, `template` (with "{}" for a label's words; default
+            "This text is about {}."),
+            backbone (default "minilm"), calibrate (default True: centre on the texts given to `fit`).
     """
 
     name = "embedding"
@@ -85,12 +89,11 @@ class EmbeddingScorer:
         """Load the encoder, embed the labels, and estimate each label's bias on `texts` (unlabelled)."""
         self.model_, self.backbone_name_ = _load_encoder(self.spec.backbone or self.default_backbone)
         self.label_emb_ = self._encode(self.label_sentences())
-        self.calibrated_on_ = "none"
+        self.calibrated_on_ = "none" if self.calibrate and not texts else "off"
         self.bias_ = None
-        if self.calibrate:
-            reference = list(texts) if texts else list(NEUTRAL_TEXTS)
-            self.bias_ = (self._encode(reference) @ self.label_emb_.T).mean(axis=0)
-            self.calibrated_on_ = f"{len(reference)} unlabelled input texts" if texts else "neutral texts"
+        if self.calibrate and texts:
+            self.bias_ = self.cosines(texts).mean(axis=0)
+            self.calibrated_on_ = f"{len(texts)} unlabelled texts"
         return self
 
     def cosines(self, texts: Sequence[str]) -> np.ndarray:
