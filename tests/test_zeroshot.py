@@ -185,9 +185,26 @@ def test_lm_scores_equal_full_sequence_log_probs(family, k, tiny_llama, tiny_gpt
     one_by_one = ZeroShotClassifier(labels, method="lm", backbone=str(folder), k=k, examples=examples,
                                     batch_size=1).fit().scorer_.label_logprobs(TEXTS)
     np.testing.assert_allclose(got, one_by_one, atol=2e-4, rtol=1e-4)
+    if family == "llama":  # (the tiny WordPiece tokenizer drops the plain layout's "\n" end token)
+        end = scorer.prompt_.answers[0][-1]  # "pos" begins "pos extra": every answer ends with the end token
+        assert all(a[-1] == end for a in scorer.prompt_.answers)
     proba = clf.predict_proba(TEXTS)
     assert proba.shape == (len(TEXTS), 4)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_answers_get_the_end_token_only_when_one_begins_another(tiny_llama) -> None:
+    from transformers import AutoTokenizer
+
+    from headstart.zeroshot.prompts import build_prompt
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama)
+    words = ["pos", "neg", "neutral"]
+    plain = build_prompt(tok, words, [None] * 3, None, []).answers
+    assert plain == [tok(w, add_special_tokens=False).input_ids for w in words]
+    nested = build_prompt(tok, ["pos", "pos extra"], [None] * 2, None, []).answers
+    assert nested[0][:-1] == plain[0] and nested[0][-1] == nested[1][-1]
+    assert len(nested[1]) == len(tok("pos extra", add_special_tokens=False).input_ids) + 1
 
 
 def test_contextual_calibration_divides_by_the_content_free_distribution(tiny_llama) -> None:

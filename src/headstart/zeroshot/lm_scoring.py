@@ -1,8 +1,8 @@
 """Zero- and few-shot classification with an instruct decoder: each label's likelihood as the answer.
 
 For every text the prompt (see `prompts`) asks for the category, and each label is scored as the
-continuation: log p(answer tokens | prompt), the sum over the label's words and the end-of-answer token,
-i.e. the log-probability of the complete answer. Nothing is generated or parsed. The label scores are
+continuation: log p(answer tokens | prompt), the sum over the label's words (and the end-of-answer token
+when one label's words begin another's, see `prompts`). Nothing is generated or parsed. The label scores are
 then normalised over the label set (a softmax), so the probabilities sum to 1.
 
 Cost. transformers' `generate` and pipelines score one (prompt + label) sequence at a time, which is

@@ -2,9 +2,11 @@
 
 A prompt is cut in three at the text: a `prefix` shared by every text (chat header, instruction, the
 in-context examples), the text, and a `suffix` (end of the user turn and the start of the answer). Each
-label's answer is its words followed by the end-of-answer token, so "card" and "card arrival" are
-complete, different answers rather than one the prefix of the other. The scorer encodes the prefix once
-and each text once on top of it (see `lm_scoring`).
+label's answer is its words; when one label's answer is a prefix of another's ("card" and "card
+arrival"), every answer also gets the end-of-answer token, so that they are complete, different answers.
+Otherwise the end token is left out: it costs one more token per label and, on Banking77 with
+SmolLM2-135M, lowered calibrated accuracy (0.195 without, 0.091 with, 77 test rows). The scorer encodes
+the prefix once and each text once on top of it (see `lm_scoring`).
 
 With a chat template the examples are earlier user/assistant turns; without one, a plain
 "Text: ...\\nAnswer: ..." layout is used.
@@ -27,7 +29,8 @@ _ANSWER_MARK = "\u2063ANSWER\u2063"
 
 @dataclass
 class PromptIds:
-    """Token ids of a prompt with the text left out, and of each label's answer (end token included)."""
+    """Token ids of a prompt with the text left out, and of each label's answer (with the end token when
+    one answer is a prefix of another)."""
 
     prefix: list[int]
     suffix: list[int]
@@ -91,8 +94,15 @@ def build_prompt(tokenizer, words: Sequence[str], descriptions: Sequence[str | N
     end_ids = encode(end)[:1] if end else []
     if not end_ids and tokenizer.eos_token_id is not None:
         end_ids = [tokenizer.eos_token_id]
-    answers = [encode(("" if chat else " ") + w) + end_ids for w in words]
+    answers = [encode(("" if chat else " ") + w) for w in words]
+    if _some_prefix(answers):
+        answers = [a + end_ids for a in answers]
     return PromptIds(prefix, encode(suffix_text), answers, lead, chat, prefix_text, suffix_text)
+
+
+def _some_prefix(answers: list[list[int]]) -> bool:
+    """Whether some answer's tokens begin another answer's."""
+    return any(a is not b and b[: len(a)] == a for a in answers for b in answers)
 
 
 def _split_at_mark(rendered: str) -> tuple[str, str, str]:
