@@ -207,17 +207,26 @@ def test_answers_get_the_end_token_only_when_one_begins_another(tiny_llama) -> N
     assert len(nested[1]) == len(tok("pos extra", add_special_tokens=False).input_ids) + 1
 
 
-def test_contextual_calibration_divides_by_the_content_free_distribution(tiny_llama) -> None:
+def test_contextual_calibration_divides_by_the_reference_distribution(tiny_llama) -> None:
     from headstart.zeroshot.base import softmax
     from headstart.zeroshot.lm_scoring import CONTENT_FREE
 
-    clf = ZeroShotClassifier(LABELS, method="lm", backbone=str(tiny_llama), calibrate=True).fit()
+    clf = ZeroShotClassifier(LABELS, method="lm", backbone=str(tiny_llama)).fit(TEXTS)  # default: on the inputs
     scorer = clf.scorer_
-    cf = softmax(scorer.label_logprobs(list(CONTENT_FREE))).mean(axis=0)
-    np.testing.assert_allclose(scorer.bias_, np.log(cf), atol=1e-6)
     logp = scorer.label_logprobs(TEXTS)
-    np.testing.assert_allclose(clf.predict_proba(TEXTS), softmax(logp - np.log(cf)), atol=1e-6)
-    assert ZeroShotClassifier(LABELS, method="lm", backbone=str(tiny_llama)).fit().scorer_.bias_ is None
+    np.testing.assert_allclose(scorer.bias_, np.log(softmax(logp).mean(axis=0)), atol=1e-6)
+    np.testing.assert_allclose(clf.predict_proba(TEXTS), softmax(logp - scorer.bias_), atol=1e-6)
+    assert clf.describe()["calibrated_on"] == f"{len(TEXTS)} unlabelled texts"
+
+    cf = ZeroShotClassifier(LABELS, method="lm", backbone=str(tiny_llama), calibrate=True).fit()
+    expected = softmax(cf.scorer_.label_logprobs(list(CONTENT_FREE))).mean(axis=0)
+    np.testing.assert_allclose(cf.scorer_.bias_, np.log(expected), atol=1e-6)
+    assert cf.describe()["calibrated_on"] == "content-free inputs"
+
+    for kwargs, texts, state in [({}, None, "none"), ({"calibrate": False}, TEXTS, "off")]:
+        raw = ZeroShotClassifier(LABELS, method="lm", backbone=str(tiny_llama), **kwargs).fit(texts)
+        assert raw.scorer_.bias_ is None and raw.describe()["calibrated_on"] == state
+        np.testing.assert_allclose(raw.predict_proba(TEXTS), softmax(logp), atol=1e-6)
 
 
 def test_few_shot_prompt_is_deterministic_and_holds_k_per_class(tiny_llama, toy_data3) -> None:
@@ -234,8 +243,8 @@ def test_few_shot_prompt_is_deterministic_and_holds_k_per_class(tiny_llama, toy_
     prompt = clf.describe()["prompt"]
     assert clf.describe()["shots"] == 6
     for text, label in picked:
-        assert f"Text: {text} </turn>\n<assistant> {label} </turn>" in prompt
-    assert prompt.count("<assistant>") == 7  # six answered examples, then the open answer
+        assert f"Text: {text}\nAnswer: {label}\n\n" in prompt
+    assert prompt.count("Answer:") == 6 and prompt.count("<assistant>") == 1  # six examples in the one turn
     assert prompt.index(picked[0][0]) < prompt.index(picked[-1][0])
     assert prompt.endswith("Text:{text} </turn>\n<assistant> ")
 

@@ -382,7 +382,7 @@ def zero_shot(
     examples: Annotated[Path | None, typer.Option(help="labelled file to draw the in-context examples from")] = None,
     out: Annotated[Path | None, typer.Option(help="CSV of predictions (default: DATA.predictions.csv when DATA "
                                                    "has no labels)")] = None,
-    calibrate: Annotated[bool | None, typer.Option(help="default: on for embedding, off for lm")] = None,
+    calibrate: Annotated[bool | None, typer.Option(help="centre each label's scores on DATA's texts (default on)")] = None,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",
     seed: Annotated[int, typer.Option(help="which in-context examples are drawn")] = 0,

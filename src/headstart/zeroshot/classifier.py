@@ -29,7 +29,8 @@ class ZeroShotClassifier:
         examples: labelled (text, label) pairs, or {label: [texts]}, for in-context few-shot (lm).
         k: in-context examples per class (0: zero-shot).
         seed: which examples are drawn, and in which order.
-        calibrate: None: the method's default (embedding: on; lm: off); True / False to force it.
+        calibrate: None: calibrate on the unlabelled texts given to `fit`, when there are some (both
+            methods); False: off; True with lm: content-free inputs when `fit` saw no texts.
         batch_size: texts per forward pass (embedding).
 
     Example:

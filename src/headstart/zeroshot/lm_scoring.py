@@ -17,14 +17,20 @@ C forward passes over the whole prompt per text; here the work is shared instead
    only on those positions.
 This equals scoring each full (prompt + answer) sequence separately (tested against that brute force).
 
-Contextual calibration (Zhao et al., 2021): a decoder favours some answers whatever the text (their
-prior, the prompt's wording, the last example). The label distribution on content-free inputs
-("N/A", "", "[MASK]") estimates that bias p_cf, and calibrated scores are log p(label | x) - log p_cf(label).
-It is off by default: on our checks with SmolLM2-135M-Instruct it lowered accuracy (see `DEFAULT_CALIBRATE`).
+Calibration. A decoder favours some answers whatever the text (their prior, the prompt's wording, the
+last in-context example). Contextual calibration (Zhao et al., 2021) estimates that bias as the mean label
+distribution p_ref over reference inputs, and scores log p(label | x) - log p_ref(label). Zhao et al. use
+content-free inputs ("N/A", "", "[MASK]"); we use the unlabelled texts given to `fit` (a seeded sample of
+at most 256), the same centring as the embedding method, and fall back to content-free inputs only when
+`calibrate=True` and no texts were given. Measured with SmolLM2-135M-Instruct, accuracy raw /
+content-free / input-calibrated: SST-2 dev (100 rows) zero-shot 0.75 / 0.57 / 0.74, 1 example per class
+0.52 / 0.62 / 0.63; Banking77 test (77 rows, one per class) zero-shot 0.013 / 0.195 / {b77}. So
+calibration is on by default when `fit` sees texts (the CLI and the benchmark pass the texts to classify).
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,10 +41,10 @@ from headstart.zeroshot.answer_tree import AnswerTree
 from headstart.zeroshot.base import ScorerSpec, label_words, register_scorer, softmax
 from headstart.zeroshot.prompts import build_prompt, select_examples
 
-__all__ = ["LMScorer", "CONTENT_FREE", "DEFAULT_CALIBRATE", "answer_logprobs"]
+__all__ = ["LMScorer", "CONTENT_FREE", "CALIBRATION_SAMPLE", "answer_logprobs"]
 
 CONTENT_FREE = ("N/A", "", "[MASK]")  # Zhao et al. (2021), section 5
-DEFAULT_CALIBRATE = False
+CALIBRATION_SAMPLE = 256  # texts from fit() whose mean label distribution is the bias
 MAX_TEXT_TOKENS = 256
 
 
@@ -48,7 +54,8 @@ class LMScorer:
     Args:
         spec: labels, descriptions (shown beside the options), `template` (the instruction, with
             "{labels}" for the options; default `prompts.DEFAULT_INSTRUCTION`), backbone (default
-            "smollm2"), examples and k (k examples per class, drawn by `seed`), calibrate (default off).
+            "smollm2"), examples and k (k examples per class, drawn by `seed`), calibrate (None: on
+            the texts given to `fit`, if any; True: also on content-free inputs without texts; False: off).
     """
 
     name = "lm"
@@ -56,10 +63,6 @@ class LMScorer:
 
     def __init__(self, spec: ScorerSpec) -> None:
         self.spec = spec
-
-    @property
-    def calibrate(self) -> bool:
-        return DEFAULT_CALIBRATE if self.spec.calibrate is None else self.spec.calibrate
 
     def fit(self, texts: Sequence[str] | None = None) -> LMScorer:
         """Load the decoder, build the prompt and encode its shared prefix (texts are not used)."""
@@ -78,11 +81,23 @@ class LMScorer:
         self._check_length()
         self.tree_ = AnswerTree.build(self.prompt_.answers)
         self.prefix_cache_ = self._encode_prefix()
-        self.bias_ = None
-        if self.calibrate:
-            cf = softmax(self.label_logprobs(list(CONTENT_FREE)))  # (n_cf, C), over the label set
-            self.bias_ = np.log(cf.mean(axis=0))
+        self.bias_, self.calibrated_on_ = None, "off" if spec.calibrate is False else "none"
+        reference = self._reference(texts)
+        if reference:
+            ref = softmax(self.label_logprobs(reference))  # (n_ref, C), over the label set
+            self.bias_ = np.log(ref.mean(axis=0))
+            self.calibrated_on_ = (f"{len(reference)} unlabelled texts" if texts else "content-free inputs")
         return self
+
+    def _reference(self, texts: Sequence[str] | None) -> list[str]:
+        if self.spec.calibrate is False:
+            return []
+        if texts:
+            texts = list(texts)
+            if len(texts) > CALIBRATION_SAMPLE:
+                texts = random.Random(self.spec.seed).sample(texts, CALIBRATION_SAMPLE)
+            return texts
+        return list(CONTENT_FREE) if self.spec.calibrate else []
 
     def label_logprobs(self, texts: Sequence[str]) -> np.ndarray:
         """log p(answer | prompt with the text) for each text and label, shape (n_texts, n_labels)."""
@@ -102,7 +117,7 @@ class LMScorer:
 
     def describe(self) -> dict:
         return {"method": self.name, "backbone": self.backbone_name_, "chat_template": self.prompt_.chat,
-                "shots": len(self.shots_), "calibrated": self.bias_ is not None,
+                "shots": len(self.shots_), "calibrated_on": self.calibrated_on_,
                 "prompt": self.prompt_.prefix_text + "{text}" + self.prompt_.suffix_text}
 
     # -- the three steps of the module docstring ---------------------------------------------------------

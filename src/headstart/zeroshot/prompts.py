@@ -8,8 +8,10 @@ Otherwise the end token is left out: it costs one more token per label and, on B
 SmolLM2-135M, lowered calibrated accuracy (0.195 without, 0.091 with, 77 test rows). The scorer encodes
 the prefix once and each text once on top of it (see `lm_scoring`).
 
-With a chat template the examples are earlier user/assistant turns; without one, a plain
-"Text: ...\\nAnswer: ..." layout is used.
+In-context examples are written as "Text: ...\\nAnswer: ..." blocks: inside the single user turn when the
+tokenizer has a chat template, as plain text otherwise. Giving them as earlier user/assistant turns was
+worse with SmolLM2-135M-Instruct (SST-2 dev, 100 rows, 1 example per class, calibrated: 0.63 as turns,
+0.74 inside the turn; uncalibrated 0.52 and 0.58).
 """
 
 from __future__ import annotations
@@ -114,12 +116,10 @@ def _split_at_mark(rendered: str) -> tuple[str, str, str]:
 
 
 def _chat(tokenizer, task: str, shots: Sequence[tuple[str, str]]) -> tuple[str, str, str, str]:
-    messages = []
-    for i, (text, answer) in enumerate(shots):
-        head = task + "\n\n" if i == 0 else ""
-        messages += [{"role": "user", "content": f"{head}Text: {text}"}, {"role": "assistant", "content": answer}]
-    head = "" if shots else task + "\n\n"
-    messages.append({"role": "user", "content": f"{head}Text: {_MARK}"})
+    body = task + "\n\n"
+    if shots:  # inside the one user turn (see the module docstring)
+        body += "Examples:\n\n" + "".join(f"Text: {t}\nAnswer: {a}\n\n" for t, a in shots) + "Now classify this one.\n\n"
+    messages = [{"role": "user", "content": body + f"Text: {_MARK}"}]
     rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     prefix, suffix, lead = _split_at_mark(rendered)
     # what the template writes right after an answer (e.g. "<|im_end|>"): the end-of-answer token
