@@ -350,8 +350,10 @@ def test_packaged_decoder_few_shot_and_scores_match_brute_force() -> None:
     texts, truth = zip(*OBVIOUS, strict=True)
     pool = [("An excellent, heartfelt film.", "positive"), ("Dull and lifeless.", "negative"),
             ("I enjoyed it a lot.", "positive"), ("Painfully bad.", "negative")]
-    clf = ZeroShotClassifier(["positive", "negative"], method="lm", k=1, examples=pool).fit()
-    assert clf.score(texts, truth) >= 5 / 6
+    # calibrated on the texts (the default when fit sees them): uncalibrated, this 135M model answers one
+    # class for all six after two examples
+    clf = ZeroShotClassifier(["positive", "negative"], method="lm", k=1, examples=pool).fit(texts)
+    assert clf.score(texts, truth) >= 5 / 6, clf.predict(texts)
     scorer = clf.scorer_
     prompt = scorer.prompt_.prefix + scorer._text_ids(texts[0]) + scorer.prompt_.suffix
     np.testing.assert_allclose(scorer.label_logprobs(texts[:1])[0],
