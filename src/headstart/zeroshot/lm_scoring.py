@@ -24,7 +24,7 @@ content-free inputs ("N/A", "", "[MASK]"); we use the unlabelled texts given to 
 at most 256), the same centring as the embedding method, and fall back to content-free inputs only when
 `calibrate=True` and no texts were given. Measured with SmolLM2-135M-Instruct, accuracy raw /
 content-free / input-calibrated: SST-2 dev (100 rows) zero-shot 0.75 / 0.57 / 0.74, 1 example per class
-0.52 / 0.62 / 0.63; Banking77 test (77 rows, one per class) zero-shot 0.013 / 0.195 / {b77}. So
+0.52 / 0.62 / 0.63; Banking77 test (77 rows, one per class) zero-shot 0.013 / 0.195 / 0.221. So
 calibration is on by default when `fit` sees texts (the CLI and the benchmark pass the texts to classify).
 """
 
