@@ -11,7 +11,7 @@ Methods (no training; labels are the class names as words, e.g. "card_arrival" -
 - few-shot-lm-K: the same with K in-context examples per class drawn from the training set (seed 0).
 Each method runs in its own process (run_child), one after another, 2 torch threads. "train_seconds" is 0
 (nothing trains); "predict_seconds" is the scoring time of the whole test set, model loading and prompt
-encoding included. With --limit N only the first N test rows are scored and nothing is saved.
+encoding included. With --limit N only N random test rows (seed 0) are scored and nothing is saved.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset", choices=("sst2", "banking77", "sms_spam"))
     ap.add_argument("--only", default=",".join(METHODS), help="comma-separated methods; few-shot-lm-K for any K")
-    ap.add_argument("--limit", type=int, default=None, help="smoke test: first N test rows; nothing is saved")
+    ap.add_argument("--limit", type=int, default=None, help="smoke test: N random test rows; nothing is saved")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process: run this method only
     return ap.parse_args(argv)
@@ -56,8 +56,8 @@ def run_one(args: argparse.Namespace) -> dict:
     set_threads()
     method, shots = _method(args.one)
     train, test = load_dataset(args.dataset)
-    if args.limit is not None:
-        test = test.head(args.limit)
+    if args.limit is not None:  # a random sample: the files are sorted by label
+        test = test.sample(min(args.limit, len(test)), random_state=0).reset_index(drop=True)
     labels = sorted(set(train.label.astype(str)))
     examples = list(zip(train.text, train.label.astype(str), strict=True)) if shots else None
     texts = test.text.tolist()

@@ -216,6 +216,9 @@ def test_contextual_calibration_divides_by_the_reference_distribution(tiny_llama
     logp = scorer.label_logprobs(TEXTS)
     np.testing.assert_allclose(scorer.bias_, np.log(softmax(logp).mean(axis=0)), atol=1e-6)
     np.testing.assert_allclose(clf.predict_proba(TEXTS), softmax(logp - scorer.bias_), atol=1e-6)
+    mixed = [TEXTS[1], "a new good text", TEXTS[0]]  # rows kept from fit and fresh ones, in order
+    np.testing.assert_allclose(clf.predict_proba(mixed), softmax(scorer.label_logprobs(mixed) - scorer.bias_),
+                               atol=1e-5)
     assert clf.describe()["calibrated_on"] == f"{len(TEXTS)} unlabelled texts"
 
     cf = ZeroShotClassifier(LABELS, method="lm", backbone=str(tiny_llama), calibrate=True).fit()

@@ -83,9 +83,11 @@ class LMScorer:
         self.prefix_cache_ = self._encode_prefix()
         self.bias_, self.calibrated_on_ = None, "off" if spec.calibrate is False else "none"
         reference = self._reference(texts)
+        self.seen_ = {}
         if reference:
-            ref = softmax(self.label_logprobs(reference))  # (n_ref, C), over the label set
-            self.bias_ = np.log(ref.mean(axis=0))
+            logp = self.label_logprobs(reference)
+            self.seen_ = dict(zip(reference, logp, strict=True))  # predict_proba reuses these rows
+            self.bias_ = np.log(softmax(logp).mean(axis=0))  # mean distribution over the label set
             self.calibrated_on_ = (f"{len(reference)} unlabelled texts" if texts else "content-free inputs")
         return self
 
@@ -112,7 +114,9 @@ class LMScorer:
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        logp = self.label_logprobs(texts)
+        new = list(dict.fromkeys(t for t in texts if t not in self.seen_))
+        fresh = dict(zip(new, self.label_logprobs(new), strict=True)) if new else {}
+        logp = np.stack([self.seen_[t] if t in self.seen_ else fresh[t] for t in texts])
         return softmax(logp if self.bias_ is None else logp - self.bias_[None, :])
 
     def describe(self) -> dict:
