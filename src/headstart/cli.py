@@ -502,6 +502,49 @@ def few_shot(
     console.print(f"saved in [bold]{escape(str(out))}[/]")
 
 
+# -- zero-shot ------------------------------------------------------------------------------------------
+@app.command("zero-shot")
+def zero_shot(
+    data: Annotated[Path, typer.Argument(help="CSV / TSV / JSONL with a text column; a label column, if any, "
+                                              "is used to score the predictions")],
+    labels: Annotated[str | None, typer.Option(help='comma-separated class names, e.g. "positive,negative" '
+                                                     "(default: the labels file's, else the data's label column)")] = None,
+    labels_file: Annotated[Path | None, typer.Option(help="JSON label -> description (or a list of labels)")] = None,
+    method: Annotated[str, typer.Option(help="embedding (sentence encoder) or lm (instruct decoder)")] = "embedding",
+    backbone: Annotated[str | None, typer.Option(help="default: minilm (embedding), smollm2 (lm)")] = None,
+    shots: Annotated[int, typer.Option(help="lm: in-context examples per class, drawn from --examples")] = 0,
+    examples: Annotated[Path | None, typer.Option(help="labelled file to draw the in-context examples from")] = None,
+    out: Annotated[Path | None, typer.Option(help="CSV of predictions (default: DATA.predictions.csv when DATA "
+                                                   "has no labels)")] = None,
+    calibrate: Annotated[bool | None, typer.Option(help="centre each label's scores on DATA's texts (default on)")] = None,
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[str, typer.Option()] = "label",
+    seed: Annotated[int, typer.Option(help="which in-context examples are drawn")] = 0,
+) -> None:
+    """Classify texts without training, from the label names (or descriptions); scored if DATA has labels."""
+    from headstart.zeroshot import SCORERS
+    from headstart.zeroshot.run import zero_shot_run
+
+    try:
+        if method not in SCORERS:
+            raise HeadstartError(f"unknown method {method!r}.", expected=", ".join(sorted(SCORERS)),
+                                 found=method, fix="use --method embedding or --method lm")
+        names = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
+        result = zero_shot_run(data, labels=names, labels_file=labels_file, method=method, backbone=backbone,
+                               shots=shots, examples=examples, out=out, calibrate=calibrate,
+                               text_column=text_column, label_column=label_column, seed=seed)
+    except HeadstartError as exc:
+        _fail(exc)
+    info = result["describe"]
+    console.print(f"{len(result['labels'])} labels from {escape(result['labels_from'])}; {info['method']} on "
+                  f"{info['backbone']}; {result['n']} texts in {result['seconds']:.1f} s", highlight=False)
+    if result["metrics"] is not None:
+        m = result["metrics"]
+        console.print(f"accuracy {m['accuracy']:.4f}  macro-F1 {m['macro_f1']:.4f}", highlight=False)
+    if result["out"]:
+        console.print(f"predictions written to [bold]{escape(result['out'])}[/]")
+
+
 def main() -> None:  # pragma: no cover
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     app()

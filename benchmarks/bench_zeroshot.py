@@ -1,0 +1,103 @@
+"""Zero-shot (and in-context few-shot) accuracy on SST-2 dev and Banking77 test, with wall time.
+
+    python benchmarks/bench_zeroshot.py sst2                                  # all methods
+    python benchmarks/bench_zeroshot.py banking77 --only zero-shot-embedding,zero-shot-lm
+    python benchmarks/bench_zeroshot.py sst2 --limit 40 --only zero-shot-lm    # smoke: prints, saves nothing
+
+Methods (no training; labels are the class names as words, e.g. "card_arrival" -> "card arrival"):
+- zero-shot-embedding: MiniLM cosine similarity, calibrated on the unlabelled test texts (see
+  headstart.zeroshot.embedding);
+- zero-shot-lm: SmolLM2-135M-Instruct, each label's likelihood as the answer;
+- few-shot-lm-K: the same with K in-context examples per class drawn from the training set (seed 0).
+Each method runs in its own process (run_child), one after another, 2 torch threads. "train_seconds" is 0
+(nothing trains); "predict_seconds" is the scoring time of the whole test set, model loading and prompt
+encoding included. With --limit N only N random test rows (seed 0) are scored and nothing is saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from common import HERE, load_dataset, run_child, save_row, set_threads
+
+METHODS = ("zero-shot-embedding", "zero-shot-lm", "few-shot-lm-1")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dataset", choices=("sst2", "banking77", "sms_spam"))
+    ap.add_argument("--only", default=",".join(METHODS), help="comma-separated methods; few-shot-lm-K for any K")
+    ap.add_argument("--limit", type=int, default=None, help="smoke test: N random test rows; nothing is saved")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process: run this method only
+    return ap.parse_args(argv)
+
+
+def _method(name: str) -> tuple[str, int]:
+    """("embedding" | "lm", shots) of a method name."""
+    if name == "zero-shot-embedding":
+        return "embedding", 0
+    if name == "zero-shot-lm":
+        return "lm", 0
+    if name.startswith("few-shot-lm-") and name.rsplit("-", 1)[1].isdigit():
+        return "lm", int(name.rsplit("-", 1)[1])
+    raise SystemExit(f"unknown method {name!r}: use zero-shot-embedding, zero-shot-lm or few-shot-lm-K")
+
+
+def run_one(args: argparse.Namespace) -> dict:
+    """Score the test set with one method in this process; the result row."""
+    from headstart.evaluation import classification_metrics
+    from headstart.zeroshot import ZeroShotClassifier
+
+    set_threads()
+    method, shots = _method(args.one)
+    train, test = load_dataset(args.dataset)
+    if args.limit is not None:  # a random sample: the files are sorted by label
+        test = test.sample(min(args.limit, len(test)), random_state=0).reset_index(drop=True)
+    labels = sorted(set(train.label.astype(str)))
+    examples = list(zip(train.text, train.label.astype(str), strict=True)) if shots else None
+    texts = test.text.tolist()
+    t0 = time.perf_counter()
+    clf = ZeroShotClassifier(labels, method=method, k=shots, examples=examples, seed=args.seed).fit(texts)
+    proba = clf.predict_proba(texts)
+    seconds = time.perf_counter() - t0
+    index = {label: i for i, label in enumerate(labels)}
+    m = classification_metrics([index[str(y)] for y in test.label], proba, labels)
+    info = clf.describe()
+    config = {k: v for k, v in info.items() if k not in ("method", "backbone", "prompt")}
+    config |= {"labels": "class names as words", "test_rows": len(test)}
+    if args.limit is not None:
+        config["limit"] = args.limit
+    return {"method": args.one, "by": "headstart", "backbone": info["backbone"], "accuracy": m["accuracy"],
+            "macro_f1": m["macro_f1"], "auc": m["auc"] if len(labels) == 2 else None, "train_seconds": 0,
+            "predict_seconds": round(seconds, 1), "trainable_params": 0,
+            "examples_per_second": round(len(test) / seconds, 1), "seed": args.seed, "config": config}
+
+
+def main() -> None:
+    args = parse_args()
+    if args.one:
+        print(json.dumps(run_one(args)))
+        return
+    names = args.only.split(",")
+    for name in names:
+        _method(name)  # fail before anything runs
+    for name in names:
+        child = [args.dataset, "--one", name, "--seed", str(args.seed)]
+        if args.limit is not None:
+            child += ["--limit", str(args.limit)]
+        row = run_child(Path(__file__).name, child, HERE / "logs" / f"zeroshot-{args.dataset}-{name}.log")
+        print(f"{name}: accuracy {row['accuracy']:.4f} macro-F1 {row['macro_f1']:.4f} "
+              f"({row['predict_seconds']} s, {row['peak_rss_mb']} MB)", file=sys.stderr)
+        if args.limit is None:
+            save_row(args.dataset, row, command="python benchmarks/bench_zeroshot.py " + " ".join(sys.argv[1:]))
+        else:
+            print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
