@@ -83,7 +83,15 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, no GPU, torch threads 2"
+    gpu = "no GPU"
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = f"GPU {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}, torch threads 2"
 
 
 def run_child(script: str, args: list[str], log: Path) -> dict:
@@ -115,6 +123,8 @@ def save_row(dataset: str, row: dict, command: str | None = None) -> Path:
     path = RESULTS / f"{dataset}.json"
     data = json.loads(path.read_text()) if path.exists() else {"dataset": dataset, "runs": []}
     key = lambda r: (r["method"], r["by"], r.get("backbone"), r.get("seed"))  # noqa: E731
+    row.setdefault("machine", machine())  # rows of one file may come from different runs and machines
+    row.setdefault("date", dt.date.today().isoformat())
     data["runs"] = [r for r in data["runs"] if key(r) != key(row)] + [row]
     if command:
         row["command"] = command  # the exact invocation that produced this row
