@@ -149,7 +149,7 @@ def test_calibration_corrects_a_label_biased_towards_every_text() -> None:
 
 
 def test_embedding_backbone_error() -> None:
-    with pytest.raises(BackboneError, match="cannot load the encoder"):
+    with pytest.raises(BackboneError, match="cannot load backbone"):
         ZeroShotClassifier(["a", "b"], backbone="/no/such/folder").fit()
 
 

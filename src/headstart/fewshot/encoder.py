@@ -29,7 +29,8 @@ def load_encoder(backbone: str, max_length: int):
     level = st_logger.level
     st_logger.setLevel(logging.ERROR)
     try:
-        model = SentenceTransformer(source, device=device)
+        # float32 whatever the checkpoint stores (as load_backbone): a float16 copy would meet float32 targets
+        model = SentenceTransformer(source, device=device, model_kwargs={"dtype": torch.float32})
     except (OSError, ValueError) as exc:
         local = Path(source).exists()
         raise BackboneError(

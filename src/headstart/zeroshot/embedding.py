@@ -32,7 +32,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from headstart.errors import BackboneError
 from headstart.zeroshot.base import ScorerSpec, register_scorer, softmax
 
 __all__ = ["EmbeddingScorer", "calibrated_logits", "TEMPERATURE", "DEFAULT_TEMPLATE"]
@@ -113,29 +112,13 @@ class EmbeddingScorer:
 
 
 def _load_encoder(name: str):
-    """(SentenceTransformer, display name). A folder without sentence-transformers' modules.json (a plain
-    transformers encoder) gets mean pooling, which is sentence-transformers' own default."""
-    import logging
+    """(SentenceTransformer, display name): the few-shot loader's encoder (its own pooling and normalisation,
+    mean pooling for a plain transformers folder, float32 weights), with the sentence-transformers default
+    length."""
+    from headstart.fewshot.encoder import load_encoder
 
-    from sentence_transformers import SentenceTransformer
-
-    from headstart.backbones.registry import resolve
-
-    display, source = resolve(name)
-    st_logger = logging.getLogger("sentence_transformers")
-    level = st_logger.level
-    st_logger.setLevel(logging.ERROR)  # "no sentence-transformers model found, creating mean pooling": expected
-    try:
-        return SentenceTransformer(source, device="cpu"), display
-    except (OSError, ValueError) as exc:
-        raise BackboneError(
-            f"cannot load the encoder {name!r}.",
-            expected="a registered name (see `headstart models`), a local model folder or a Hugging Face id",
-            found=f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}",
-            fix="run `headstart models` for the offline backbones, or check the path",
-        ) from None
-    finally:
-        st_logger.setLevel(level)
+    display, model = load_encoder(name, max_length=256)
+    return model, display
 
 
 register_scorer("embedding", EmbeddingScorer)
