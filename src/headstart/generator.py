@@ -17,8 +17,6 @@ Prompt formatting, label masking, truncation and packing: `headstart.generation.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -316,32 +314,23 @@ class HeadstartGenerator(BaseEstimator):
     def save(self, path: str | Path) -> Path:
         """Write the model folder: adapters in the PEFT layout (the backbone referenced), full / top-n runs
         as a Hugging Face model folder; the tokenizer (chat template included) and headstart.json always."""
+        from headstart.persist import atomic_folder
+
         self._check_ready()
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
         adapter = self.strategy_.adapter
-        if adapter:
-            self.model_.peft.save_pretrained(str(tmp))
-        else:
-            self.model_.lm.save_pretrained(tmp)
-        self.tokenizer_.save_pretrained(tmp)
-        meta = {"format": FORMAT, "task": self.task, "backbone_name": self.backbone_name_,
-                "backbone_source": self.backbone_source_, "adapter": adapter, "backbone_saved": not adapter,
-                "strategy": {**self.strategy_.describe(), "train": self.train_config_.to_dict()},
-                "chat_template": self.format_.chat_template, "eos_id": self.eos_id_,
-                "estimator": {k: v for k, v in self.get_params().items() if k != "progress"}}
-        (tmp / "headstart.json").write_text(json.dumps(meta, indent=2))
-        if path.exists():  # replaced only by a complete folder
-            old = path.with_name(path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, path)
-        return path
+        with atomic_folder(path) as tmp:
+            if adapter:
+                self.model_.peft.save_pretrained(str(tmp))
+            else:
+                self.model_.lm.save_pretrained(tmp)
+            self.tokenizer_.save_pretrained(tmp)
+            meta = {"format": FORMAT, "task": self.task, "backbone_name": self.backbone_name_,
+                    "backbone_source": self.backbone_source_, "adapter": adapter, "backbone_saved": not adapter,
+                    "strategy": {**self.strategy_.describe(), "train": self.train_config_.to_dict()},
+                    "chat_template": self.format_.chat_template, "eos_id": self.eos_id_,
+                    "estimator": {k: v for k, v in self.get_params().items() if k != "progress"}}
+            (tmp / "headstart.json").write_text(json.dumps(meta, indent=2))
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path) -> HeadstartGenerator:

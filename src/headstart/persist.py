@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,23 +54,19 @@ class SavedMeta:
         return self.task != "classification"
 
 
-def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: SavedMeta,
-               strategy=None) -> Path:
-    """Write the model folder atomically: into a temporary sibling, then renamed into place, so an
-    existing folder is only replaced by a complete one. `strategy` is needed for headstart's own
-    adapter kinds (their config)."""
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary sibling of `path` to write a model folder into; when the block ends without
+    an error it is renamed into place, so an existing folder is only ever replaced by a complete one."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_file({"weight": model.head.weight.detach().contiguous().cpu(),
-               "bias": model.head.bias.detach().contiguous().cpu()}, tmp / "head.safetensors")
-    if meta.backbone_saved:
-        model.backbone.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    if meta.adapter:
-        save_adapter(model, meta.adapter, tmp, strategy=strategy)
-    (tmp / "headstart.json").write_text(json.dumps(meta.__dict__, indent=2))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if path.exists():
         old = path.with_name(path.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -77,7 +75,23 @@ def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: 
         shutil.rmtree(old)
     else:
         os.replace(tmp, path)
-    return path
+
+
+def save_model(path: str | Path, model: TransformerClassifier, tokenizer, meta: SavedMeta,
+               strategy=None) -> Path:
+    """Write the model folder atomically: into a temporary sibling, then renamed into place, so an
+    existing folder is only replaced by a complete one. `strategy` is needed for headstart's own
+    adapter kinds (their config)."""
+    with atomic_folder(path) as tmp:
+        save_file({"weight": model.head.weight.detach().contiguous().cpu(),
+                   "bias": model.head.bias.detach().contiguous().cpu()}, tmp / "head.safetensors")
+        if meta.backbone_saved:
+            model.backbone.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        if meta.adapter:
+            save_adapter(model, meta.adapter, tmp, strategy=strategy)
+        (tmp / "headstart.json").write_text(json.dumps(meta.__dict__, indent=2))
+    return Path(path)
 
 
 def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMeta]:

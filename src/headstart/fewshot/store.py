@@ -9,7 +9,6 @@ per-epoch history).
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -26,21 +25,18 @@ def save_fewshot(clf, path: str | Path) -> Path:
     """Write `clf` (a fitted FewShotClassifier) to the folder `path`, replacing it atomically."""
     from safetensors.numpy import save_file
 
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    clf.model_.save(str(tmp / "encoder"))
-    save_file({"coef": np.ascontiguousarray(clf.head_.coef_, dtype=np.float64),
-               "intercept": np.ascontiguousarray(clf.head_.intercept_, dtype=np.float64)},
-              str(tmp / "head.safetensors"))
-    meta = {"format": FORMAT, "labels": [str(c) for c in clf.classes_], "backbone": clf.backbone_name_,
-            "config": clf.config_.to_dict(), "best_epoch": clf.best_epoch_, "pairs": clf.n_pairs_,
-            "history": clf.history_, "text_column": clf.text_column, "label_column": clf.label_column}
-    (tmp / "fewshot.json").write_text(json.dumps(meta, indent=2) + "\n")
-    shutil.rmtree(path, ignore_errors=True)
-    tmp.rename(path)
-    return path
+    from headstart.persist import atomic_folder
+
+    with atomic_folder(path) as tmp:
+        clf.model_.save(str(tmp / "encoder"))
+        save_file({"coef": np.ascontiguousarray(clf.head_.coef_, dtype=np.float64),
+                   "intercept": np.ascontiguousarray(clf.head_.intercept_, dtype=np.float64)},
+                  str(tmp / "head.safetensors"))
+        meta = {"format": FORMAT, "labels": [str(c) for c in clf.classes_], "backbone": clf.backbone_name_,
+                "config": clf.config_.to_dict(), "best_epoch": clf.best_epoch_, "pairs": clf.n_pairs_,
+                "history": clf.history_, "text_column": clf.text_column, "label_column": clf.label_column}
+        (tmp / "fewshot.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return Path(path)
 
 
 def load_fewshot(cls, path: str | Path):
