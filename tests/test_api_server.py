@@ -419,6 +419,29 @@ def test_api_zero_shot_maps_answers_and_counts_fallbacks(tmp_path):
         assert list(ApiZeroShot(["negative", "positive"], client=client).predict(["odd film"])) == ["negative"]
 
 
+def test_api_is_a_zero_shot_method_like_the_others(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from headstart.cli import app
+    from headstart.errors import ConfigError
+    from headstart.zeroshot import SCORERS, ZeroShotClassifier
+
+    assert "api" in SCORERS
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path))  # the answer cache
+    with BackgroundServer(_fixed_answer_app(ANSWERS)) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        clf = ZeroShotClassifier(["negative", "positive"], method="api", backbone="fixed").fit()
+        assert list(clf.predict(["great film", "dull film"])) == ["positive", "negative"]
+        data = tmp_path / "d.csv"
+        data.write_text("text,label\ngreat film,positive\ndull film,negative\nfine film,negative\n")
+        result = CliRunner().invoke(app, ["zero-shot", str(data), "--method", "api", "--backbone", "fixed"])
+        assert result.exit_code == 0, result.output
+        assert "accuracy 0.6667" in result.output
+    with pytest.raises(ConfigError, match="the api method does not take k"):
+        ZeroShotClassifier(["negative", "positive"], method="api", backbone="fixed", k=1,
+                           examples=[("great film", "positive"), ("dull film", "negative")]).fit()
+
+
 def test_api_zero_shot_on_the_tiny_model(server, tmp_path):
     client = ApiClient(server.base_url, "tiny-llama", cache_dir=tmp_path, concurrency=2)
     clf = ApiZeroShot(["pos", "neg"], {"pos": "a happy review"}, client)

@@ -510,7 +510,9 @@ def zero_shot(
     labels: Annotated[str | None, typer.Option(help='comma-separated class names, e.g. "positive,negative" '
                                                      "(default: the labels file's, else the data's label column)")] = None,
     labels_file: Annotated[Path | None, typer.Option(help="JSON label -> description (or a list of labels)")] = None,
-    method: Annotated[str, typer.Option(help="embedding (sentence encoder) or lm (instruct decoder)")] = "embedding",
+    method: Annotated[str, typer.Option(help="embedding (sentence encoder), lm (instruct decoder) or api (a chat model "
+                                                "over the OpenAI-compatible API: OPENAI_BASE_URL, OPENAI_API_KEY, "
+                                                "--backbone = the model; zero-shot-api has every option)")] = "embedding",
     backbone: Annotated[str | None, typer.Option(help="default: minilm (embedding), smollm2 (lm)")] = None,
     shots: Annotated[int, typer.Option(help="lm: in-context examples per class, drawn from --examples")] = 0,
     examples: Annotated[Path | None, typer.Option(help="labelled file to draw the in-context examples from")] = None,
@@ -528,7 +530,7 @@ def zero_shot(
     try:
         if method not in SCORERS:
             raise HeadstartError(f"unknown method {method!r}.", expected=", ".join(sorted(SCORERS)),
-                                 found=method, fix="use --method embedding or --method lm")
+                                 found=method, fix="use --method embedding, lm or api")
         names = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
         result = zero_shot_run(data, labels=names, labels_file=labels_file, method=method, backbone=backbone,
                                shots=shots, examples=examples, out=out, calibrate=calibrate,

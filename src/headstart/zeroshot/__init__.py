@@ -10,10 +10,11 @@ A hosted chat model over the OpenAI-compatible API: `headstart.zeroshot.api.ApiZ
 
 from __future__ import annotations
 
+from headstart.zeroshot.api import ApiScorer
 from headstart.zeroshot.base import SCORERS, Scorer, ScorerSpec, label_words, register_scorer
 from headstart.zeroshot.classifier import ZeroShotClassifier
 from headstart.zeroshot.embedding import EmbeddingScorer
 from headstart.zeroshot.lm_scoring import LMScorer
 
 __all__ = ["ZeroShotClassifier", "SCORERS", "Scorer", "ScorerSpec", "register_scorer", "label_words",
-           "EmbeddingScorer", "LMScorer"]
+           "EmbeddingScorer", "LMScorer", "ApiScorer"]

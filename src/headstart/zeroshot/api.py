@@ -23,8 +23,10 @@ import numpy as np
 
 from headstart.errors import ConfigError, DataError
 from headstart.zeroshot.api_client import ApiClient, ApiError
+from headstart.zeroshot.base import register_scorer
 
-__all__ = ["ApiZeroShot", "map_answer", "build_messages", "evaluate_api_zero_shot", "ApiClient", "ApiError"]
+__all__ = ["ApiZeroShot", "ApiScorer", "map_answer", "build_messages", "evaluate_api_zero_shot", "ApiClient",
+           "ApiError"]
 
 SYSTEM_PROMPT = ("You are a text classifier. Reply with exactly one label from the list you are given, "
                  "written exactly as in the list, and nothing else.")
@@ -187,3 +189,41 @@ def evaluate_api_zero_shot(data: str | Path, labels: Sequence[str], client: ApiC
         y = np.array([labels.index(str(label)) for label in split.labels])
         result["metrics"] = classification_metrics(y, proba, labels)
     return result
+
+
+class ApiScorer:
+    """The "api" method of `ZeroShotClassifier` (and `headstart zero-shot --method api`): `ApiZeroShot` behind
+    the scorer interface, so every zero-shot method is chosen from one table (`SCORERS`).
+
+    The chat API's base URL and key come from OPENAI_BASE_URL / OPENAI_API_KEY; the model is `backbone`
+    (else HEADSTART_API_MODEL). Descriptions are passed on; templates, in-context examples and calibration
+    have no meaning for a chat answer and are refused rather than ignored.
+    """
+
+    name = "api"
+
+    def __init__(self, spec) -> None:
+        unsupported = [f for f, v in (("template", spec.template), ("k", spec.k), ("calibrate", spec.calibrate))
+                       if v]
+        if unsupported:
+            raise ConfigError(f"the api method does not take {', '.join(unsupported)}.",
+                              expected="labels and (optionally) descriptions", found=", ".join(unsupported),
+                              fix="drop those options, or use --method lm for prompts scored by likelihood")
+        self.spec = spec
+
+    def fit(self, texts: Sequence[str] | None = None) -> ApiScorer:
+        """Check the settings and reach nothing yet (a chat answer needs no fitting)."""
+        client = ApiClient(model=self.spec.backbone)
+        self.model_ = ApiZeroShot(self.spec.labels, self.spec.descriptions or None, client).fit()
+        return self
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model_.predict_proba(texts)
+
+    def describe(self) -> dict:
+        client = self.model_.client
+        return {"method": self.name, "backbone": client.model, "base_url": client.base_url,
+                "unparsed": getattr(self.model_, "n_unparsed_", None)}
+
+
+register_scorer("api", ApiScorer)
