@@ -46,7 +46,8 @@ def train(
     stride: Annotated[int | None, typer.Option(help="ner / qa: tokens shared by the windows of a long text "
                                                "(default 32 / 128)")] = None,
     strategy: Annotated[StrategyName, typer.Option(help="how to adapt the model")] = "top-n",
-    backbone: Annotated[str, typer.Option(help="registered name, local folder or Hugging Face id")] = "minilm",
+    backbone: Annotated[str | None, typer.Option(help="registered name, local folder or Hugging Face id "
+                                                      "(default: minilm; smollm2 for instruction data)")] = None,
     dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA)")] = None,
     test: Annotated[Path | None, typer.Option(help="test data, evaluated at the end")] = None,
     top_n: Annotated[int | None, typer.Option(help="top-n: number of top blocks to train")] = None,
@@ -66,7 +67,8 @@ def train(
     lr: Annotated[float | None, typer.Option(help="head learning rate; lower layers get less")] = None,
     lr_decay: Annotated[float | None, typer.Option(help="learning-rate factor between layer groups (default 2.6; full: 1.6)")] = None,
     batch_size: Annotated[int, typer.Option()] = 32,
-    max_length: Annotated[int, typer.Option(help="tokens per text")] = 128,
+    max_length: Annotated[int | None, typer.Option(help="tokens per text (default: 128; QA 384, instruction "
+                                                         "data 256)")] = None,
     gradual_unfreeze: Annotated[bool, typer.Option(help="unfreeze one layer group per epoch, top first")] = False,
     patience: Annotated[int, typer.Option(help="early-stopping patience in epochs (0: off)")] = 2,
     metric: Annotated[str | None, typer.Option(help="dev metric: auc, macro_f1, accuracy ...")] = None,

@@ -71,6 +71,9 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     _check_out(out, resume, overwrite)
     task = options.pop("task", None) or detect_task(train)
     check_task(task)
+    for name in ("backbone", "max_length"):  # None: the task's own default (e.g. smollm2 for generation)
+        if options.get(name) is None:
+            options.pop(name, None)
     if task == "generation":  # instruction tuning: its own estimator, scores and report
         return _generation_run(train, out, dev=dev, test=test, resume=resume, options=options)
     if task != "classification":  # NER and QA: the same run folder, their own readers and scores
