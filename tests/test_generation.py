@@ -228,6 +228,11 @@ def test_cli_train_then_generate(lm_folders, tmp_path):
     assert result.output.strip().endswith(expected) and expected  # stdout (stderr shows loading bars before it)
     result = runner.invoke(app, ["generate", str(tmp_path / "nowhere"), "hi"])
     assert result.exit_code == 2 and "cannot load backbone" in result.output
+    result = runner.invoke(app, ["evaluate", str(out), str(data)])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(next(out.glob("eval-*/metrics.json")).read_text())
+    scores = scores["metrics"]
+    assert "perplexity" in result.output and scores["loss"] > 0 and 0 <= scores["rougeL"] <= 1
 
 
 def test_a_trained_run_is_served_with_its_adapter(lm_folders, tmp_path):
