@@ -222,6 +222,12 @@ def test_recommend_and_models(cli_run) -> None:
     assert result.exit_code == 0, result.output
     assert "Recommended:" in result.output and "headstart train" in result.output
     assert "compute level 'low' (given" in result.output
+    result = invoke("recommend", cli_run["train"], "--no-labels", "--compute", "low")
+    assert result.exit_code == 0, result.output
+    assert "rule: no-labels)" in result.output and f"headstart zero-shot {cli_run['train']}" in result.output
+    result = invoke("recommend", "--api-only", "--compute", "low")
+    assert result.exit_code == 0, result.output
+    assert "rule: no-labels-api-only" in result.output and "headstart zero-shot-api DATA" in result.output
     result = invoke("models")
     assert result.exit_code == 0, result.output
     assert "minilm" in result.output

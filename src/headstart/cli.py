@@ -245,11 +245,14 @@ def _predict_qa(qa, questions: list[str], context: str | None, as_json: bool) ->
 
 @app.command()
 def recommend(
-    data: Annotated[Path, typer.Argument(help="labelled training data")],
+    data: Annotated[Path | None, typer.Argument(help="labelled training data (leave out, or --no-labels, when "
+                                                     "you have none)")] = None,
     compute: Annotated[Compute | None, typer.Option(help="override the detected compute level")] = None,
     complexity: Annotated[str | None, typer.Option(
         help="simple, standard, fine-grained, domain-specific or sequence (default: inferred)")] = None,
     unlabelled_corpus: Annotated[bool, typer.Option(help="you also have lots of unlabelled in-domain text")] = False,
+    api_only: Annotated[bool, typer.Option(help="you want to call a hosted model, not train one")] = False,
+    no_labels: Annotated[bool, typer.Option(help="DATA holds texts without labels")] = False,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",
 ) -> None:
@@ -258,9 +261,12 @@ def recommend(
     from headstart.recommender import recommend as make_plan
 
     try:
-        task = load_task(data, text_column=text_column, label_column=label_column)
-        plan = make_plan(task.stats, compute=compute.value if compute else None, complexity=complexity,
-                         unlabelled_corpus=unlabelled_corpus, data_path=str(data))
+        stats = None
+        if data is not None and not no_labels:
+            stats = load_task(data, text_column=text_column, label_column=label_column).stats
+        plan = make_plan(stats, compute=compute.value if compute else None, complexity=complexity,
+                         unlabelled_corpus=unlabelled_corpus, api_only=api_only,
+                         data_path=str(data) if data is not None else None)
     except HeadstartError as exc:
         _fail(exc)
     console.print(plan.to_text(), highlight=False, markup=False)

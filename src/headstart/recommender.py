@@ -124,8 +124,8 @@ RULES: tuple[Rule, ...] = (
          "masked-LM pretraining on it first (domain adaptation), then fine-tune.",
          data=("small", "medium", "large"), unlabelled_corpus=True),
     Rule("few-shot", "few-shot", "About {rows_per_class:.0f} rows per class: contrastive few-shot "
-         "(SetFit-style) tunes the sentence encoder on pairs of rows, which beats a linear probe on frozen "
-         "features at this size.", data=("small",),
+         "(SetFit-style) tunes the sentence encoder on pairs of rows; at this size its gain over a linear "
+         "probe on frozen features depends on the data, so run 'features' beside it.", data=("small",),
          max_rows_per_class=FEW_SHOT_MAX_ROWS_PER_CLASS, alternatives=("features",)),
     Rule("small-very-low", "lora", "Small data on a very small machine: LoRA or BitFit train under 1% of "
          "the weights, so memory stays low and {n_train:,} rows cannot overfit them much.",
