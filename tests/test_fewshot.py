@@ -135,12 +135,12 @@ def test_best_epoch_is_the_restored_one(tiny_bert, toy) -> None:
     assert again["dev_log_loss"] == pytest.approx(best["dev_log_loss"], abs=1e-6)
 
 
-def test_dev_is_held_out_only_when_every_class_has_four_rows(tiny_bert) -> None:
-    texts, labels = make_sentiment(8, classes=2, seed=1)  # 4 per class: a dev part
+def test_dev_is_held_out_only_when_every_class_has_sixteen_rows(tiny_bert) -> None:
+    texts, labels = make_sentiment(32, classes=2, seed=1)  # 16 per class: a dev part
     clf = FewShotClassifier(str(tiny_bert), epochs=1, **FAST).fit(texts, labels)
-    assert "dev_score" in clf.history_[0] and clf.history_[1]["pairs"] < 8 * 10
-    small = texts[:3] + texts[4:7]  # 3 per class or fewer: no dev, no early stopping, every row trains
-    small_labels = labels[:3] + labels[4:7]
+    assert "dev_score" in clf.history_[0] and clf.history_[1]["pairs"] < 32 * 10
+    keep = [i for i, y in enumerate(labels) if labels[:i].count(y) < 15]  # 15 per class: no dev, no early
+    small, small_labels = [texts[i] for i in keep], [labels[i] for i in keep]  # stopping, every row trains
     clf = FewShotClassifier(str(tiny_bert), epochs=2, pairs_per_example=2, **FAST).fit(small, small_labels)
     assert "dev_score" not in clf.history_[-1] and clf.best_epoch_ == 2
     assert clf.history_[1]["pairs"] == len(small) * 2

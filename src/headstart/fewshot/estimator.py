@@ -11,8 +11,9 @@ encoder) the head is fit on the training part and the whole pipeline is scored o
 encoder state is kept, and the final head is fit on every training row, the held-out ones included.
 
 Dev part: the `dev` argument, else a stratified `dev_fraction` of the rows when every class has at least
-`MIN_PER_CLASS_FOR_DEV` (4) rows. With fewer (e.g. 2 or 3 examples of some class) nothing is held out,
-there is no early stopping, and the encoder after the last epoch is kept (`history_` says so).
+`MIN_PER_CLASS_FOR_DEV` (16) rows. With fewer (8 examples per class, say) nothing is held out, there is
+no early stopping, and the encoder after the last epoch is kept (`history_` says so): a dev part of two or
+three rows per class chooses epochs by noise.
 
 The encoder is a `sentence_transformers.SentenceTransformer` loaded from the backbone's folder: it brings
 the model's own pooling and normalisation (the packaged MiniLM: mean pooling + L2 norm), a plain
