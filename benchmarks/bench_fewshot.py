@@ -59,7 +59,8 @@ def summarise(dataset: str) -> dict:
             groups.setdefault((r["method"], r["by"]), []).append(r)
     summary = {}
     for (method, by), rows in sorted(groups.items()):
-        stats = {"seeds": sorted(r["seed"] for r in rows)}
+        stats = {"seeds": sorted(r["seed"] for r in rows),
+                 "machine": "; ".join(sorted({r.get("machine", data["machine"]) for r in rows}))}
         for key in ("accuracy", "macro_f1", "train_seconds"):
             values = [r[key] for r in rows]
             stats[key] = {"mean": round(statistics.fmean(values), 4),

@@ -273,17 +273,15 @@ def few_shot_table(data: dict) -> str:
     summary = data.get("few_shot")
     if not summary:
         return ""
-    machines = sorted({r.get("machine", data["machine"]) for r in data["runs"] if r["method"].startswith("few-shot-")
-                       and not r["method"].startswith("few-shot-lm")})
     lines = ["Few-shot (k examples per class, `python benchmarks/bench_fewshot.py`; mean ± sd over seeds, "
-             "[min, max]; same k-shot draws, encoder, pair budget and epochs for both; machine: "
-             + "; ".join(machines) + "):", "",
-             "| method | by | seeds | accuracy | macro-F1 | train s |", "|---|---|---|---|---|---|"]
+             "[min, max]; same k-shot draws, encoder, pair budget and epochs for both, in the same invocation):",
+             "", "| method | by | seeds | accuracy | macro-F1 | train s | machine |", "|---|---|---|---|---|---|---|"]
     for key, st in summary.items():
         method, by = key.split(" ", 1)
         cells = [method, by, str(len(st["seeds"]))] + [
             f"{st[k]['mean']:.4f} ± {st[k]['sd']:.4f} [{st[k]['min']:.4f}, {st[k]['max']:.4f}]"
-            for k in ("accuracy", "macro_f1")] + [f"{st['train_seconds']['mean']:.1f} ± {st['train_seconds']['sd']:.1f}"]
+            for k in ("accuracy", "macro_f1")] + [f"{st['train_seconds']['mean']:.1f} ± {st['train_seconds']['sd']:.1f}",
+                                                  st.get("machine", data["machine"])]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
