@@ -19,6 +19,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the project's data sets (../shared)
+
 # the tiny models are far too small to gain from threads, and another job may share the machine
 torch.set_num_threads(1)
 

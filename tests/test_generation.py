@@ -10,7 +10,7 @@ import torch
 import transformers as tf
 from typer.testing import CliRunner
 
-from conftest import tiny_config
+from conftest import SHARED_DATA, tiny_config
 from headstart.data.instructions import Instruction, read_instructions
 from headstart.errors import ConfigError, DataError
 from headstart.generation.format import PromptFormat, encode_decoder, pack, plain_prompt
@@ -256,9 +256,8 @@ def test_a_trained_run_is_served_with_its_adapter(lm_folders, tmp_path):
 
 @pytest.mark.slow
 def test_smollm2_lora_on_self_instruct_lowers_loss():
-    from pathlib import Path
 
-    data = read_instructions(Path("/work/shared/data/self_instruct/train.jsonl"))
+    data = read_instructions(SHARED_DATA / "self_instruct" / "train.jsonl")
     train, dev = data.subset(range(20)), data.subset(range(20, 28))
     gen = HeadstartGenerator(backbone="smollm2", strategy="lora", epochs=1, batch_size=4, max_length=128, lr=1e-3)
     before = gen.build().loss(dev)["loss"]

@@ -13,6 +13,7 @@ import pytest
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
+from conftest import SHARED_DATA
 from headstart.data.align import IGNORE_INDEX, Window, encode_words, merge_word_scores
 from headstart.data.conll import (
     TokenSplit,
@@ -32,8 +33,8 @@ from headstart.evaluation.entities import (
     split_words,
 )
 
-WNUT_TRAIN = Path("/work/shared/data/wnut17/train.txt")
-NCBI_DEV = Path("/work/shared/data/ncbi_disease/dev.txt")
+WNUT_TRAIN = SHARED_DATA / "wnut17" / "train.txt"
+NCBI_DEV = SHARED_DATA / "ncbi_disease" / "dev.txt"
 
 
 @pytest.fixture(scope="module")
