@@ -55,7 +55,7 @@ def summarise(dataset: str) -> dict:
     data = json.loads(path.read_text())
     groups: dict[tuple[str, str], list[dict]] = {}
     for r in data["runs"]:
-        if r["method"].startswith("few-shot-"):
+        if r["method"].startswith("few-shot-") and not r["method"].startswith("few-shot-lm"):  # not in-context
             groups.setdefault((r["method"], r["by"]), []).append(r)
     summary = {}
     for (method, by), rows in sorted(groups.items()):
