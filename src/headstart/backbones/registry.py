@@ -18,7 +18,7 @@ from headstart.backbones.anatomy import Anatomy, anatomy_for
 from headstart.errors import BackboneError
 
 __all__ = ["BackboneSpec", "REGISTRY", "DEFAULT_BACKBONE", "resolve", "Backbone", "load_backbone", "list_backbones",
-           "register_backbone", "user_backbones"]
+           "register_backbone", "user_backbones", "load_error"]
 
 DEFAULT_BACKBONE = "minilm"
 
@@ -185,6 +185,22 @@ def resolve(name: str) -> tuple[str, str]:
     return name, name
 
 
+def load_error(name: str, source: str, exc: Exception, *, as_what: str = "",
+               missing: str = "a usable config.json") -> BackboneError:
+    """The error for a backbone that cannot be loaded: a local folder without `missing`, or a name that is
+    neither registered, a folder, nor a reachable hub id. `as_what` qualifies the use (" as a sentence
+    encoder")."""
+    local = Path(source).exists()
+    return BackboneError(
+        f"cannot load backbone {name!r}{as_what}.",
+        expected="a registered name (see `headstart models`), a local model folder with config.json, "
+        "or a Hugging Face model id",
+        found=(f"a folder without {missing}" if local else "no such folder, and the hub was not "
+               f"reachable or has no such model ({type(exc).__name__})"),
+        fix="run `headstart models` for the offline backbones, or check the id / path and your connection",
+    )
+
+
 @dataclass
 class Backbone:
     """A loaded backbone: bare model (no head), tokenizer, and its anatomy row."""
@@ -219,15 +235,7 @@ def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
     try:
         config = AutoConfig.from_pretrained(source)
     except (OSError, ValueError) as exc:
-        local = Path(source).exists()
-        raise BackboneError(
-            f"cannot load backbone {name!r}.",
-            expected="a registered name (see `headstart models`), a local model folder with config.json, "
-            "or a Hugging Face model id",
-            found=("a folder without a usable config.json" if local else "no such folder, and the hub was not "
-                   f"reachable or has no such model ({type(exc).__name__})"),
-            fix="run `headstart models` for the offline backbones, or check the id / path and your connection",
-        ) from None
+        raise load_error(name, source, exc) from None
     anatomy = anatomy_for(config.model_type)
     model_cls = T5EncoderModel if anatomy.family == "t5" else AutoModel
     # float32 weights whatever the checkpoint stores: the optimizer state and the small updates of

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from headstart.backbones.registry import resolve
-from headstart.errors import BackboneError
+from headstart.backbones.registry import load_error, resolve
 
 __all__ = ["load_encoder"]
 
@@ -32,15 +30,7 @@ def load_encoder(backbone: str, max_length: int):
         # float32 whatever the checkpoint stores (as load_backbone): a float16 copy would meet float32 targets
         model = SentenceTransformer(source, device=device, model_kwargs={"dtype": torch.float32})
     except (OSError, ValueError) as exc:
-        local = Path(source).exists()
-        raise BackboneError(
-            f"cannot load backbone {backbone!r} as a sentence encoder.",
-            expected="a registered name (see `headstart models`), a local model folder with config.json, "
-            "or a Hugging Face model id",
-            found=("a folder without a usable model" if local else "no such folder, and the hub was not "
-                   f"reachable or has no such model ({type(exc).__name__})"),
-            fix="run `headstart models` for the offline backbones, or check the id / path and your connection",
-        ) from None
+        raise load_error(backbone, source, exc, as_what=" as a sentence encoder", missing="a usable model") from None
     finally:
         st_logger.setLevel(level)
     model.max_seq_length = max_length
