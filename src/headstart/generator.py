@@ -33,7 +33,7 @@ from headstart.data.instructions import (
     instructions_from_records,
     read_instructions,
 )
-from headstart.errors import ConfigError, DataError, HeadstartError
+from headstart.errors import ConfigError, HeadstartError
 from headstart.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.generation.model import GenerativeLM, load_lm
 from headstart.strategies import make_strategy
@@ -392,9 +392,7 @@ def _show(ex: Instruction) -> str:
 
 
 def _split_dev(data: InstructionSet, fraction: float, seed: int) -> tuple[InstructionSet, InstructionSet]:
-    if len(data) < 2:
-        raise DataError("too few examples to hold out a dev set.", expected="at least 2 examples",
-                        found=f"{len(data)} in {data.source}", fix="add examples or pass a dev file")
-    order = np.random.default_rng(seed).permutation(len(data))
-    n_dev = max(1, round(fraction * len(data)))
-    return data.subset(sorted(order[n_dev:].tolist())), data.subset(sorted(order[:n_dev].tolist()))
+    from headstart.data.split import random_holdout
+
+    kept, held = random_holdout(len(data), fraction, seed, what="examples", source=data.source)
+    return data.subset(kept), data.subset(held)

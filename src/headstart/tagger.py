@@ -195,15 +195,11 @@ def as_token_split(X, y=None, *, require_tags: bool = True) -> TokenSplit:
 
 def _split_dev(split: TokenSplit, fraction: float, seed: int) -> tuple[TokenSplit, TokenSplit]:
     """A random `fraction` of the sentences (at least one) held out for early stopping."""
-    if len(split) < 2:
-        raise DataError("too few sentences to hold out a dev set.", expected="at least 2 sentences",
-                        found=f"{len(split)} in {split.source}", fix="add sentences or pass a dev file")
-    order = np.random.default_rng(seed).permutation(len(split))
-    n_dev = max(1, round(fraction * len(split)))
+    from headstart.data.split import random_holdout
 
     def subset(idx) -> TokenSplit:
-        idx = sorted(int(i) for i in idx)
         return TokenSplit([split.sentences[i] for i in idx], [split.tags[i] for i in idx], split.source,
                           [split.lines[i] for i in idx], split.scheme, split.format)
 
-    return subset(order[n_dev:]), subset(order[:n_dev])
+    kept, held = random_holdout(len(split), fraction, seed, what="sentences", source=split.source)
+    return subset(kept), subset(held)

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from headstart.data._sources import _check_path, _decode, _json_error
+from headstart.data._sources import _check_path, _decode, _json_error, _json_lines
 from headstart.errors import DataError
 
 __all__ = ["Instruction", "InstructionSet", "read_instructions", "instructions_from_records", "ROLES"]
@@ -75,15 +75,7 @@ def read_instructions(path: str | Path) -> InstructionSet:
         except json.JSONDecodeError as e:
             raise _json_error(path, e, text.splitlines()[e.lineno - 1] if text else "", e.lineno, _EXAMPLE) from None
         return instructions_from_records(rows, source=str(path), lines=[None] * len(rows))
-    rows, lines = [], []
-    for n, raw in enumerate(text.split("\n"), 1):
-        if not raw.strip():
-            continue
-        try:
-            rows.append(json.loads(raw))
-        except json.JSONDecodeError as e:
-            raise _json_error(path, e, raw, n, _EXAMPLE) from None
-        lines.append(n)
+    rows, lines = _json_lines(path, text, _EXAMPLE)
     return instructions_from_records(rows, source=str(path), lines=lines)
 
 

@@ -9,7 +9,24 @@ from sklearn.model_selection import train_test_split
 from headstart.data.types import Split
 from headstart.errors import ConfigError, DataError
 
-__all__ = ["stratified_split"]
+__all__ = ["stratified_split", "random_holdout"]
+
+
+def random_holdout(n: int, fraction: float, seed: int, *, what: str, source: str) -> tuple[list[int], list[int]]:
+    """(kept rows, held-out rows), sorted: a random `fraction` of `n` examples (at least one) held out for
+    early stopping, for data without class labels to stratify on (sentences, instructions).
+
+    Raises:
+        DataError: fewer than two examples.
+    """
+    if n < 2:
+        raise DataError(f"too few {what} to hold out a dev set.", expected=f"at least 2 {what}",
+                        found=f"{n} in {source}", fix=f"add {what} or pass a dev file")
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(n)
+    n_dev = max(1, round(fraction * n))
+    return sorted(order[n_dev:].tolist()), sorted(order[:n_dev].tolist())
 
 
 def stratified_split(split: Split, fraction: float = 0.1, seed: int = 0) -> tuple[Split, Split]:
