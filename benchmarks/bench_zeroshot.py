@@ -3,6 +3,7 @@
     python benchmarks/bench_zeroshot.py sst2                                  # all methods
     python benchmarks/bench_zeroshot.py banking77 --only zero-shot-embedding,zero-shot-lm
     python benchmarks/bench_zeroshot.py sst2 --limit 40 --only zero-shot-lm    # smoke: prints, saves nothing
+    python benchmarks/bench_zeroshot.py banking77 --per-class 4 --only zero-shot-lm,few-shot-lm-1  # subset
 
 Methods (no training; labels are the class names as words, e.g. "card_arrival" -> "card arrival"):
 - zero-shot-embedding: MiniLM cosine similarity, calibrated on the unlabelled test texts (see
@@ -12,6 +13,10 @@ Methods (no training; labels are the class names as words, e.g. "card_arrival" -
 Each method runs in its own process (run_child), one after another, 2 torch threads. "train_seconds" is 0
 (nothing trains); "predict_seconds" is the scoring time of the whole test set, model loading and prompt
 encoding included. With --limit N only N random test rows (seed 0) are scored and nothing is saved.
+With --per-class N a documented subset is scored and saved: N test rows per class drawn with --seed, the
+rows marked `"subset": "N per class"` (they sit beside whole-test rows of the same method, not over them).
+Use it where the whole test set costs hours, e.g. in-context examples for 77 intents, and run the
+methods you compare on the same subset.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("dataset", choices=("sst2", "banking77", "sms_spam"))
     ap.add_argument("--only", default=",".join(METHODS), help="comma-separated methods; few-shot-lm-K for any K")
     ap.add_argument("--limit", type=int, default=None, help="smoke test: N random test rows; nothing is saved")
+    ap.add_argument("--per-class", type=int, default=None,
+                    help="score (and save) a documented subset: N test rows per class, drawn with --seed")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)  # the child process: run this method only
     return ap.parse_args(argv)
@@ -58,6 +65,8 @@ def run_one(args: argparse.Namespace) -> dict:
     train, test = load_dataset(args.dataset)
     if args.limit is not None:  # a random sample: the files are sorted by label
         test = test.sample(min(args.limit, len(test)), random_state=0).reset_index(drop=True)
+    if args.per_class is not None:
+        test = per_class_subset(test, args.per_class, args.seed)
     labels = sorted(set(train.label.astype(str)))
     examples = list(zip(train.text, train.label.astype(str), strict=True)) if shots else None
     texts = test.text.tolist()
@@ -72,10 +81,17 @@ def run_one(args: argparse.Namespace) -> dict:
     config |= {"labels": "class names as words", "test_rows": len(test)}
     if args.limit is not None:
         config["limit"] = args.limit
-    return {"method": args.one, "by": "headstart", "backbone": info["backbone"], "accuracy": m["accuracy"],
+    subset = {"subset": f"{args.per_class} per class"} if args.per_class is not None else {}
+    return subset | {"method": args.one, "by": "headstart", "backbone": info["backbone"], "accuracy": m["accuracy"],
             "macro_f1": m["macro_f1"], "auc": m["auc"] if len(labels) == 2 else None, "train_seconds": 0,
             "predict_seconds": round(seconds, 1), "trainable_params": 0,
             "examples_per_second": round(len(test) / seconds, 1), "seed": args.seed, "config": config}
+
+
+def per_class_subset(test, n: int, seed: int):
+    """n rows of every class (all of a class that has fewer), drawn with `seed`, in the file's order."""
+    picked = [i for _, g in test.groupby("label") for i in g.sample(min(n, len(g)), random_state=seed).index]
+    return test.loc[sorted(picked)].reset_index(drop=True)
 
 
 def main() -> None:
@@ -90,6 +106,8 @@ def main() -> None:
         child = [args.dataset, "--one", name, "--seed", str(args.seed)]
         if args.limit is not None:
             child += ["--limit", str(args.limit)]
+        if args.per_class is not None:
+            child += ["--per-class", str(args.per_class)]
         row = run_child(Path(__file__).name, child, HERE / "logs" / f"zeroshot-{args.dataset}-{name}.log")
         print(f"{name}: accuracy {row['accuracy']:.4f} macro-F1 {row['macro_f1']:.4f} "
               f"({row['predict_seconds']} s, {row['peak_rss_mb']} MB)", file=sys.stderr)

@@ -118,11 +118,11 @@ def run_child(script: str, args: list[str], log: Path) -> dict:
 
 
 def save_row(dataset: str, row: dict, command: str | None = None) -> Path:
-    """Add or replace (same method, by, backbone, seed) a row in results/<dataset>.json."""
+    """Add or replace (same method, by, backbone, seed and test subset) a row in results/<dataset>.json."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{dataset}.json"
     data = json.loads(path.read_text()) if path.exists() else {"dataset": dataset, "runs": []}
-    key = lambda r: (r["method"], r["by"], r.get("backbone"), r.get("seed"))  # noqa: E731
+    key = lambda r: (r["method"], r["by"], r.get("backbone"), r.get("seed"), r.get("subset"))  # noqa: E731
     row.setdefault("machine", machine())  # rows of one file may come from different runs and machines
     row.setdefault("date", dt.date.today().isoformat())
     data["runs"] = [r for r in data["runs"] if key(r) != key(row)] + [row]

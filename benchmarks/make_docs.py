@@ -263,12 +263,15 @@ def zero_shot_table(data: dict) -> str:
     if not runs:
         return ""
     lines = ["Zero-shot and in-context few-shot (`python benchmarks/bench_zeroshot.py " + data["dataset"] + "`; "
-             "no training: the label names as words; \"predict s\" scores the whole test set, model loading "
+             "no training: the label names as words; \"predict s\" scores the test rows shown, model loading "
              "included):", "",
-             "| method | backbone | accuracy | macro-F1 | predict s | peak RSS MB | machine | date |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in sorted(runs, key=lambda r: r["method"]):
-        lines.append("| " + " | ".join([r["method"], r.get("backbone", "-"), _fmt(r.get("accuracy")),
+             "| method | backbone | test rows | accuracy | macro-F1 | predict s | peak RSS MB | machine | date |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(runs, key=lambda r: (r.get("subset", ""), r["method"])):
+        rows = str(r.get("config", {}).get("test_rows", "all"))
+        if r.get("subset"):  # a documented subset (bench_zeroshot.py --per-class N)
+            rows += f" ({r['subset']}, seed {r.get('seed', 0)})"
+        lines.append("| " + " | ".join([r["method"], r.get("backbone", "-"), rows, _fmt(r.get("accuracy")),
                                          _fmt(r.get("macro_f1")), _fmt(r.get("predict_seconds"), 1),
                                          _fmt(r.get("peak_rss_mb"), 0), r.get("machine", data["machine"]),
                                          r.get("date", data["date"])]) + " |")

@@ -22,6 +22,8 @@ from headstart.compare import (
     compare,
     order_strategies,
     parse_budget,
+    parse_settings,
+    settable_options,
 )
 from headstart.data.types import DataStats
 from headstart.errors import ConfigError
@@ -81,6 +83,34 @@ def test_strategy_names_are_checked_against_the_registry(monkeypatch) -> None:
     assert check_strategies(["warp", "head"]) == ["warp", "head"]
     with pytest.raises(ConfigError, match="no strategy to compare"):
         check_strategies(" , ")
+
+
+def test_settings_are_typed_per_strategy() -> None:
+    got = parse_settings(["lora.rank=16", "lora.lr=2e-3", "lora.target_modules=query, key", "top-n.top_n=3",
+                          "top-n.gradual-unfreeze=yes", "full.schedule=slanted"], ["lora", "top-n", "full"])
+    assert got == {"lora": {"rank": 16, "lr": 0.002, "target_modules": ["query", "key"]},
+                   "top-n": {"top_n": 3, "gradual_unfreeze": True}, "full": {"schedule": "slanted"}}
+    assert parse_settings([], ["lora"]) == {}
+    assert "rank" in settable_options("lora") and "rank" not in settable_options("full")
+    assert {"epochs", "lr"} <= set(settable_options("head")) and "seed" not in settable_options("head")
+
+
+@pytest.mark.parametrize("item, words", [
+    ("lora.rank", ("cannot read the setting 'lora.rank'", "expected: STRATEGY.OPTION=VALUE", "--set lora.rank=16")),
+    ("rank=16", ("cannot read the setting 'rank=16'",)),
+    ("bitfit.lr=1e-3", ("names 'bitfit', which is not a candidate", "expected: one of lora, full",
+                        "add bitfit to --strategies")),
+    ("full.rank=16", ("'full' has no setting 'rank'", "expected: one of train_embeddings, epochs, lr")),
+    ("lora.seed=1", ("'lora' has no setting 'seed'",)),
+    ("lora.rank=big", ("cannot read the value of 'lora.rank=big'", "expected: rank: a whole number", "found:", "'big'")),
+    ("lora.lr=fast", ("expected: lr: a number, e.g. 2e-3",)),
+    ("full.warm_start=maybe", ("expected: warm_start: true or false",)),
+    ("lora.rank=0", ("rank",)),  # the range check of the strategy's own options
+    ("full.schedule=cosine", ("invalid value for schedule", "'linear', 'slanted'")),
+])
+def test_bad_settings_say_what_to_write(item: str, words: tuple[str, ...]) -> None:
+    with pytest.raises(ConfigError, match=match(*words)):
+        parse_settings([item], ["lora", "full"])
 
 
 def test_constraints_must_be_positive() -> None:
@@ -259,6 +289,29 @@ def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> 
     again = invoke(*args)  # never replaces a comparison silently
     assert again.exit_code == 2 and "already holds a comparison" in flat(again.output)
     assert "--overwrite" in flat(again.output) and "Traceback" not in again.output
+
+
+def test_each_candidate_gets_its_own_settings(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:
+    result = invoke("compare", data_csv, "--strategies", "head,top-n", "--budget", "5m", "--out", tmp_path,
+                    "--backbone", tiny_bert, "--epochs", 1, "--max-length", 16, "--text-column", "review",
+                    "--label-column", "y", "--set", "top-n.top_n=1", "--set", "top-n.epochs=2",
+                    "--set", "head.lr=0.01")
+    assert result.exit_code == 0, result.output
+    board = json.loads((tmp_path / "leaderboard.json").read_text())
+    by_name = {r["strategy"]: r for r in board["rows"]}
+    assert by_name["top-n"]["options"] == {"top_n": 1, "epochs": 2} and by_name["head"]["options"] == {"lr": 0.01}
+    assert board["settings"]["per_strategy"] == {"top-n": {"top_n": 1, "epochs": 2}, "head": {"lr": 0.01}}
+    top = json.loads((tmp_path / by_name["top-n"]["run_dir"] / "config.json").read_text())
+    head = json.loads((tmp_path / by_name["head"]["run_dir"] / "config.json").read_text())
+    assert top["resolved"]["strategy"]["options"]["top_n"] == 1  # what actually trained
+    assert top["resolved"]["train"]["epochs"] == 2
+    assert head["resolved"]["train"]["lr"] == 0.01 and head["resolved"]["train"]["epochs"] == 1  # shared --epochs
+    assert "top-n (top_n=1, epochs=2)" in flat(result.output)
+    assert "top-n (top_n=1, epochs=2)" in (tmp_path / "report.html").read_text()
+
+    bad = invoke("compare", data_csv, "--out", tmp_path / "x", "--strategies", "head", "--set", "lora.rank=4")
+    assert bad.exit_code == 2 and "not a candidate here" in flat(bad.output) and "Traceback" not in bad.output
+    assert not (tmp_path / "x").exists()  # checked before anything is written
 
 
 def test_over_budget_stops_and_skips(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:

@@ -293,6 +293,9 @@ def compare(
     max_memory_mb: Annotated[float | None, typer.Option(help="constraint: peak memory in MB")] = None,
     max_params: Annotated[int | None, typer.Option(help="constraint: trainable parameters")] = None,
     max_adapter_mb: Annotated[float | None, typer.Option(help="constraint: saved model folder in MB")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help=(
+        "one candidate's own option, repeatable: STRATEGY.OPTION=VALUE, e.g. --set lora.rank=16 "
+        "--set top-n.top_n=3 --set full.lr=5e-5"))] = None,
     overwrite: Annotated[bool, typer.Option(help="replace an earlier comparison in --out")] = False,
 ) -> None:
     """Train several strategies on the same split within a time budget; leaderboard, plots and a choice."""
@@ -304,7 +307,7 @@ def compare(
                             text_column=text_column, label_column=label_column, label_sep=label_sep,
                             backbone=backbone, seed=seed, max_length=max_length, epochs=epochs,
                             constraints=Constraints(max_seconds, max_memory_mb, max_params, max_adapter_mb),
-                            overwrite=overwrite, on_event=lambda line: err.print(line, highlight=False, markup=False))
+                            settings=set_ or (), overwrite=overwrite, on_event=lambda line: err.print(line, highlight=False, markup=False))
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -330,7 +333,7 @@ def _print_leaderboard(board) -> None:
 
     for r in board.rows:
         verdict = "-" if r.status != "finished" else "; ".join(r.violations) or "met"
-        name = f"[bold]{escape(r.strategy)}[/]" if r.strategy == board.choice else escape(r.strategy)
+        name = f"[bold]{escape(r.label)}[/]" if r.strategy == board.choice else escape(r.label)
         table.add_row(name, escape(r.outcome), fmt(r.dev_metric, ".4f"), fmt(r.test_metric, ".4f"),
                       fmt(r.train_seconds, ",.1f"), fmt(r.peak_memory_mb, ",.0f"), fmt(r.trainable_params, ","),
                       format_bytes(r.adapter_bytes), escape(verdict))

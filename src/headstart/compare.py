@@ -33,10 +33,11 @@ from headstart.backbones import DEFAULT_BACKBONE
 from headstart.data import TaskData, load_task
 from headstart.errors import ConfigError
 from headstart.evaluation import primary_metric
-from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES
+from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES, make_strategy
 
 __all__ = ["Candidate", "Constraints", "Leaderboard", "RELATIVE_COST", "NEAR_BEST", "check_strategies",
-           "choose", "compare", "order_strategies", "parse_budget", "write_split"]
+           "choose", "compare", "order_strategies", "parse_budget", "parse_settings", "settable_options",
+           "write_split"]
 
 # Rough cost of each strategy relative to the others, only to set the running order: cheap ones first, so
 # that a budget that runs out cuts the costly ones. Names missing here (new strategies) run last.
@@ -48,6 +49,11 @@ METRIC_NAMES = {"auc": "AUC", "macro_f1": "macro-F1", "accuracy": "accuracy"}
 _BUDGET_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 _OUTPUTS = ("split", "candidates", "leaderboard.json")
+# Training settings one candidate may change with `--set STRATEGY.OPTION=VALUE`, besides its strategy's own
+# options. The rest stay shared, because they are what makes the comparison fair (seed, max_length) or
+# belong to the comparison itself (the dev rows, the metric that ranks).
+TUNABLE_TRAINING = ("epochs", "lr", "batch_size", "lr_decay", "lower_lr_cap", "schedule", "warmup_ratio",
+                    "gradual_unfreeze", "patience", "class_weights", "warm_start")
 
 
 # 1) inputs: budget, strategies, constraints ------------------------------------------------------------
@@ -147,6 +153,88 @@ class Constraints:
         return ", ".join(limits) or "none"
 
 
+def settable_options(strategy: str) -> dict[str, object]:
+    """What `--set STRATEGY.OPTION=VALUE` may change for one strategy, with each option's type: the
+    strategy's own typed options (rank, top_n, ...) and TUNABLE_TRAINING."""
+    import typing
+
+    from headstart.api import _STRATEGY_OPTIONS, HeadstartClassifier
+
+    hints = typing.get_type_hints(HeadstartClassifier.__init__)
+    own = {f.name for f in fields(STRATEGIES[strategy].options_cls)} & set(_STRATEGY_OPTIONS)
+    return {name: hints[name] for name in sorted(own) + list(TUNABLE_TRAINING)}
+
+
+def _convert(text: str, hint) -> object:
+    """`text` as the type `hint` names (int, float, bool, str, list[str], each possibly `| None`)."""
+    import typing
+
+    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
+    kind = kinds[0]
+    if typing.get_origin(kind) is list:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        if not items:
+            raise ValueError("a comma-separated list")
+        return items
+    if kind is bool:
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if text.lower() not in words:
+            raise ValueError("true or false")
+        return words[text.lower()]
+    if kind is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError("a whole number") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError("a number, e.g. 2e-3") from None
+    return text
+
+
+def parse_settings(items: Iterable[str], strategies: Iterable[str]) -> dict[str, dict]:
+    """Read `--set STRATEGY.OPTION=VALUE` items into {strategy: {option: typed value}}, checked before any
+    candidate runs: the strategy must be a candidate, the option one it has (`settable_options`), and the
+    value of the option's type and range.
+
+    Example:
+        >>> parse_settings(["lora.rank=16", "lora.lr=2e-3", "top-n.top_n=3"], ["lora", "top-n"])
+        {'lora': {'rank': 16, 'lr': 0.002}, 'top-n': {'top_n': 3}}
+    """
+    from headstart.config import TrainConfig
+
+    names = list(strategies)
+    settings: dict[str, dict] = {}
+    for item in items:
+        head, eq, text = item.partition("=")
+        name, dot, option = head.strip().rpartition(".")
+        if not eq or not dot or not name or not option:
+            raise ConfigError(f"cannot read the setting {item!r}.", expected="STRATEGY.OPTION=VALUE",
+                              found=repr(item), fix="write e.g. --set lora.rank=16")
+        if name not in names:
+            raise ConfigError(f"the setting {item!r} names {name!r}, which is not a candidate here.",
+                              expected="one of " + ", ".join(names), found=repr(name),
+                              fix=f"add {name} to --strategies, or fix the name")
+        allowed = settable_options(name)
+        option = option.strip().replace("-", "_")
+        if option not in allowed:
+            raise ConfigError(f"{name!r} has no setting {option!r}.", expected="one of " + ", ".join(allowed),
+                              found=repr(option), fix="use one of those names")
+        try:
+            value = _convert(text.strip(), allowed[option])
+        except ValueError as exc:
+            raise ConfigError(f"cannot read the value of {item!r}.", expected=f"{option}: {exc}",
+                              found=repr(text), fix=f"write e.g. --set {name}.{option}=VALUE") from None
+        settings.setdefault(name, {})[option] = value
+    for name, chosen in settings.items():  # ranges and choices, checked where the options are defined
+        own = {k: v for k, v in chosen.items() if k not in TUNABLE_TRAINING}
+        make_strategy(name, **own)
+        TrainConfig(**{k: v for k, v in chosen.items() if k in TUNABLE_TRAINING})
+    return settings
+
+
 def _num(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:,.3g}"
 
@@ -176,6 +264,13 @@ class Candidate:
     adapter_bytes: int | None = None
     run_dir: str | None = None
     violations: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)  # this candidate's own --set values
+
+    @property
+    def label(self) -> str:
+        """The strategy with its own settings, e.g. "lora (rank=16, lr=0.002)"."""
+        own = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{self.strategy} ({own})" if own else self.strategy
 
     @property
     def outcome(self) -> str:
@@ -203,17 +298,17 @@ def choose(rows: list[Candidate], constraints: Constraints, metric: str,
     if not eligible:
         top = max(finished, key=lambda r: r.dev_metric)
         return None, (f"No finished candidate meets the constraints ({constraints.describe()}); without them "
-                      f"the best is {top.strategy} ({label} {top.dev_metric:.4f}, {_secs(top)} of training), "
+                      f"the best is {top.label} ({label} {top.dev_metric:.4f}, {_secs(top)} of training), "
                       f"so relax a --max-* option.")
     best = max(eligible, key=lambda r: r.dev_metric)
     near = [r for r in eligible if r.dev_metric >= best.dev_metric - tolerance]
     pick = min(near, key=lambda r: (r.train_seconds, -r.dev_metric))
     under = "" if constraints.describe() == "none" else f" under your constraints ({constraints.describe()})"
     if pick is best:
-        return pick.strategy, (f"Best choice{under}: {pick.strategy}, {label} {pick.dev_metric:.4f} with "
+        return pick.strategy, (f"Best choice{under}: {pick.label}, {label} {pick.dev_metric:.4f} with "
                                f"{_secs(pick)} of training and {pick.trainable_params:,} trainable parameters.")
-    return pick.strategy, (f"Best choice{under}: {pick.strategy}, whose {label} of {pick.dev_metric:.4f} is "
-                           f"within {100 * tolerance:g} point of the best ({best.strategy}, "
+    return pick.strategy, (f"Best choice{under}: {pick.label}, whose {label} of {pick.dev_metric:.4f} is "
+                           f"within {100 * tolerance:g} point of the best ({best.label}, "
                            f"{best.dev_metric:.4f}) and which trains in {_secs(pick)} instead of {_secs(best)}.")
 
 
@@ -351,6 +446,7 @@ def compare(
     max_length: int = 128,
     epochs: int | None = None,
     constraints: Constraints | None = None,
+    settings: Iterable[str] | dict[str, dict] = (),
     overwrite: bool = False,
     on_event: Callable[[str], None] | None = None,
 ) -> Leaderboard:
@@ -365,6 +461,8 @@ def compare(
             stopped past it, and those not started when it is spent are skipped.
         backbone, seed, max_length, epochs: shared by every candidate (epochs None: each strategy's own).
         constraints: limits the recommendation must meet.
+        settings: one candidate's own options, as "STRATEGY.OPTION=VALUE" items (`parse_settings`) or
+            {strategy: {option: value}}, e.g. ["lora.rank=16", "top-n.top_n=3", "full.epochs=2"].
         overwrite: replace an earlier comparison in `out`.
         on_event: called with a line of progress ("head: finished in 12 s").
 
@@ -379,6 +477,7 @@ def compare(
         raise ConfigError("the time budget must be positive.", expected="seconds > 0", found=repr(budget_seconds),
                           fix="pass budget_seconds=1200 (20 minutes)")
     constraints = constraints or Constraints()
+    own = parse_settings(_setting_items(settings), names)
     out = Path(out)
     _check_out(out, overwrite)
     task = load_task(train, dev=dev, test=test, text_column=text_column, label_column=label_column,
@@ -392,8 +491,9 @@ def compare(
     for name in names:
         left = budget_seconds - (time.perf_counter() - start)
         _say(on_event, f"{name}: running (at most {left:,.0f} s)" if left > 0 else f"{name}: skipped")
-        row = (_run_candidate(name, out, files, options, metric, left) if left > 0
+        row = (_run_candidate(name, out, files, options | own.get(name, {}), metric, left) if left > 0
                else Candidate(name, "skipped", "budget spent"))
+        row.options = own.get(name, {})
         row.violations = constraints.violations(row) if row.status == "finished" else []
         rows.append(row)
         took = "" if row.process_seconds is None else f" after {row.process_seconds:,.1f} s"
@@ -402,9 +502,18 @@ def compare(
     board = Leaderboard(rows, metric, choice, sentence, constraints, budget_seconds, time.perf_counter() - start,
                         _split_record(task, files, out, seed), _baselines(out, rows, metric),
                         {"backbone": backbone, "seed": seed, "max_length": max_length, "epochs": epochs,
+                         "per_strategy": own,
                          "data": {"train": str(train), "dev": _opt(dev), "test": _opt(test)}})
     write_compare_report(board.to_dict(), out)
     return board
+
+
+def _setting_items(settings: Iterable[str] | dict[str, dict]) -> list[str]:
+    """--set items from either form of `settings`."""
+    if isinstance(settings, dict):
+        return [f"{name}.{k}={','.join(v) if isinstance(v, list) else v}" for name, chosen in settings.items()
+                for k, v in chosen.items()]
+    return list(settings)
 
 
 def _say(on_event: Callable[[str], None] | None, line: str) -> None:

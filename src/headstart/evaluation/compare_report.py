@@ -104,7 +104,8 @@ def _leaderboard(board: dict, label: str) -> list[_Block]:
     table = _Table(headers, [], numeric=frozenset(range(2, len(headers) - 1)))
     for i, row in enumerate(board["rows"]):
         scores = [_score(row["dev_metric"]), *([_score(row["test_metric"])] if has_test else [])]
-        table.rows.append([row["strategy"], row["outcome"], *scores, _duration(row["train_seconds"]),
+        own = ", ".join(f"{k}={v}" for k, v in (row.get("options") or {}).items())
+        table.rows.append([f"{row['strategy']} ({own})" if own else row["strategy"], row["outcome"], *scores, _duration(row["train_seconds"]),
                            _duration(row["process_seconds"]),
                            "n/a" if row["peak_memory_mb"] is None else f"{row['peak_memory_mb']:,.0f} MB",
                            _fmt(row["trainable_params"]), format_bytes(row["adapter_bytes"]), _verdict(row)])
@@ -161,6 +162,8 @@ def _settings(board: dict) -> list[_Block]:
     rows = [["Backbone", str(s["backbone"])], ["Seed", _fmt(s["seed"])], ["Max length", _fmt(s["max_length"])],
             ["Epochs", "each strategy's default" if s["epochs"] is None else _fmt(s["epochs"])],
             ["Budget", _duration(board["budget_seconds"])], ["Elapsed", _duration(board["elapsed_seconds"])]]
+    rows += [[f"{name} settings", ", ".join(f"{k}={v}" for k, v in chosen.items())]
+             for name, chosen in (s.get("per_strategy") or {}).items()]
     rows += [[f"{name} data", path] for name, path in s["data"].items() if path is not None]
     return [_Table(["Setting", "Value"], rows)]
 
