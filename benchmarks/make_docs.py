@@ -42,16 +42,15 @@ RUN_NOTES = {
                 "rows' seconds are inflated, `full` most (it is the longest). The `head` and `full` rows also "
                 "predate the fix that stopped counting epoch 0 (the starting point) as a trained epoch: they "
                 "trained 2 and 3 epochs (shown: 3 and 4).",
-    "banking77": "`full` ran 5 epochs (`--full-epochs 5`, 2026-11-26) while the test suite and other jobs shared "
-                 "the 2 cores for most of its run: its 2,195 s is inflated several times over (the same "
-                 "strategy took 203 s for 2 epochs alone on 2026-11-25). The Trainer row is still the 2-epoch "
-                 "run of 2026-11-25 (lr 5e-5 leaves its fresh 77-way head far from converged in 2 epochs): its "
-                 "5-epoch run was stopped to leave the machine to the adapter rows, so `full` and the Trainer "
-                 "are NOT at the same epochs here. Adapter rows ran 5 epochs (`--adapter-epochs 5`). Zero-shot rows "
+    "banking77": "`full` and the Trainer ran 5 epochs each in one invocation (`--only full,trainer --full-epochs 5`, "
+                 "2026-11-26), alone on the machine: the time ratio holds. The Trainer's lr 5e-5 (its default) "
+                 "leaves the fresh 77-way head under-trained even at 5 epochs (0.810; 0.520 at 2 epochs), "
+                 "where headstart starts its head from a logistic-regression probe (LP-FT). Adapter rows ran 5 "
+                 "epochs (`--adapter-epochs 5`): `lora`, `adapter`, `bitfit` and the peft-trainer peer in one "
+                 "invocation; ADAPTER_ROWS_NOTE Zero-shot rows "
                  "(2026-11-26): `zero-shot-embedding` ran alone; `zero-shot-lm` shared the 2 cores with a "
                  "few-shot experiment and the test suite for most of its run, so its 2,384 s is inflated (the "
-                 "scorer reads about 150 answer-tree tokens per text for the 77 labels). In-context few-shot "
-                 "was not run on Banking77: 77 examples make a prompt of about 1,900 tokens per text.",
+                 "scorer reads about 150 answer-tree tokens per text for the 77 labels). IN_CONTEXT_NOTE",
     "sst2": "`full` and the Trainer ran 3 epochs (`--full-epochs 3`, 2026-11-26), `full` with the defaults "
             "chosen by `benchmarks/sweep.py` (lr_decay 1.6); helper test runs shared the 2 cores during "
             "part of both runs, so both times are inflated (the ratio is indicative). `features`, `head`, "
