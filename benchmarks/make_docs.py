@@ -56,7 +56,13 @@ RUN_NOTES = {
                  "benchmarks/bench_zeroshot.py banking77 --per-class 4 --only zero-shot-lm,few-shot-lm-1`, "
                  "2026-11-26). At 308 rows one standard error of an accuracy near 0.2 is about 2.3 points; "
                  "`zero-shot-lm` scored 0.153 there against 0.208 on the whole test set (each calibrated on "
-                 "256 of the texts it scores).",
+                 "256 of the texts it scores). Few-shot rows (8 per class = 616 training rows, 5 seeds, both tools "
+                 "alone on the machine, 2026-11-26) ran at a quarter of the default pair budget, 1 epoch x 10 "
+                 "pairs per example, the same for both (`python benchmarks/bench_fewshot.py --datasets banking77 "
+                 "--shots 8 --seeds 5 --epochs 1 --pairs-per-example 10`): the default 4 x 10 would take about "
+                 "20 minutes per tool and seed here. At 616 rows headstart's de-duplication of texts inside a "
+                 "batch saves little, and it is the slower of the two (about 1.2x). 64 per class (4,928 rows "
+                 "a draw) was not run: about an hour per tool and seed on these 2 cores.",
     "sst2": "`full` and the Trainer ran 3 epochs (`--full-epochs 3`, 2026-11-26), `full` with the defaults "
             "chosen by `benchmarks/sweep.py` (lr_decay 1.6); helper test runs shared the 2 cores during "
             "part of both runs, so both times are inflated (the ratio is indicative). `features`, `head`, "

@@ -333,8 +333,8 @@ class Leaderboard:
     settings: dict
 
     def to_dict(self) -> dict:
-        rows = [asdict(r) | {"outcome": r.outcome, "meets_constraints": r.status == "finished" and not r.violations}
-                for r in self.rows]
+        rows = [asdict(r) | {"label": r.label, "outcome": r.outcome,
+                             "meets_constraints": r.status == "finished" and not r.violations} for r in self.rows]
         return {"primary_metric": self.primary_metric, "choice": self.choice,
                 "recommendation": self.recommendation, "near_best": NEAR_BEST,
                 "constraints": asdict(self.constraints), "budget_seconds": self.budget_seconds,

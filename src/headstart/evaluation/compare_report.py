@@ -104,8 +104,7 @@ def _leaderboard(board: dict, label: str) -> list[_Block]:
     table = _Table(headers, [], numeric=frozenset(range(2, len(headers) - 1)))
     for i, row in enumerate(board["rows"]):
         scores = [_score(row["dev_metric"]), *([_score(row["test_metric"])] if has_test else [])]
-        own = ", ".join(f"{k}={v}" for k, v in (row.get("options") or {}).items())
-        table.rows.append([f"{row['strategy']} ({own})" if own else row["strategy"], row["outcome"], *scores, _duration(row["train_seconds"]),
+        table.rows.append([row.get("label", row["strategy"]), row["outcome"], *scores, _duration(row["train_seconds"]),
                            _duration(row["process_seconds"]),
                            "n/a" if row["peak_memory_mb"] is None else f"{row['peak_memory_mb']:,.0f} MB",
                            _fmt(row["trainable_params"]), format_bytes(row["adapter_bytes"]), _verdict(row)])
