@@ -60,8 +60,9 @@ RUN_NOTES = {
                  "alone on the machine, 2026-11-26) ran at a quarter of the default pair budget, 1 epoch x 10 "
                  "pairs per example, the same for both (`python benchmarks/bench_fewshot.py --datasets banking77 "
                  "--shots 8 --seeds 5 --epochs 1 --pairs-per-example 10`): the default 4 x 10 would take about "
-                 "20 minutes per tool and seed here. At 616 rows headstart's de-duplication of texts inside a "
-                 "batch saves little, and it is the slower of the two (about 1.2x). 64 per class (4,928 rows "
+                 "20 minutes per tool and seed here. headstart is the slower of the two here (about 1.2x), the "
+                 "reverse of SST-2; the cause is not measured (at 616 rows its de-duplication of texts inside a "
+                 "batch, which helps with few rows, has few repeats to remove). 64 per class (4,928 rows "
                  "a draw) was not run: about an hour per tool and seed on these 2 cores.",
     "sst2": "`full` and the Trainer ran 3 epochs (`--full-epochs 3`, 2026-11-26), `full` with the defaults "
             "chosen by `benchmarks/sweep.py` (lr_decay 1.6); helper test runs shared the 2 cores during "
