@@ -11,7 +11,7 @@ Methods (no training; labels are the class names as words, e.g. "card_arrival" -
 - zero-shot-lm: SmolLM2-135M-Instruct, each label's likelihood as the answer;
 - few-shot-lm-K: the same with K in-context examples per class drawn from the training set (seed 0).
 Each method runs in its own process (run_child), one after another, 2 torch threads. "train_seconds" is 0
-(nothing trains); "predict_seconds" is the scoring time of the whole test set, model loading and prompt
+(nothing trains); "predict_seconds" is the scoring time of the test rows scored, model loading and prompt
 encoding included. With --limit N only N random test rows (seed 0) are scored and nothing is saved.
 With --per-class N a documented subset is scored and saved: N test rows per class drawn with --seed, the
 rows marked `"subset": "N per class"` (they sit beside whole-test rows of the same method, not over them).
