@@ -5,8 +5,8 @@ split early stopping uses) or on all of them; dev and test accuracy printed, not
     python benchmarks/probe_rows.py sst2 [--threads 1]       # about 3 min of features, then seconds a fit
     python benchmarks/probe_rows.py banking77
 
-The features are cached in /tmp/probe_rows/<dataset>.npz. This is a diagnostic for the notes, not a
-results row: it encodes with transformers directly (the same pooling as `features`), and its dev split is
+The features (headstart's own `pooled_features`, what the `features` strategy fits on) are cached in
+/tmp/probe_rows/<dataset>.npz. This is a diagnostic for the notes, not a results row: its dev split is
 sklearn's stratified 10% (seed 0), not headstart's.
 """
 
@@ -20,30 +20,26 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
-from transformers import AutoModel, AutoTokenizer
 
 from common import load_dataset
-from headstart.backbones.registry import resolve
+from headstart.backbones import load_backbone
+from headstart.modeling import TransformerClassifier
+from headstart.training import pooled_features, tokenize
 
 CACHE = Path("/tmp/probe_rows")
 
 
 def features(dataset: str) -> dict:
+    """headstart's own `features` input (TransformerClassifier's pooled output of the frozen backbone)."""
     path = CACHE / f"{dataset}.npz"
     if not path.exists():
-        src = resolve("minilm")[1]
-        tok, model = AutoTokenizer.from_pretrained(src), AutoModel.from_pretrained(src).eval()
+        bb = load_backbone("minilm")
+        model = TransformerClassifier(bb.model, bb.anatomy, 2).eval()
         train, test = load_dataset(dataset)
 
         def enc(texts):
-            out = []
-            with torch.no_grad():
-                for i in range(0, len(texts), 64):
-                    b = tok(texts[i:i + 64], padding=True, truncation=True, max_length=64, return_tensors="pt")
-                    h = model(**b).last_hidden_state
-                    m = b["attention_mask"].unsqueeze(-1).float()
-                    out.append(((h * m).sum(1) / m.sum(1)).numpy())
-            return np.vstack(out)
+            ids = tokenize(bb.tokenizer, texts, 64)
+            return np.asarray(pooled_features(model, ids, pad_id=bb.tokenizer.pad_token_id))
 
         t = time.time()
         CACHE.mkdir(exist_ok=True)

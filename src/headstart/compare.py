@@ -36,8 +36,8 @@ from headstart.evaluation import primary_metric
 from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES, make_strategy
 
 __all__ = ["Candidate", "Constraints", "Leaderboard", "RELATIVE_COST", "NEAR_BEST", "check_strategies",
-           "choose", "compare", "order_strategies", "parse_budget", "parse_settings", "settable_options",
-           "write_split"]
+           "choose", "compare", "format_settings", "order_strategies", "parse_budget", "parse_settings",
+           "settable_options", "write_split"]
 
 # Rough cost of each strategy relative to the others, only to set the running order: cheap ones first, so
 # that a budget that runs out cuts the costly ones. Names missing here (new strategies) run last.
@@ -49,11 +49,10 @@ METRIC_NAMES = {"auc": "AUC", "macro_f1": "macro-F1", "accuracy": "accuracy"}
 _BUDGET_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 _OUTPUTS = ("split", "candidates", "leaderboard.json")
-# Training settings one candidate may change with `--set STRATEGY.OPTION=VALUE`, besides its strategy's own
-# options. The rest stay shared, because they are what makes the comparison fair (seed, max_length) or
-# belong to the comparison itself (the dev rows, the metric that ranks).
-TUNABLE_TRAINING = ("epochs", "lr", "batch_size", "lr_decay", "lower_lr_cap", "schedule", "warmup_ratio",
-                    "gradual_unfreeze", "patience", "class_weights", "warm_start")
+# Training settings that stay shared by every candidate, even under `--set`: they make the comparison fair
+# (seed, max_length) or belong to the comparison itself (the metric that ranks; prefix_cache changes speed
+# only). Every other training setting of HeadstartClassifier can be set per candidate.
+SHARED_TRAINING = ("seed", "max_length", "metric", "prefix_cache")
 
 
 # 1) inputs: budget, strategies, constraints ------------------------------------------------------------
@@ -153,16 +152,23 @@ class Constraints:
         return ", ".join(limits) or "none"
 
 
+def _training_options() -> list[str]:
+    """The training settings one candidate may change: HeadstartClassifier's, less SHARED_TRAINING."""
+    from headstart.api import _TRAIN_OPTIONS
+
+    return [name for name in _TRAIN_OPTIONS if name not in SHARED_TRAINING]
+
+
 def settable_options(strategy: str) -> dict[str, object]:
     """What `--set STRATEGY.OPTION=VALUE` may change for one strategy, with each option's type: the
-    strategy's own typed options (rank, top_n, ...) and TUNABLE_TRAINING."""
+    strategy's own typed options (rank, top_n, ...) and the training settings not in SHARED_TRAINING."""
     import typing
 
     from headstart.api import _STRATEGY_OPTIONS, HeadstartClassifier
 
     hints = typing.get_type_hints(HeadstartClassifier.__init__)
     own = {f.name for f in fields(STRATEGIES[strategy].options_cls)} & set(_STRATEGY_OPTIONS)
-    return {name: hints[name] for name in sorted(own) + list(TUNABLE_TRAINING)}
+    return {name: hints[name] for name in sorted(own) + _training_options()}
 
 
 def _convert(text: str, hint) -> object:
@@ -229,10 +235,15 @@ def parse_settings(items: Iterable[str], strategies: Iterable[str]) -> dict[str,
                               found=repr(text), fix=f"write e.g. --set {name}.{option}=VALUE") from None
         settings.setdefault(name, {})[option] = value
     for name, chosen in settings.items():  # ranges and choices, checked where the options are defined
-        own = {k: v for k, v in chosen.items() if k not in TUNABLE_TRAINING}
-        make_strategy(name, **own)
-        TrainConfig(**{k: v for k, v in chosen.items() if k in TUNABLE_TRAINING})
+        training = _training_options()
+        make_strategy(name, **{k: v for k, v in chosen.items() if k not in training})
+        TrainConfig(**{k: v for k, v in chosen.items() if k in training})
     return settings
+
+
+def format_settings(options: dict) -> str:
+    """One candidate's own settings as "rank=16, lr=0.002"."""
+    return ", ".join(f"{k}={v}" for k, v in options.items())
 
 
 def _num(value: float) -> str:
@@ -269,8 +280,7 @@ class Candidate:
     @property
     def label(self) -> str:
         """The strategy with its own settings, e.g. "lora (rank=16, lr=0.002)"."""
-        own = ", ".join(f"{k}={v}" for k, v in self.options.items())
-        return f"{self.strategy} ({own})" if own else self.strategy
+        return f"{self.strategy} ({format_settings(self.options)})" if self.options else self.strategy
 
     @property
     def outcome(self) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from headstart.compare import MB, METRIC_NAMES, Constraints
+from headstart.compare import MB, METRIC_NAMES, Constraints, format_settings
 from headstart.evaluation.plots import _number, _save
 from headstart.evaluation.report import (
     _BASELINE_NAMES,
@@ -161,8 +161,7 @@ def _settings(board: dict) -> list[_Block]:
     rows = [["Backbone", str(s["backbone"])], ["Seed", _fmt(s["seed"])], ["Max length", _fmt(s["max_length"])],
             ["Epochs", "each strategy's default" if s["epochs"] is None else _fmt(s["epochs"])],
             ["Budget", _duration(board["budget_seconds"])], ["Elapsed", _duration(board["elapsed_seconds"])]]
-    rows += [[f"{name} settings", ", ".join(f"{k}={v}" for k, v in chosen.items())]
-             for name, chosen in (s.get("per_strategy") or {}).items()]
+    rows += [[f"{name} settings", format_settings(chosen)] for name, chosen in (s.get("per_strategy") or {}).items()]
     rows += [[f"{name} data", path] for name, path in s["data"].items() if path is not None]
     return [_Table(["Setting", "Value"], rows)]
 
