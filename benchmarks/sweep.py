@@ -18,11 +18,12 @@ adapters were freed from the forgetting guard's cap (see the git log), which may
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
 
-from common import load_dataset
+from common import load_dataset, machine
 from headstart import HeadstartClassifier
 from headstart.evaluation import classification_metrics
 
@@ -113,7 +114,8 @@ def main() -> None:
                           "dev_metric": clf.metric_, f"dev_{clf.metric_}": round(best[f"dev_{clf.metric_}"], 4),
                           "dev_accuracy": round(best["dev_accuracy"], 4), "best_epoch": clf.fit_result_.best_epoch,
                           "epochs_run": len(clf.fit_result_.history) - 1,
-                          "test_accuracy": round(m["accuracy"], 4), "seconds": round(seconds, 1)}), flush=True)
+                          "test_accuracy": round(m["accuracy"], 4), "seconds": round(seconds, 1),
+                          "machine": machine(), "date": dt.date.today().isoformat()}), flush=True)
         print(label, file=sys.stderr, flush=True)
 
 
