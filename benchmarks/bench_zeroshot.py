@@ -9,7 +9,12 @@ Methods (no training; labels are the class names as words, e.g. "card_arrival" -
 - zero-shot-embedding: MiniLM cosine similarity, calibrated on the unlabelled test texts (see
   headstart.zeroshot.embedding);
 - zero-shot-lm: SmolLM2-135M-Instruct, each label's likelihood as the answer;
-- few-shot-lm-K: the same with K in-context examples per class drawn from the training set (seed 0).
+- few-shot-lm-K: the same with K in-context examples per class drawn from the training set (seed 0);
+- zero-shot-api: the chat-API path (`--method api`): headstart's own OpenAI-compatible server (the app of
+  `headstart serve`) runs SmolLM2-135M-Instruct on a loopback port in the same process, and the API
+  client asks it for one label per text over HTTP (4 requests in flight, a fresh answer cache). This
+  measures the path end to end with the packaged model; a GPT-4-class model behind the same API is the
+  intended use and would score far higher.
 Each method runs in its own process (run_child), one after another, 2 torch threads. "train_seconds" is 0
 (nothing trains); "predict_seconds" is the scoring time of the test rows scored, model loading and prompt
 encoding included. With --limit N only N random test rows (seed 0) are scored and nothing is saved.
@@ -22,14 +27,19 @@ methods you compare on the same subset.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from common import HERE, load_dataset, run_child, save_row, set_threads
 
-METHODS = ("zero-shot-embedding", "zero-shot-lm", "few-shot-lm-1")
+METHODS = ("zero-shot-embedding", "zero-shot-lm", "few-shot-lm-1", "zero-shot-api")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,9 +60,12 @@ def _method(name: str) -> tuple[str, int]:
         return "embedding", 0
     if name == "zero-shot-lm":
         return "lm", 0
+    if name == "zero-shot-api":
+        return "api", 0
     if name.startswith("few-shot-lm-") and name.rsplit("-", 1)[1].isdigit():
         return "lm", int(name.rsplit("-", 1)[1])
-    raise SystemExit(f"unknown method {name!r}: use zero-shot-embedding, zero-shot-lm or few-shot-lm-K")
+    raise SystemExit(f"unknown method {name!r}: use zero-shot-embedding, zero-shot-lm, few-shot-lm-K or "
+                     "zero-shot-api")
 
 
 def run_one(args: argparse.Namespace) -> dict:
@@ -70,15 +83,18 @@ def run_one(args: argparse.Namespace) -> dict:
     labels = sorted(set(train.label.astype(str)))
     examples = list(zip(train.text, train.label.astype(str), strict=True)) if shots else None
     texts = test.text.tolist()
-    t0 = time.perf_counter()
-    clf = ZeroShotClassifier(labels, method=method, k=shots, examples=examples, seed=args.seed).fit(texts)
-    proba = clf.predict_proba(texts)
-    seconds = time.perf_counter() - t0
+    with local_chat_server() if method == "api" else contextlib.nullcontext(None) as backbone:
+        t0 = time.perf_counter()
+        clf = ZeroShotClassifier(labels, method=method, backbone=backbone, k=shots, examples=examples,
+                                 seed=args.seed).fit(texts)
+        proba = clf.predict_proba(texts)
+        seconds = time.perf_counter() - t0
     index = {label: i for i, label in enumerate(labels)}
     m = classification_metrics([index[str(y)] for y in test.label], proba, labels)
     info = clf.describe()
     config = {k: v for k, v in info.items() if k not in ("method", "backbone", "prompt")}
-    config |= {"labels": "class names as words", "test_rows": len(test)}
+    config |= {"labels": "class names as given, listed in the prompt" if method == "api" else "class names as words",
+               "test_rows": len(test)}
     if args.limit is not None:
         config["limit"] = args.limit
     subset = {"subset": f"{args.per_class} per class"} if args.per_class is not None else {}
@@ -86,6 +102,19 @@ def run_one(args: argparse.Namespace) -> dict:
             "macro_f1": m["macro_f1"], "auc": m["auc"] if len(labels) == 2 else None, "train_seconds": 0,
             "predict_seconds": round(seconds, 1), "trainable_params": 0,
             "examples_per_second": round(len(test) / seconds, 1), "seed": args.seed, "config": config}
+
+
+@contextlib.contextmanager
+def local_chat_server():
+    """headstart's OpenAI-compatible app serving the packaged SmolLM2 on a loopback port, the API client
+    pointed at it through the environment (as a user would) with an empty answer cache; yields the model id."""
+    from headstart.serving.background import BackgroundServer
+    from headstart.serving.openai_server import create_app
+
+    with BackgroundServer(create_app("smollm2")) as server, tempfile.TemporaryDirectory() as home:
+        os.environ |= {"OPENAI_BASE_URL": server.base_url, "HEADSTART_HOME": home}
+        os.environ.pop("OPENAI_API_KEY", None)
+        yield httpx.get(server.base_url + "/models").json()["data"][0]["id"]
 
 
 def per_class_subset(test, n: int, seed: int):

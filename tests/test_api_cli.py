@@ -135,6 +135,60 @@ def test_data_mistakes(tiny_bert, toy_data) -> None:
         clf.fit(texts, labels[:-1])
 
 
+def test_features_refits_on_dev_rows_and_reports_the_held_out_score(tiny_bert, toy_data3) -> None:
+    """refit (the default): score the probe on the held-out dev rows, then fit it on train + dev."""
+    from headstart.data import load_task
+    from headstart.strategies.features import FeaturesOptions, fit_linear_probe
+    from headstart.training import pooled_features, tokenize
+
+    texts, labels = toy_data3
+    base = {"backbone": str(tiny_bert), "strategy": "features", "max_length": 16}
+    refit = HeadstartClassifier(**base).fit(texts, labels)
+    kept = HeadstartClassifier(**base, refit=False).fit(texts, labels)
+    assert refit.refit_on_dev_ and not kept.refit_on_dev_
+    # the one history row is the dev score of the probe fitted on train alone, in both
+    assert len(refit.fit_result_.history) == 1
+    assert refit.fit_result_.history == kept.fit_result_.history
+    np.testing.assert_allclose(refit.heldout_dev_proba_, kept.predict_proba(_dev_texts(texts, labels)), atol=1e-6)
+    # the saved head is the probe fitted on every labelled row
+    task = load_task(pd.DataFrame({"text": texts, "label": labels}), dev_fraction=0.1, seed=0)
+    rows = task.train.texts + task.dev.texts
+    X = pooled_features(refit.model_, tokenize(refit.tokenizer_, rows, 16), pad_id=refit.tokenizer_.pad_token_id)
+    y = np.concatenate([refit.encode_labels(task.train), refit.encode_labels(task.dev)])
+    W, b = fit_linear_probe(np.asarray(X), y, 3, FeaturesOptions(), multilabel=False, class_weight=None, seed=0)
+    np.testing.assert_allclose(refit.model_.head.weight.detach().numpy(), W, atol=1e-5)
+    np.testing.assert_allclose(refit.model_.head.bias.detach().numpy(), b, atol=1e-5)
+    assert not np.allclose(kept.model_.head.weight.detach().numpy(), W, atol=1e-3)
+
+
+def _dev_texts(texts: list[str], labels: list[str]) -> list[str]:
+    from headstart.data import load_task
+
+    return load_task(pd.DataFrame({"text": texts, "label": labels}), dev_fraction=0.1, seed=0).dev.texts
+
+
+def test_a_features_run_reports_dev_metrics_from_before_the_refit(tmp_path, tiny_bert, toy_data3) -> None:
+    """metrics.json's dev scores (what compare ranks on) are the held-out ones, equal to a run without refit.
+    Shuffled labels, so that scoring the refit model on its own training rows would look better."""
+    texts, labels = toy_data3
+    labels = list(np.random.default_rng(0).permutation(labels))
+    data = _write_csv(tmp_path / "train.csv", texts, labels)
+    dev = {}
+    for flag in ("--refit", "--no-refit"):
+        out = tmp_path / flag
+        result = invoke("train", data, "--backbone", tiny_bert, "--strategy", "features", "--max-length", 16,
+                        flag, "--out", out)
+        assert result.exit_code == 0, result.output
+        dev[flag] = json.loads((out / "metrics.json").read_text())["dev"]
+        assert json.loads((out / "config.json").read_text())["resolved"]["strategy"]["options"]["refit"] is (
+            flag == "--refit")
+    assert dev["--refit"] == dev["--no-refit"]
+    dev_texts = _dev_texts(texts, labels)
+    dev_labels = dict(zip(texts, labels, strict=True))
+    refitted = HeadstartClassifier.load(tmp_path / "--refit" / "model")
+    assert refitted.score(dev_texts, [dev_labels[t] for t in dev_texts]) > dev["--refit"]["accuracy"]
+
+
 # --- the command line ---------------------------------------------------------------------------------------
 
 

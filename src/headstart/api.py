@@ -32,7 +32,7 @@ __all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]
 
 AUTO_BALANCE_RATIO = 10.0
 
-_STRATEGY_OPTIONS = ("top_n", "classifier", "C", "train_embeddings", "rank", "alpha", "lora_dropout",
+_STRATEGY_OPTIONS = ("top_n", "classifier", "C", "refit", "train_embeddings", "rank", "alpha", "lora_dropout",
                      "target_modules", "virtual_tokens", "reduction_factor", "placement", "phm_dim")
 _TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
                   "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "warm_start",
@@ -47,7 +47,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         backbone: registered name (default: the packaged MiniLM), local folder or Hugging Face id.
         strategy: "features", "head", "top-n" or "full" (see `headstart.strategies.STRATEGIES`).
         top_n: blocks trained by "top-n" (and by "lora" when given). classifier, C: the linear model of
-            "features". train_embeddings: "full" also trains the embedding layer (off by default).
+            "features"; refit: "features" fits it again on train + dev after scoring it on dev (default on;
+            the reported dev score stays the held-out one). train_embeddings: "full" also trains the embedding layer (off by default).
         rank, alpha, lora_dropout, target_modules: "lora" options. virtual_tokens: "prompt" / "prefix".
         reduction_factor, placement ("houlsby" | "pfeiffer"), phm_dim: "adapter" / "compacter" options.
         epochs, lr, ...: training options (see TrainConfig); None takes the strategy's default.
@@ -60,7 +61,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, top_n: int | None = None,
-                 classifier: str | None = None, C: float | None = None, train_embeddings: bool | None = None,
+                 classifier: str | None = None, C: float | None = None, refit: bool | None = None,
+                 train_embeddings: bool | None = None,
                  rank: int | None = None, alpha: float | None = None, lora_dropout: float | None = None,
                  target_modules: list[str] | None = None, virtual_tokens: int | None = None,
                  reduction_factor: int | None = None, placement: str | None = None, phm_dim: int | None = None,
@@ -76,6 +78,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.top_n = top_n
         self.classifier = classifier
         self.C = C
+        self.refit = refit
         self.train_embeddings = train_embeddings
         self.rank = rank
         self.alpha = alpha
@@ -158,12 +161,13 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         pad_id = self.tokenizer_.pad_token_id
         before = snapshot(model)
         t0 = time.perf_counter()
+        self.refit_on_dev_, self.heldout_dev_proba_ = False, None  # features' refit sets them
         if strategy.uses_gradients:
             self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
                                    objective=objective, balanced_probe=balanced_probe,
                                    checkpoint=checkpoint, resume=resume, progress=self.progress)
         else:
-            self.fit_result_ = self._fit_features(model, train, objective, pad_id, cfg, balanced_probe)
+            self.fit_result_ = self._fit_features(model, train, dev, objective, pad_id, cfg, balanced_probe)
         self.fit_seconds_ = time.perf_counter() - t0
         self.drift_ = drift_from(model, before)
         trained = {id(p): p for g in model.layer_groups() if g.name in trainable  # a shared weight once
@@ -191,19 +195,40 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.adapter_, self.backbone_modified_ = None, True
         return self
 
-    def _fit_features(self, model, train: Examples, objective, pad_id: int, cfg: TrainConfig, balanced: bool):
+    def _fit_features(self, model, train: Examples, dev: Examples, objective, pad_id: int, cfg: TrainConfig,
+                      balanced: bool):
+        """Fit the linear model on the frozen features of train; score it on dev (the history's one row);
+        with `refit`, fit it again on train + dev. Dev features are computed once, for both."""
         from headstart.training.loop import FitResult
 
         if not objective.has_probe:
             raise ConfigError("the features strategy cannot learn this task.", expected="a task with a label per "
                               "text or per token (classification, NER)", found=f"{type(objective).__name__}",
                               fix="use strategy head (or top-n, full, lora) instead")
-        X, y = objective.probe(pooled_features(model, train.inputs, pad_id=pad_id), train.labels)
         o = self.strategy_.options
-        warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=objective.multilabel,
-                        balanced=balanced, seed=cfg.seed, C=o.C, classifier=o.classifier)
+
+        def fit_head(features: list, labels) -> None:
+            X, y = objective.probe(features, labels)
+            warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=objective.multilabel,
+                            balanced=balanced, seed=cfg.seed, C=o.C, classifier=o.classifier)
+
+        pooled = list(pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments))
+        fit_head(pooled, train.labels)
         model.eval()
-        return FitResult(metric=objective.metric, best_epoch=1, cache_depth=model.n_blocks)
+        result = FitResult(metric=objective.metric, best_epoch=1, cache_depth=model.n_blocks)
+        if len(dev):
+            dev_pooled = list(pooled_features(model, dev.inputs, pad_id=pad_id, segments=dev.segments))
+            row = {"epoch": 1, "train_loss": None} | objective.evaluate(
+                model, Examples(dev_pooled, dev.labels), pad_id=pad_id, depth=model.n_blocks)
+            result.history.append(row)
+            result.best_metric = row[f"dev_{objective.metric}"]
+            if o.refit:
+                if not model.per_token:  # what runs.py scores the held-out dev rows with
+                    logits = predict_logits(model, Examples(dev_pooled, None), pad_id=pad_id, depth=model.n_blocks)
+                    self.heldout_dev_proba_ = probabilities(logits, objective.multilabel)
+                fit_head(pooled + dev_pooled, _concat_labels(train.labels, dev.labels))
+                self.refit_on_dev_ = True
+        return result
 
     def _balanced(self, y: np.ndarray, cfg: TrainConfig) -> bool:
         """Whether to weigh classes ("auto": only when the largest class is >= AUTO_BALANCE_RATIO x the smallest)."""
@@ -337,3 +362,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
             from sklearn.exceptions import NotFittedError
 
             raise NotFittedError("This HeadstartClassifier is not fitted yet: call fit(...) or load(...) first.")
+
+
+def _concat_labels(a, b):
+    """Train labels followed by dev labels: arrays (one label or multi-hot row per text) or lists (per token)."""
+    return np.concatenate([a, b]) if isinstance(a, np.ndarray) else [*a, *b]

@@ -88,7 +88,7 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
 
     eval_name = "test" if task.test is not None else "dev"
     metrics = _summary(clf, task)
-    metrics["dev"] = _metrics(clf, task.dev)
+    metrics["dev"] = _metrics(clf, task.dev, clf.heldout_dev_proba_)  # held out even when refit on it
     if task.test is not None:
         metrics["test"] = _metrics(clf, task.test)
     metrics["baselines"] = _baselines(clf, task.train, task.test or task.dev)
@@ -139,8 +139,9 @@ def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
     }
 
 
-def _metrics(clf: HeadstartClassifier, split: Split) -> dict:
-    proba = clf.predict_proba(split.texts)
+def _metrics(clf: HeadstartClassifier, split: Split, proba=None) -> dict:
+    """Scores on `split`, from the classifier's predictions or from `proba` given."""
+    proba = clf.predict_proba(split.texts) if proba is None else proba
     return classification_metrics(clf.encode_labels(split), proba, clf.labels_, multilabel=clf.multilabel_)
 
 

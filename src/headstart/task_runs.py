@@ -116,7 +116,7 @@ def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=No
     metrics["evaluated_on"] = eval_name
     if test_split is not None:
         metrics["test"] = est.evaluate(test_split)
-    elif dev_split is not None:
+    elif dev_split is not None and not est.refit_on_dev_:  # after a refit, dev rows are training rows
         metrics["dev"] = est.evaluate(dev_split)
     else:
         metrics["dev"] = {k.removeprefix("dev_"): v for k, v in _best_row(result).items() if k.startswith("dev_")}

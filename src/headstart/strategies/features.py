@@ -23,10 +23,14 @@ class FeaturesOptions:
     classifier: "logreg" (probabilities) or "svm" (linear SVM; probabilities are a softmax of margins,
         not calibrated).
     C: inverse regularisation strength.
+    refit: after scoring the fitted model on the dev rows, fit it once more on train + dev, so the saved
+        model learns from every labelled row (scikit-learn's `refit`). The dev score reported, and the one
+        `headstart compare` ranks on, stays the held-out one, measured before the refit.
     """
 
     classifier: str = "logreg"
     C: float = 1.0
+    refit: bool = True
 
     def __post_init__(self) -> None:
         check_choice("classifier", self.classifier, ("logreg", "svm"))
