@@ -55,10 +55,16 @@ def parse_args() -> argparse.Namespace:
                     "LoRA + Trainer peer (default 5)")
     ap.add_argument("--rank", type=int, default=8,
                     help="LoRA rank of `lora` and of the peft peer (default 8)")
+    ap.add_argument("--backbone", default=None,
+                    help="headstart's backbone (default: the packaged MiniLM), e.g. smollm2 for a decoder; rows "
+                    "are kept apart by backbone. The peers always use the MiniLM, so they are refused with it")
     args = ap.parse_args()
     unknown = [name for name in args.only.split(",") if name not in METHODS]
     if unknown:
         ap.error(f"unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}")
+    peers = [name for name in args.only.split(",") if METHODS[name][0] != "run_headstart.py"]
+    if args.backbone and peers:
+        ap.error(f"--backbone applies to headstart's strategies only, not to {', '.join(peers)}")
     return args
 
 
@@ -72,6 +78,8 @@ def child_args(name: str, args: argparse.Namespace) -> list[str]:
         extra += ["--epochs", str(args.adapter_epochs)]
     if name in RANKED:
         extra += ["--rank", str(args.rank)]
+    if args.backbone:
+        extra += ["--backbone", args.backbone]
     return extra
 
 
@@ -90,7 +98,7 @@ def main() -> None:
     started = dt.datetime.now().isoformat(timespec="seconds")  # marks rows timed side by side (make_docs)
     for name in args.only.split(","):
         print(f"[{args.dataset}] {name} ...", file=sys.stderr, flush=True)
-        log = HERE / "logs" / f"{args.dataset}-{name}.log"
+        log = HERE / "logs" / f"{args.dataset}-{name}{'-' + args.backbone if args.backbone else ''}.log"
         row = run_child(METHODS[name][0], child_args(name, args), log)
         row["invocation"] = started
         path = save_row(args.dataset, row, command)

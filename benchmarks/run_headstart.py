@@ -26,6 +26,7 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset")
     ap.add_argument("strategy")
+    ap.add_argument("--backbone", default=None, help="default: the packaged MiniLM")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
@@ -75,7 +76,8 @@ def main() -> None:
     args = parse_args()
     set_threads()
     train, test = first_rows(*load_dataset(args.dataset), args.limit)
-    clf = HeadstartClassifier(strategy=args.strategy, epochs=args.epochs, max_length=args.max_length,
+    backbone = {"backbone": args.backbone} if args.backbone else {}
+    clf = HeadstartClassifier(**backbone, strategy=args.strategy, epochs=args.epochs, max_length=args.max_length,
                               batch_size=args.batch_size, seed=args.seed, top_n=args.top_n, rank=args.rank)
     t0 = time.perf_counter()
     clf.fit(train)
