@@ -154,13 +154,14 @@ def _find(runs: list[dict], method: str, by: str = "headstart") -> dict | None:
     return next((r for r in runs if r["method"] == method and r["by"] == by), None)
 
 
-def _own_table(method: str) -> bool:
-    """Rows shown in a table of their own: few-shot (few_shot_table), zero-shot and in-context (zero_shot_table)."""
-    return method.startswith(("few-shot-", "zero-shot-"))
+def _own_table(row: dict) -> bool:
+    """Rows shown in a table of their own: few-shot (few_shot_table), zero-shot and in-context (zero_shot_table),
+    and classification with a backbone other than the packaged MiniLM (backbone_table)."""
+    return row["method"].startswith(("few-shot-", "zero-shot-")) or row.get("backbone") not in (None, "minilm")
 
 
 def table(data: dict) -> str:
-    runs = sorted((r for r in data["runs"] if not _own_table(r["method"])), key=lambda r: -(r.get("accuracy") or 0))
+    runs = sorted((r for r in data["runs"] if not _own_table(r)), key=lambda r: -(r.get("accuracy") or 0))
     trainer = _find(runs, "full", "transformers-trainer")
     head = ("| method | by | accuracy | macro-F1 | AUC | train s | vs Trainer time | examples/s "
             "| peak RSS MB | trainable params | trainable % | saved | epochs (best) |")
@@ -173,6 +174,24 @@ def table(data: dict) -> str:
                  _fmt(r.get("train_seconds"), 1), ratio, _fmt(r.get("examples_per_second"), 1),
                  _fmt(r.get("peak_rss_mb"), 0), _fmt(r.get("trainable_params")), _percent(r),
                  _size(r.get("adapter_bytes")), _epochs(r)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def backbone_table(data: dict) -> str:
+    """Classification rows trained on another backbone (a decoder, classified from its last token)."""
+    runs = [r for r in data["runs"] if not r["method"].startswith(("few-shot-", "zero-shot-"))
+            and r.get("backbone") not in (None, "minilm")]
+    if not runs:
+        return ""
+    lines = ["Other backbones (same split, max length and seed; the decoder classifies from its last token):", "",
+             "| method | backbone | accuracy | macro-F1 | AUC | train s | examples/s | peak RSS MB "
+             "| trainable params | trainable % | saved | epochs (best) | machine | date |", "|" + "---|" * 14]
+    for r in sorted(runs, key=lambda r: (r["backbone"], -(r.get("accuracy") or 0))):
+        cells = [r["method"], r["backbone"], _fmt(r.get("accuracy")), _fmt(r.get("macro_f1")), _fmt(r.get("auc")),
+                 _fmt(r.get("train_seconds"), 1), _fmt(r.get("examples_per_second"), 1),
+                 _fmt(r.get("peak_rss_mb"), 0), _fmt(r.get("trainable_params")), _percent(r),
+                 _size(r.get("adapter_bytes")), _epochs(r), r.get("machine", "-"), r.get("date", "-")]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -205,7 +224,7 @@ def _same_invocation(a: dict, b: dict) -> bool:
 
 def adapters_note(data: dict) -> str:
     """The adapter targets of the benchmark issue, computed from the rows present (nothing typed in)."""
-    runs = data["runs"]
+    runs = [r for r in data["runs"] if not _own_table(r)]
     full, lora, bitfit = _find(runs, "full"), _find(runs, "lora"), _find(runs, "bitfit")
     peer = _find(runs, "lora", "peft-trainer")
     items = []
@@ -394,7 +413,7 @@ def write_docs() -> None:
         blocks = [f"## {name}", SUBSETS.get(name, ""),
                   (f"Command (latest invocation; each row's own is in the JSON): `{command}` · "
                    f"machine: {data['machine']} · date: {data['date']}"),
-                  table(data), adapters_note(data), zero_shot_table(data), few_shot_table(data),
+                  table(data), adapters_note(data), backbone_table(data), zero_shot_table(data), few_shot_table(data),
                   RUN_NOTES.get(name, "")]
         parts.append("\n\n".join(b for b in blocks if b) + "\n")
     parts.append(sweep_section())
