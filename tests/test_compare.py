@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -262,7 +264,7 @@ def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> 
     result = invoke(*args)
     assert result.exit_code == 0, result.output
     board = json.loads((out / "leaderboard.json").read_text())
-    rows = board["rows"]
+    rows = [r for r in board["rows"] if r["strategy"] != "ensemble"]  # an ensemble row joins when it wins on dev
     assert [r["strategy"] for r in rows] == ["features", "head"]  # cheapest first, whatever the order given
     for r in rows:
         assert r["status"] == "finished" and r["meets_constraints"], r
@@ -270,7 +272,7 @@ def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> 
         assert r["trainable_params"] == 32 * 2 + 2 and r["total_params"] > r["trainable_params"]
         assert 0 < r["adapter_bytes"] < 100_000  # head only: the frozen backbone is referenced, not copied
         assert r["peak_memory_mb"] > 50 and r["train_seconds"] >= 0
-    assert board["choice"] in ("features", "head") and board["primary_metric"] == "auc"
+    assert board["choice"] in ("features", "head", "ensemble") and board["primary_metric"] == "auc"
     assert "Best choice under your constraints (trainable parameters <= 1,000,000)" in flat(result.output)
     assert "leaderboard" in result.output and "report.html" in result.output.replace("\n", "")  # a long tmp path wraps
     html = (out / "report.html").read_text()
@@ -289,6 +291,78 @@ def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> 
     again = invoke(*args)  # never replaces a comparison silently
     assert again.exit_code == 2 and "already holds a comparison" in flat(again.output)
     assert "--overwrite" in flat(again.output) and "Traceback" not in again.output
+
+
+def test_compare_tries_an_ensemble_of_the_best_candidates(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:
+    """The ensemble step ranks the candidates on dev, scores the mean of the top k from their saved dev
+    probabilities, and builds the ensemble only when an average beats the best single one; an ensemble
+    folder predicts the mean of its members, through `headstart predict`."""
+    from sklearn.metrics import roc_auc_score
+
+    from headstart.ensemble import EnsembleClassifier, save_ensemble
+    from headstart.task_runs import load
+
+    out = tmp_path / "cmp"
+    result = invoke("compare", data_csv, "--strategies", "features,head,top-n", "--budget", "5m", "--out", out,
+                    "--backbone", tiny_bert, "--epochs", 2, "--max-length", 16, "--text-column", "review",
+                    "--label-column", "y")
+    assert result.exit_code == 0, result.output
+    board = json.loads((out / "leaderboard.json").read_text())
+    runs = {r["strategy"]: r for r in board["rows"] if r["strategy"] != "ensemble"}
+    labels = board["split"]["labels"]
+    y = [labels.index(json.loads(line)["label"]) for line in (out / "split" / "dev.jsonl").read_text().splitlines()]
+    dev = {name: np.load(out / r["run_dir"] / "predictions.npz")["dev"] for name, r in runs.items()}
+    auc = {name: roc_auc_score(y, p[:, 1]) for name, p in dev.items()}
+    for name, r in runs.items():  # the saved probabilities are the ones the leaderboard scored
+        assert r["dev_metric"] == pytest.approx(auc[name], abs=1e-6)
+    tried = board["ensemble"]
+    ranked = sorted(runs, key=lambda n: -auc[n])
+    assert tried["ranked_by_dev"] == ranked
+    means = [roc_auc_score(y, np.mean([dev[n] for n in ranked[:k]], 0)[:, 1]) for k in (1, 2, 3)]
+    assert tried["dev_by_k"] == pytest.approx(means, abs=1e-4)
+    best_k = 1 + int(np.argmax(means))
+    assert tried["members"] == ranked[:best_k] and tried["built"] is (best_k > 1)
+    assert ("ensemble" in [r["strategy"] for r in board["rows"]]) is (best_k > 1)
+    assert "Ensemble (mean of the probabilities of the top k candidates" in (out / "report.md").read_text()
+
+    # an ensemble folder (here of the top two, whatever the rule chose) predicts the mean of its members
+    folders = [out / runs[n]["run_dir"] / "model" for n in ranked[:2]]
+    save_ensemble(tmp_path / "ens", folders, ranked[:2], labels, multilabel=False)
+    texts = ["a great film", "dull and far too long"]
+    mean = np.mean([load(f).predict_proba(texts) for f in folders], 0)
+    ensemble = load(tmp_path / "ens")
+    assert isinstance(ensemble, EnsembleClassifier) and ensemble.names == ranked[:2]
+    np.testing.assert_allclose(ensemble.predict_proba(texts), mean, atol=1e-6)
+    printed = invoke("predict", tmp_path / "ens", *texts, "--json")
+    assert printed.exit_code == 0, printed.output
+    lines = [line[line.index('{"text"'):] for line in printed.output.splitlines() if '{"text"' in line]  # after
+    scores = [json.loads(line)["scores"] for line in lines]  # any progress bar on the same line (stderr is mixed in)
+    assert [s[labels[1]] for s in scores] == pytest.approx(mean[:, 1], abs=1e-4)
+
+    shutil.rmtree(out / runs[ranked[0]]["run_dir"] / "model")  # a member gone: a clear error, no traceback
+    broken = invoke("predict", tmp_path / "ens", "text")
+    assert broken.exit_code == 2 and "points at members that are gone" in flat(broken.output)
+    assert "Traceback" not in broken.output
+
+
+def test_an_ensemble_needs_two_members_with_the_same_labels() -> None:
+    from headstart.ensemble import EnsembleClassifier, select_top_k
+
+    class Fixed:
+        def __init__(self, labels):
+            self.labels_, self.multilabel_ = labels, False
+
+    with pytest.raises(ConfigError, match="at least two members"):
+        EnsembleClassifier([Fixed(["a", "b"])])
+    with pytest.raises(ConfigError, match="trained for different labels"):
+        EnsembleClassifier([Fixed(["a", "b"]), Fixed(["a", "c"])])
+    # select_top_k: the smaller k on a tie, a larger one only when its average scores higher
+    y = np.array([0, 0, 1, 1])
+    accuracy = lambda p: float((p.argmax(1) == y).mean())  # noqa: E731
+    a = np.array([[.9, .1], [.6, .4], [.4, .6], [.6, .4]])  # right on 3 rows, barely wrong on the last
+    b = np.array([[.6, .4], [.4, .6], [.4, .6], [.1, .9]])  # right on 3 rows, barely wrong on the second
+    assert select_top_k({"a": a, "b": b}, accuracy) == (["a", "b"], [0.75, 1.0])
+    assert select_top_k({"a": a, "b": a.copy()}, accuracy)[0] == ["a"]
 
 
 def test_each_candidate_gets_its_own_settings(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:

@@ -240,13 +240,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
 
     def encode_labels(self, split: Split) -> np.ndarray:
         """Class indices (n,), or a multi-hot (n, n_classes) matrix for multi-label, in `classes_` order."""
-        index = {name: i for i, name in enumerate(self.labels_)}
-        if self.multilabel_:
-            y = np.zeros((len(split), len(self.labels_)), dtype=np.float32)
-            for row, labels in enumerate(split.labels):
-                y[row, [index[name] for name in labels]] = 1.0
-            return y
-        return np.array([index[name] for name in split.labels], dtype=np.int64)
+        return split.encode(self.labels_, self.multilabel_)
 
     def _class_weights(self, y: np.ndarray, cfg: TrainConfig) -> torch.Tensor | None:
         if not self._balanced(y, cfg):

@@ -297,6 +297,8 @@ def compare(
     set_: Annotated[list[str] | None, typer.Option("--set", help=(
         "one candidate's own option, repeatable: STRATEGY.OPTION=VALUE, e.g. --set lora.rank=16 "
         "--set top-n.top_n=3 --set full.lr=5e-5"))] = None,
+    ensemble: Annotated[bool, typer.Option(help="also try the mean of the best candidates' probabilities (no "
+                                                "extra training); saved in OUT/ensemble when it wins on dev")] = True,
     overwrite: Annotated[bool, typer.Option(help="replace an earlier comparison in --out")] = False,
 ) -> None:
     """Train several strategies on the same split within a time budget; leaderboard, plots and a choice."""
@@ -308,7 +310,7 @@ def compare(
                             text_column=text_column, label_column=label_column, label_sep=label_sep,
                             backbone=backbone, seed=seed, max_length=max_length, epochs=epochs,
                             constraints=Constraints(max_seconds, max_memory_mb, max_params, max_adapter_mb),
-                            settings=set_ or (), overwrite=overwrite, on_event=lambda line: err.print(line, highlight=False, markup=False))
+                            settings=set_ or (), ensemble=ensemble, overwrite=overwrite, on_event=lambda line: err.print(line, highlight=False, markup=False))
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:
@@ -316,6 +318,9 @@ def compare(
         raise typer.Exit(130) from None
     _print_leaderboard(board)
     console.print(board.recommendation, highlight=False, markup=False)
+    if board.ensemble.get("built"):
+        console.print(f"ensemble: predict with `headstart predict {out}/ensemble TEXT` (its members are chosen on "
+                      "dev, so its dev score is optimistic; the test score is not)", highlight=False, markup=False)
     console.print(f"report: [bold]{out}/report.html[/]")
 
 

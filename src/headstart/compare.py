@@ -48,7 +48,7 @@ MB = 2**20  # "MB" as in the rest of headstart (peak_rss_mb): mebibytes
 METRIC_NAMES = {"auc": "AUC", "macro_f1": "macro-F1", "accuracy": "accuracy"}
 _BUDGET_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
-_OUTPUTS = ("split", "candidates", "leaderboard.json")
+_OUTPUTS = ("split", "candidates", "ensemble", "leaderboard.json")
 # Training settings that stay shared by every candidate, even under `--set`: they make the comparison fair
 # (seed, max_length) or belong to the comparison itself (the metric that ranks; prefix_cache changes speed
 # only). Every other training setting of HeadstartClassifier can be set per candidate.
@@ -341,6 +341,7 @@ class Leaderboard:
     split: dict
     baselines: dict
     settings: dict
+    ensemble: dict = field(default_factory=dict)  # what `_ensemble` tried and chose
 
     def to_dict(self) -> dict:
         rows = [asdict(r) | {"label": r.label, "outcome": r.outcome,
@@ -349,7 +350,7 @@ class Leaderboard:
                 "recommendation": self.recommendation, "near_best": NEAR_BEST,
                 "constraints": asdict(self.constraints), "budget_seconds": self.budget_seconds,
                 "elapsed_seconds": round(self.elapsed_seconds, 1), "rows": rows, "split": self.split,
-                "baselines": self.baselines, "settings": self.settings}
+                "baselines": self.baselines, "settings": self.settings, "ensemble": self.ensemble}
 
 
 # 3) the shared split ------------------------------------------------------------------------------------
@@ -407,6 +408,48 @@ def _run_candidate(name: str, out: Path, files: dict[str, Path], options: dict, 
                      adapter_bytes=_folder_bytes(folder / "model"), **measured)
 
 
+def _ensemble(out: Path, task: TaskData, rows: list[Candidate], metric: str) -> tuple[Candidate | None, dict]:
+    """Average the finished candidates' dev probabilities (their predictions.npz, held out) with
+    `select_top_k`; when two or more make the best average on dev, save the ensemble in out/ensemble and
+    return its leaderboard row. The dict records what was tried (dev score of each top-k average)."""
+    import numpy as np
+
+    from headstart.ensemble import save_ensemble, select_top_k
+    from headstart.evaluation import classification_metrics
+    from headstart.runs import PREDICTIONS
+
+    done = {r.strategy: r for r in rows if r.status == "finished" and (out / r.run_dir / PREDICTIONS).is_file()}
+    if len(done) < 2:
+        return None, {"built": False, "why": "fewer than two finished candidates"}
+    proba = {name: dict(np.load(out / r.run_dir / PREDICTIONS)) for name, r in done.items()}
+    labels = list(task.labels)
+    gold = {split: getattr(task, split).encode(labels, task.multilabel) for split in ("dev", "test")
+            if getattr(task, split) is not None}
+
+    def score(split: str, p: np.ndarray) -> float:
+        value = classification_metrics(gold[split], p, labels, multilabel=task.multilabel).get(metric)
+        return -math.inf if value is None else float(value)
+
+    members, by_k = select_top_k({name: p["dev"] for name, p in proba.items()}, lambda p: score("dev", p))
+    tried = {"ranked_by_dev": sorted(done, key=lambda n: -score("dev", proba[n]["dev"])),
+             "dev_by_k": [round(v, 4) for v in by_k], "members": members}
+    if len(members) < 2:
+        return None, tried | {"built": False, "why": "no average scored above the best single candidate on dev"}
+    mean = {split: np.mean([proba[name][split] for name in members], axis=0) for split in gold}
+    parts = [done[name] for name in members]
+    save_ensemble(out / "ensemble", [out / r.run_dir / "model" for r in parts], members, labels, task.multilabel)
+    row = Candidate("ensemble", "finished", dev_metric=score("dev", mean["dev"]),
+                    test_metric=score("test", mean["test"]) if "test" in mean else None,
+                    train_seconds=sum(r.train_seconds for r in parts),
+                    process_seconds=sum(r.process_seconds for r in parts),
+                    peak_memory_mb=max(r.peak_memory_mb for r in parts),
+                    trainable_params=sum(r.trainable_params for r in parts),
+                    total_params=sum(r.total_params for r in parts),
+                    adapter_bytes=sum(r.adapter_bytes or 0 for r in parts), run_dir="ensemble",
+                    options={"members": "+".join(members)})
+    return row, tried | {"built": True, "folder": "ensemble"}
+
+
 def _last_line(log: Path) -> str:
     lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
@@ -457,6 +500,7 @@ def compare(
     epochs: int | None = None,
     constraints: Constraints | None = None,
     settings: Iterable[str] | dict[str, dict] = (),
+    ensemble: bool = True,
     overwrite: bool = False,
     on_event: Callable[[str], None] | None = None,
 ) -> Leaderboard:
@@ -473,6 +517,9 @@ def compare(
         constraints: limits the recommendation must meet.
         settings: one candidate's own options, as "STRATEGY.OPTION=VALUE" items (`parse_settings`) or
             {strategy: {option: value}}, e.g. ["lora.rank=16", "top-n.top_n=3", "full.epochs=2"].
+        ensemble: also try the mean of the best candidates' probabilities (no extra training); when an
+            average of two or more scores best on dev, it joins the leaderboard as "ensemble" and is saved
+            in out/ensemble (see headstart.ensemble).
         overwrite: replace an earlier comparison in `out`.
         on_event: called with a line of progress ("head: finished in 12 s").
 
@@ -492,7 +539,7 @@ def compare(
     _check_out(out, overwrite)
     task = load_task(train, dev=dev, test=test, text_column=text_column, label_column=label_column,
                      label_sep=label_sep, seed=seed)
-    for name in ("split", "candidates"):
+    for name in ("split", "candidates", "ensemble"):
         shutil.rmtree(out / name, ignore_errors=True)
     files = write_split(task, out / "split")
     metric = primary_metric(len(task.labels), task.multilabel)
@@ -508,12 +555,17 @@ def compare(
         rows.append(row)
         took = "" if row.process_seconds is None else f" after {row.process_seconds:,.1f} s"
         _say(on_event, f"{name}: {row.outcome}{took}")
+    combined, tried = _ensemble(out, task, rows, metric) if ensemble else (None, {"built": False, "why": "off"})
+    if combined is not None:
+        combined.violations = constraints.violations(combined)
+        rows.append(combined)
+        _say(on_event, f"ensemble: {' + '.join(tried['members'])}, dev {combined.dev_metric:.4f}")
     choice, sentence = choose(rows, constraints, metric)
     board = Leaderboard(rows, metric, choice, sentence, constraints, budget_seconds, time.perf_counter() - start,
                         _split_record(task, files, out, seed), _baselines(out, rows, metric),
                         {"backbone": backbone, "seed": seed, "max_length": max_length, "epochs": epochs,
                          "per_strategy": own,
-                         "data": {"train": str(train), "dev": _opt(dev), "test": _opt(test)}})
+                         "data": {"train": str(train), "dev": _opt(dev), "test": _opt(test)}}, tried)
     write_compare_report(board.to_dict(), out)
     return board
 

@@ -5,6 +5,8 @@
       model/          the trained classifier (Hugging Face formats, see headstart.persist)
       metrics.json    dev and test metrics, baselines, time, memory, trainable parameters
       history.json    one row per epoch (losses, dev metrics, learning rate)
+      predictions.npz class probabilities on dev (held out) and test, with the label order (what
+                      `headstart compare` averages into an ensemble without reloading the model)
       report.md, report.html, learning_curves.png, confusion_matrix.png
       checkpoint.pt   only while training: the last epoch, for --resume
 """
@@ -18,6 +20,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from headstart.adapters.store import adapter_bytes
 from headstart.api import HeadstartClassifier
 from headstart.data import Split, TaskData, load_task, read_split
@@ -26,7 +30,9 @@ from headstart.errors import HeadstartError
 from headstart.evaluation import classification_metrics, majority_baseline, tfidf_baseline, write_report
 from headstart.task_runs import check_task, detect_task, evaluate_span_run, train_span_run
 
-__all__ = ["train_run", "evaluate_run", "load_run_config", "peak_rss_mb"]
+__all__ = ["train_run", "evaluate_run", "load_run_config", "peak_rss_mb", "PREDICTIONS"]
+
+PREDICTIONS = "predictions.npz"
 
 
 def peak_rss_mb() -> float:
@@ -88,9 +94,12 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
 
     eval_name = "test" if task.test is not None else "dev"
     metrics = _summary(clf, task)
-    metrics["dev"] = _metrics(clf, task.dev, clf.heldout_dev_proba_)  # held out even when refit on it
+    proba = {"dev": clf.predict_proba(task.dev.texts) if clf.heldout_dev_proba_ is None  # held out even when
+             else clf.heldout_dev_proba_}                                                # refit on it
     if task.test is not None:
-        metrics["test"] = _metrics(clf, task.test)
+        proba["test"] = clf.predict_proba(task.test.texts)
+    for name, p in proba.items():
+        metrics[name] = _metrics(clf, task.dev if name == "dev" else task.test, p)
     metrics["baselines"] = _baselines(clf, task.train, task.test or task.dev)
     metrics["evaluated_on"] = eval_name
 
@@ -103,6 +112,8 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     (out / "config.json").write_text(json.dumps(config, indent=2))
     (out / "history.json").write_text(json.dumps(clf.fit_result_.history, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    np.savez_compressed(out / PREDICTIONS, labels=np.array(clf.labels_),
+                        **{name: p.astype(np.float32) for name, p in proba.items()})
     write_report(out, title=f"headstart run: {clf.strategy} on {Path(str(train)).name}",
                  summary={k: metrics[k] for k in ("strategy", "backbone", "trainable_params", "trainable_percent",
                                                   "total_params", "saved_bytes", "peak_rss_mb", "train_seconds",

@@ -78,8 +78,13 @@ def estimator_class(task: str):
 
 
 def load(path: str | Path):
-    """Load a saved model or run folder with the estimator of its task (classifier, tagger or QA)."""
+    """Load a saved model or run folder with the estimator of its task (classifier, tagger or QA), or an
+    ensemble folder written by `headstart compare`."""
+    from headstart.ensemble import EnsembleClassifier
+
     path = Path(path)
+    if EnsembleClassifier.is_ensemble(path):
+        return EnsembleClassifier.load(path)
     meta = path / "model" / "headstart.json" if (path / "model" / "headstart.json").exists() else path / "headstart.json"
     task = json.loads(meta.read_text()).get("task", "classification") if meta.exists() else "classification"
     return estimator_class(task).load(path)  # a missing folder gets the classifier's clear error

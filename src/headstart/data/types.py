@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 __all__ = ["Split", "DataStats", "TaskData"]
 
 
@@ -22,6 +24,16 @@ class Split:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def encode(self, labels: list[str], multilabel: bool) -> np.ndarray:
+        """Class indices (n,) in `labels` order, or a multi-hot (n, len(labels)) matrix for multi-label."""
+        index = {name: i for i, name in enumerate(labels)}
+        if multilabel:
+            y = np.zeros((len(self), len(labels)), dtype=np.float32)
+            for row, names in enumerate(self.labels):
+                y[row, [index[name] for name in names]] = 1.0
+            return y
+        return np.array([index[name] for name in self.labels], dtype=np.int64)
 
 
 @dataclass

@@ -60,7 +60,7 @@ def write_compare_report(board: dict, out: str | Path) -> tuple[Path, Path]:
         ("Settings", _settings(board)),
     ]
     train = Path(str(board["settings"]["data"]["train"])).name
-    title = f"headstart compare: {len(board['rows'])} strategies on {train}"
+    title = f"headstart compare: {sum(r['strategy'] != 'ensemble' for r in board['rows'])} strategies on {train}"
     md_path, html_path = out / "report.md", out / "report.html"
     md_path.write_text(_to_markdown(title, sections), encoding="utf-8")
     html_path.write_text(_to_html(title, sections), encoding="utf-8")
@@ -94,7 +94,21 @@ def _recommendation(board: dict) -> list[_Block]:
     constraints = Constraints(**board["constraints"]).describe()
     return [board["recommendation"],
             f"Constraints: {constraints}. Among candidates within {100 * board['near_best']:g} point of the "
-            "best dev score, the fastest to train is preferred."]
+            "best dev score, the fastest to train is preferred.", *_ensemble_note(board)]
+
+
+def _ensemble_note(board: dict) -> list[_Block]:
+    """What the ensemble step tried: the dev score of the mean of the top k candidates, k = 1, 2, ..."""
+    tried = board.get("ensemble") or {}
+    if not tried.get("dev_by_k"):
+        return []
+    ranked, scores = tried["ranked_by_dev"], tried["dev_by_k"]
+    steps = "; ".join(f"{' + '.join(ranked[:k + 1])}: {v:.4f}" for k, v in enumerate(scores))
+    verdict = (f"The ensemble of {' + '.join(tried['members'])} is saved in `ensemble/` (its dev score is "
+               "optimistic: its members were chosen on dev; its test score is not)." if tried.get("built")
+               else "No average beat the best single candidate on dev, so no ensemble was saved.")
+    return [f"Ensemble (mean of the probabilities of the top k candidates, ranked on dev): dev scores {steps}. "
+            + verdict]
 
 
 def _leaderboard(board: dict, label: str) -> list[_Block]:
