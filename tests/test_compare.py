@@ -339,6 +339,12 @@ def test_compare_tries_an_ensemble_of_the_best_candidates(data_csv: Path, tiny_b
     scores = [json.loads(line)["scores"] for line in lines]  # any progress bar on the same line (stderr is mixed in)
     assert [s[labels[1]] for s in scores] == pytest.approx(mean[:, 1], abs=1e-4)
 
+    evaluated = invoke("evaluate", tmp_path / "ens", out / "split" / "dev.jsonl")  # columns: from the members' runs
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((tmp_path / "ens" / "eval-dev" / "metrics.json").read_text())
+    assert metrics["strategy"] == "ensemble" and (tmp_path / "ens" / "eval-dev" / "report.html").is_file()
+    assert metrics["metrics"]["auc"] == pytest.approx(means[1], abs=1e-4)  # the mean of the top two on dev
+
     shutil.rmtree(out / runs[ranked[0]]["run_dir"] / "model")  # a member gone: a clear error, no traceback
     broken = invoke("predict", tmp_path / "ens", "text")
     assert broken.exit_code == 2 and "points at members that are gone" in flat(broken.output)

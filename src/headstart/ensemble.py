@@ -89,6 +89,7 @@ class EnsembleClassifier:
         self.multilabel_ = bool(members[0].multilabel_)
         self.strategy = "ensemble"
         self.backbone_name_ = "+".join(sorted({getattr(m, "backbone_name_", "?") for m in members}))
+        self.folders: list[Path] = []  # the members' saved folders, when loaded from disk
 
     def predict_proba(self, X) -> np.ndarray:  # noqa: N803 (scikit-learn's name)
         """The mean of the members' probabilities, shape (n, n_labels)."""
@@ -124,7 +125,9 @@ class EnsembleClassifier:
             raise ConfigError(f"the ensemble in {path} points at members that are gone.",
                               expected="the members' folders beside it, as `headstart compare` wrote them",
                               found=", ".join(missing), fix="move the comparison folder as a whole, or rerun it")
-        return cls([load(path / m) for m in spec["members"]], spec.get("names"))
+        ensemble = cls([load(path / m) for m in spec["members"]], spec.get("names"))
+        ensemble.folders = [(path / m).resolve() for m in spec["members"]]
+        return ensemble
 
     @staticmethod
     def is_ensemble(path: str | Path) -> bool:

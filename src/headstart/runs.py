@@ -175,7 +175,13 @@ def load_run_config(run: str | Path) -> dict:
 
 def evaluate_run(run: str | Path, data: str | Path, *, out: str | Path | None = None) -> dict:
     """Evaluate a trained run on a labelled file; writes metrics.json and a report into
-    `run/eval-<file stem>/` (or `out`). Labels unseen in training are an error naming them."""
+    `run/eval-<file stem>/` (or `out`). Labels unseen in training are an error naming them. `run` may be
+    an ensemble folder of `headstart compare` (its members' runs say how to read the data)."""
+    from headstart.ensemble import EnsembleClassifier
+
+    if EnsembleClassifier.is_ensemble(run):
+        clf = EnsembleClassifier.load(run)
+        return _evaluate_classifier(clf, run, data, load_run_config(clf.folders[0].parent), out)
     config = load_run_config(run)
     if config.get("task") == "generation":
         from headstart.generation.run import evaluate_generation_run
@@ -183,7 +189,10 @@ def evaluate_run(run: str | Path, data: str | Path, *, out: str | Path | None = 
         return evaluate_generation_run(run, data, config, out=out)
     if config.get("task", "classification") != "classification":
         return evaluate_span_run(run, data, config, out=out)
-    clf = HeadstartClassifier.load(run)
+    return _evaluate_classifier(HeadstartClassifier.load(run), run, data, config, out)
+
+
+def _evaluate_classifier(clf, run: str | Path, data: str | Path, config: dict, out: str | Path | None) -> dict:
     cols = config["data"]
     split = read_split(data, text_column=cols["text_column"], label_column=cols["label_column"],
                        label_sep=cols["label_sep"], multilabel=clf.multilabel_)
