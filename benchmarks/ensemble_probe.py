@@ -2,14 +2,14 @@
 
     python benchmarks/ensemble_probe.py sst2
     python benchmarks/ensemble_probe.py banking77
+    python benchmarks/ensemble_probe.py sst2 --seed 1 --only full,lora,adapter   # another seed, 3 members
 
 Each member strategy trains as in bench_classification.py (packaged MiniLM, max length 64, seed 0, the same
 stratified 10% dev split; `full` 3 epochs on SST-2 and 5 on Banking77, adapters 5). Its dev and test class
-probabilities are cached in /tmp/ensemble_probe. The ensemble rule is fixed before looking at test:
-members ranked by dev accuracy; k (1..len) chosen by dev accuracy of the equal-weight average of the top k
-(ties: the smaller k). Greedy forward selection (Caruana et al. 2004, with replacement, on dev log-loss)
-is printed beside it. Test accuracy is read once, for the chosen ensembles. Rows go to
-results/sweeps/<dataset>-ensemble.json.
+probabilities are cached in /tmp/ensemble_probe. The ensemble is chosen by `headstart compare`'s own
+rule (headstart.ensemble.select_top_k on the task's primary dev metric: ROC-AUC for SST-2, macro-F1 for
+Banking77): members ranked on dev, the top-k average that scores best on dev kept (ties: the smaller k).
+Every top-k average is printed with its test accuracy. Rows go to results/sweeps/<dataset>-ensemble.json.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -25,25 +26,28 @@ import numpy as np
 from common import load_dataset, machine, set_threads
 from headstart import HeadstartClassifier
 from headstart.data import load_task
+from headstart.ensemble import select_top_k
+from headstart.evaluation import classification_metrics, primary_metric
 
 CACHE = Path("/tmp/ensemble_probe")
 MEMBERS = ("features", "top-n", "full", "lora", "adapter")
 FULL_EPOCHS = {"sst2": 3, "banking77": 5}
 
 
-def member(dataset: str, strategy: str, train, test) -> dict:
-    path = CACHE / f"{dataset}-{strategy}.npz"
+def member(dataset: str, strategy: str, train, test, seed: int) -> dict:
+    path = CACHE / f"{dataset}-{strategy}{'' if seed == 0 else f'-seed{seed}'}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=True)
         return {k: z[k] for k in z.files}
     epochs = FULL_EPOCHS[dataset] if strategy == "full" else (None if strategy == "features" else 5)
-    clf = HeadstartClassifier(strategy=strategy, epochs=epochs, max_length=64, batch_size=32, seed=0,
+    clf = HeadstartClassifier(strategy=strategy, epochs=epochs, max_length=64, batch_size=32, seed=seed,
                               progress=False)
     t0 = time.perf_counter()
     clf.fit(train)
     seconds = time.perf_counter() - t0
-    task = load_task(train, dev_fraction=0.1, seed=0)  # the split fit() held out
-    out = {"dev_proba": clf.predict_proba(task.dev.texts), "test_proba": clf.predict_proba(test.text.tolist()),
+    task = load_task(train, dev_fraction=0.1, seed=seed)  # the split fit() held out
+    held_out = clf.heldout_dev_proba_  # features refits on dev: its dev scores come from before that
+    out = {"dev_proba": clf.predict_proba(task.dev.texts) if held_out is None else held_out, "test_proba": clf.predict_proba(test.text.tolist()),
            "dev_y": np.array([clf.labels_.index(y) for y in task.dev.labels]),
            "test_y": np.array([clf.labels_.index(str(y)) for y in test.label]), "seconds": np.array(seconds)}
     CACHE.mkdir(exist_ok=True)
@@ -55,54 +59,44 @@ def accuracy(p: np.ndarray, y: np.ndarray) -> float:
     return float((p.argmax(1) == y).mean())
 
 
-def log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1)).mean())
-
-
-def greedy(members: dict, y: np.ndarray, rounds: int = 10) -> list[str]:
-    """Caruana's forward selection with replacement, on dev log-loss."""
-    chosen: list[str] = []
-    for _ in range(rounds):
-        best = min(members, key=lambda m: log_loss(np.mean([members[c] for c in [*chosen, m]], 0), y))
-        chosen.append(best)
-    return chosen
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset", choices=sorted(FULL_EPOCHS))
+    ap.add_argument("--seed", type=int, default=0, help="seeds the dev split, initialisation and data order")
+    ap.add_argument("--only", default=",".join(MEMBERS), help="members to train (default: all five)")
     args = ap.parse_args()
     set_threads()
     train, test = load_dataset(args.dataset)
-    runs = {s: member(args.dataset, s, train, test) for s in MEMBERS}
+    names = args.only.split(",")
+    runs = {s: member(args.dataset, s, train, test, args.seed) for s in names}
     dev_y, test_y = runs["full"]["dev_y"], runs["full"]["test_y"]
-    ranked = sorted(MEMBERS, key=lambda s: -accuracy(runs[s]["dev_proba"], dev_y))
-    rows = []
-    for s in ranked:
-        rows.append({"ensemble": s, "dev_accuracy": accuracy(runs[s]["dev_proba"], dev_y),
-                     "test_accuracy": accuracy(runs[s]["test_proba"], test_y),
-                     "train_seconds": round(float(runs[s]["seconds"]), 1)})
-    best_k, best_dev = 1, -1.0
-    for k in range(1, len(ranked) + 1):
-        dev_acc = accuracy(np.mean([runs[s]["dev_proba"] for s in ranked[:k]], 0), dev_y)
-        test_acc = accuracy(np.mean([runs[s]["test_proba"] for s in ranked[:k]], 0), test_y)
-        rows.append({"ensemble": f"top-{k} by dev: " + "+".join(ranked[:k]), "dev_accuracy": dev_acc,
-                     "test_accuracy": test_acc,
-                     "train_seconds": round(sum(float(runs[s]["seconds"]) for s in ranked[:k]), 1)})
-        if dev_acc > best_dev:
-            best_k, best_dev = k, dev_acc
-    picks = greedy({s: runs[s]["dev_proba"] for s in MEMBERS}, dev_y)
-    rows.append({"ensemble": "greedy (dev log-loss): " + "+".join(picks),
-                 "dev_accuracy": accuracy(np.mean([runs[s]["dev_proba"] for s in picks], 0), dev_y),
-                 "test_accuracy": accuracy(np.mean([runs[s]["test_proba"] for s in picks], 0), test_y),
-                 "train_seconds": round(sum(float(runs[s]["seconds"]) for s in set(picks)), 1)})
+    n_labels = runs["full"]["dev_proba"].shape[1]
+    metric = primary_metric(n_labels, False)  # what compare ranks on: ROC-AUC for two classes, else macro-F1
+    labels = [str(i) for i in range(n_labels)]
+    score = lambda p: classification_metrics(dev_y, p, labels)[metric]  # noqa: E731
+    members, by_k = select_top_k({s: runs[s]["dev_proba"] for s in names}, score)  # compare's own rule
+    ranked = sorted(names, key=lambda s: -score(runs[s]["dev_proba"]))
+
+    def row(names: list[str], what: str) -> dict:
+        p = {split: np.mean([runs[s][f"{split}_proba"] for s in names], 0) for split in ("dev", "test")}
+        return {"ensemble": what, f"dev_{metric}": score(p["dev"]), "dev_accuracy": accuracy(p["dev"], dev_y),
+                "test_accuracy": accuracy(p["test"], test_y),
+                "train_seconds": round(sum(float(runs[s]["seconds"]) for s in names), 1)}
+
+    rows = [row([s], s) for s in ranked]
+    rows += [row(ranked[:k], f"top-{k} by dev: " + "+".join(ranked[:k])) for k in range(2, len(ranked) + 1)]
     for r in rows:
-        print(f"{r['ensemble']:60s} dev {r['dev_accuracy']:.4f}  test {r['test_accuracy']:.4f}  {r['train_seconds']} s")
-    print(f"rule's choice: top-{best_k}")
+        print(f"{r['ensemble']:50s} dev {metric} {r[f'dev_{metric}']:.4f} dev acc {r['dev_accuracy']:.4f} "
+              f"test acc {r['test_accuracy']:.4f}  {r['train_seconds']} s")
+    print(f"compare's choice: {'+'.join(members)} (k = {len(members)})")
     out = Path(__file__).parent / "results" / "sweeps" / f"{args.dataset}-ensemble.json"
-    out.write_text(json.dumps({"dataset": args.dataset, "machine": machine(), "date": dt.date.today().isoformat(),
-                               "command": f"python benchmarks/ensemble_probe.py {args.dataset}",
-                               "chosen_k": best_k, "rows": rows}, indent=1) + "\n")
+    saved = json.loads(out.read_text()) if out.exists() else {}
+    kept = [r for r in saved.get("runs", []) if r.get("seed") != args.seed]
+    record = {"seed": args.seed, "machine": machine(), "date": dt.date.today().isoformat(),
+              "command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "metric": metric,
+              "chosen": members, "dev_by_k": by_k, "rows": rows}
+    out.write_text(json.dumps({"dataset": args.dataset, "runs": sorted([*kept, record], key=lambda r: r["seed"])},
+                              indent=1) + "\n")
 
 
 if __name__ == "__main__":
