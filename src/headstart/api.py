@@ -48,7 +48,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         strategy: "features", "head", "top-n" or "full" (see `headstart.strategies.STRATEGIES`).
         top_n: blocks trained by "top-n" (and by "lora" when given). classifier, C: the linear model of
             "features"; refit: "features" fits it again on train + dev after scoring it on dev (default on;
-            the reported dev score stays the held-out one). train_embeddings: "full" also trains the embedding layer (off by default).
+            the reported dev score stays the held-out one). train_embeddings: "full" also trains the
+            embedding layer (off by default).
         rank, alpha, lora_dropout, target_modules: "lora" options. virtual_tokens: "prompt" / "prefix".
         reduction_factor, placement ("houlsby" | "pfeiffer"), phm_dim: "adapter" / "compacter" options.
         epochs, lr, ...: training options (see TrainConfig); None takes the strategy's default.

@@ -418,11 +418,15 @@ def _ensemble(out: Path, task: TaskData, rows: list[Candidate], metric: str) -> 
     from headstart.evaluation import classification_metrics
     from headstart.runs import PREDICTIONS
 
-    done = {r.strategy: r for r in rows if r.status == "finished" and (out / r.run_dir / PREDICTIONS).is_file()}
+    labels = list(task.labels)
+    done, proba = {}, {}
+    for r in rows:
+        if r.status == "finished" and (out / r.run_dir / PREDICTIONS).is_file():
+            saved = dict(np.load(out / r.run_dir / PREDICTIONS))
+            if [str(x) for x in saved["labels"]] == labels:  # columns in the comparison's label order
+                done[r.strategy], proba[r.strategy] = r, saved
     if len(done) < 2:
         return None, {"built": False, "why": "fewer than two finished candidates"}
-    proba = {name: dict(np.load(out / r.run_dir / PREDICTIONS)) for name, r in done.items()}
-    labels = list(task.labels)
     gold = {split: getattr(task, split).encode(labels, task.multilabel) for split in ("dev", "test")
             if getattr(task, split) is not None}
 
