@@ -69,8 +69,8 @@ def main() -> None:
     train, test = load_dataset(args.dataset)
     names = args.only.split(",")
     runs = {s: member(args.dataset, s, train, test, args.seed) for s in names}
-    dev_y, test_y = runs["full"]["dev_y"], runs["full"]["test_y"]
-    n_labels = runs["full"]["dev_proba"].shape[1]
+    dev_y, test_y = runs[names[0]]["dev_y"], runs[names[0]]["test_y"]
+    n_labels = runs[names[0]]["dev_proba"].shape[1]
     metric = primary_metric(n_labels, False)  # what compare ranks on: ROC-AUC for two classes, else macro-F1
     labels = [str(i) for i in range(n_labels)]
     score = lambda p: classification_metrics(dev_y, p, labels)[metric]  # noqa: E731
