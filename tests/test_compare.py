@@ -355,9 +355,20 @@ def test_an_ensemble_needs_two_members_with_the_same_labels() -> None:
     from headstart.ensemble import EnsembleClassifier, select_top_k
 
     class Fixed:
-        def __init__(self, labels):
-            self.labels_, self.multilabel_ = labels, False
+        def __init__(self, labels, proba=None, multilabel=False):
+            self.labels_, self.multilabel_, self.proba = labels, multilabel, proba
 
+        def predict_proba(self, texts):
+            return self.proba
+
+        def _texts(self, X):
+            return list(X)
+
+    # multi-label: the mean of the members' independent probabilities, labels at >= 0.5
+    tags = EnsembleClassifier([Fixed(["x", "y"], np.array([[.9, .2], [.4, .7]]), True),
+                               Fixed(["x", "y"], np.array([[.3, .9], [.2, .4]]), True)])
+    np.testing.assert_allclose(tags.predict_proba(["a", "b"]), [[.6, .55], [.3, .55]])
+    assert [tuple(row) for row in tags.predict(["a", "b"])] == [("x", "y"), ("y",)]
     with pytest.raises(ConfigError, match="at least two members"):
         EnsembleClassifier([Fixed(["a", "b"])])
     with pytest.raises(ConfigError, match="trained for different labels"):
