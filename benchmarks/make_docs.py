@@ -75,7 +75,14 @@ RUN_NOTES = {
                  "20 minutes per tool and seed here. headstart is the slower of the two here (about 1.2x), the "
                  "reverse of SST-2; the cause is not measured (at 616 rows its de-duplication of texts inside a "
                  "batch, which helps with few rows, has few repeats to remove). 64 per class (4,928 rows "
-                 "a draw) was not run: about an hour per tool and seed on these 2 cores.",
+                 "a draw) was not run: about an hour per tool and seed on these 2 cores. `zero-shot-api` "
+                 "(2026-11-26, same 308-row subset, `--per-class 4 --only zero-shot-api`, alone on the machine): "
+                 "the chat-API path end to end, headstart's OpenAI-compatible server on loopback running the "
+                 "packaged SmolLM2-135M-Instruct, asked for one of the 77 label names; 269 of 308 answers named "
+                 "no label and got the fallback label, so it scores 0.036. A 135M model cannot pick one of 77 "
+                 "names in free text; scoring each label's likelihood (`zero-shot-lm`, 0.153 on the same rows) "
+                 "is the way to use it. The row measures the path (about 2.3 s a text through HTTP), not what a "
+                 "GPT-4-class model behind the same API would score.",
     "sst2": "`full` and the Trainer ran 3 epochs (`--full-epochs 3`, 2026-11-26), `full` with the defaults "
             "chosen by `benchmarks/sweep.py` (lr_decay 1.6); helper test runs shared the 2 cores during "
             "part of both runs, so both times are inflated (the ratio is indicative). `features`, `head`, "
@@ -98,7 +105,12 @@ RUN_NOTES = {
             "of its per-epoch early stopping; rows in `benchmarks/results/sweeps/sst2-fewshot-h100.json`): that dev "
             "part chose the untuned encoder in 2 of 5 seeds. "
             "Zero-shot rows ran on the 2-core machine with light development work "
-            "(short test runs) beside them.",
+            "(short test runs) beside them. `zero-shot-api` (2026-11-26, all 872 rows, `--only zero-shot-api`, alone on the machine but for a few seconds of a unit test"
+            "): headstart's OpenAI-compatible server on loopback running the packaged SmolLM2-135M-Instruct, "
+            "asked for one label per text over HTTP: 0.608, with 146 of 872 answers naming neither label (they "
+            "get the fallback label, the first one), against 0.726 for scoring the two label words' likelihood "
+            "with the same model (`zero-shot-lm`). The row measures the API path end to end with a small local "
+            "model, about 1 s a text; a GPT-4-class model is what the path is for.",
     "ncbi_disease": "2026-11-26, all 3 epochs at max length 128. The Trainer peer shared the 2 cores for about "
                     "9 of its 13 minutes with a masked-LM pretraining test, so its 800 s is inflated and the time "
                     "ratios flatter headstart; the `full` and `full+dapt` seeds (bench_dapt.py) ran with light "
