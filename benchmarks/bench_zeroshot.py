@@ -12,9 +12,11 @@ Methods (no training; labels are the class names as words, e.g. "card_arrival" -
 - few-shot-lm-K: the same with K in-context examples per class drawn from the training set (seed 0);
 - zero-shot-api: the chat-API path (`--method api`): headstart's own OpenAI-compatible server (the app of
   `headstart serve`) runs SmolLM2-135M-Instruct on a loopback port in the same process, and the API
-  client asks it for one label per text over HTTP (4 requests in flight, a fresh answer cache). This
-  measures the path end to end with the packaged model; a GPT-4-class model behind the same API is the
-  intended use and would score far higher.
+  client asks it for one label per text over HTTP (4 requests in flight, a fresh answer cache; the label
+  names as given, not as words). This measures the path end to end with the packaged model; a
+  GPT-4-class model behind the same API is the intended use and would score far higher. Its
+  "predict_seconds" leave out the server's model loading, done before the first request, as a running
+  server would have.
 Each method runs in its own process (run_child), one after another, 2 torch threads. "train_seconds" is 0
 (nothing trains); "predict_seconds" is the scoring time of the test rows scored, model loading and prompt
 encoding included. With --limit N only N random test rows (seed 0) are scored and nothing is saved.
