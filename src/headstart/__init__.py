@@ -7,6 +7,7 @@
     HeadstartTagger().fit("wnut17/train.txt")                   # named entities (CoNLL / JSONL)
     HeadstartQA().fit("squad/train.json")                       # extractive question answering
     headstart.load("runs/spam")                                 # any saved model, by its task
+    headstart.load("runs/compare/ensemble")                     # compare's ensemble of its best candidates
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from headstart.backbones import list_backbones, load_backbone
 from headstart.compare import compare
 from headstart.config import TrainConfig
 from headstart.data import load_task, read_split
+from headstart.ensemble import EnsembleClassifier
 from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
 from headstart.multi import MultiAdapterClassifier
 from headstart.qa import HeadstartQA
@@ -28,6 +30,6 @@ from headstart.task_runs import load
 __version__ = "0.2.0"
 __all__ = [
     "HeadstartClassifier", "HeadstartTagger", "HeadstartQA", "load", "TrainConfig", "load_task", "read_split", "load_backbone", "list_backbones",
-    "recommend", "train_run", "evaluate_run", "compare", "MultiAdapterClassifier", "STRATEGIES", "make_strategy",
+    "recommend", "train_run", "evaluate_run", "compare", "EnsembleClassifier", "MultiAdapterClassifier", "STRATEGIES", "make_strategy",
     "HeadstartError", "DataError", "ConfigError", "BackboneError", "__version__",
 ]
