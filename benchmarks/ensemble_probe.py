@@ -4,8 +4,8 @@
     python benchmarks/ensemble_probe.py banking77
     python benchmarks/ensemble_probe.py sst2 --seed 1 --only full,lora,adapter   # another seed, 3 members
 
-Each member strategy trains as in bench_classification.py (packaged MiniLM, max length 64, seed 0, the same
-stratified 10% dev split; `full` 3 epochs on SST-2 and 5 on Banking77, adapters 5). Its dev and test class
+Each member strategy trains as in bench_classification.py (packaged MiniLM, max length 64, --seed (default
+0) for initialisation, data order and the stratified 10% dev split, which every member shares; `full` 3 epochs on SST-2 and 5 on Banking77, adapters 5). Its dev and test class
 probabilities are cached in /tmp/ensemble_probe. The ensemble is chosen by `headstart compare`'s own
 rule (headstart.ensemble.select_top_k on the task's primary dev metric: ROC-AUC for SST-2, macro-F1 for
 Banking77): members ranked on dev, the top-k average that scores best on dev kept (ties: the smaller k).
@@ -25,7 +25,7 @@ import numpy as np
 
 from common import load_dataset, machine, set_threads
 from headstart import HeadstartClassifier
-from headstart.data import load_task
+from headstart.data import Split, load_task
 from headstart.ensemble import select_top_k
 from headstart.evaluation import classification_metrics, primary_metric
 
@@ -47,9 +47,10 @@ def member(dataset: str, strategy: str, train, test, seed: int) -> dict:
     seconds = time.perf_counter() - t0
     task = load_task(train, dev_fraction=0.1, seed=seed)  # the split fit() held out
     held_out = clf.heldout_dev_proba_  # features refits on dev: its dev scores come from before that
-    out = {"dev_proba": clf.predict_proba(task.dev.texts) if held_out is None else held_out, "test_proba": clf.predict_proba(test.text.tolist()),
-           "dev_y": np.array([clf.labels_.index(y) for y in task.dev.labels]),
-           "test_y": np.array([clf.labels_.index(str(y)) for y in test.label]), "seconds": np.array(seconds)}
+    out = {"dev_proba": clf.predict_proba(task.dev.texts) if held_out is None else held_out,
+           "test_proba": clf.predict_proba(test.text.tolist()), "dev_y": clf.encode_labels(task.dev),
+           "test_y": clf.encode_labels(Split(test.text.tolist(), test.label.astype(str).tolist())),
+           "seconds": np.array(seconds)}
     CACHE.mkdir(exist_ok=True)
     np.savez(path, **out)
     return out

@@ -442,10 +442,10 @@ seconds of an ensemble are the sum of its members' (they trained one after anoth
 """
 
 
-def _full_and_chosen(run: dict) -> tuple[float, float]:
-    """Test accuracy of `full` alone and of the ensemble chosen on dev, in one seed's record."""
+def _full_and_chosen(run: dict) -> tuple[dict, dict]:
+    """The rows of `full` alone and of the ensemble chosen on dev, in one seed's record."""
     by_name = {r["ensemble"].split(": ")[-1]: r for r in run["rows"]}
-    return by_name["full"]["test_accuracy"], by_name["+".join(run["chosen"])]["test_accuracy"]
+    return by_name["full"], by_name["+".join(run["chosen"])]
 
 
 def ensemble_section() -> str:
@@ -457,17 +457,16 @@ def ensemble_section() -> str:
         runs = json.loads(path.read_text())["runs"]
         summary = ["| seed | members | chosen on dev | full alone (test) | chosen ensemble (test) | ensemble train s |",
                    "|---|---|---|---|---|---|"]
-        for run in runs:
-            alone, chosen = _full_and_chosen(run)
+        pairs = [_full_and_chosen(run) for run in runs]
+        for run, (alone, chosen) in zip(runs, pairs, strict=True):
             members = [r["ensemble"] for r in run["rows"] if ":" not in r["ensemble"]]
-            seconds = next(r["train_seconds"] for r in run["rows"] if r["ensemble"].split(": ")[-1] == "+".join(
-                run["chosen"]))
             summary.append(f"| {run['seed']} | {', '.join(members)} | {' + '.join(run['chosen'])} | "
-                           f"{alone:.4f} | {chosen:.4f} | {seconds:,.1f} |")
+                           f"{alone['test_accuracy']:.4f} | {chosen['test_accuracy']:.4f} | "
+                           f"{chosen['train_seconds']:,.1f} |")
         if len(runs) > 1:
-            alone, chosen_acc = zip(*[_full_and_chosen(run) for run in runs], strict=True)
-            summary.append(f"| mean ± sd ({len(runs)} seeds) | | | {_mean_sd(list(alone))} | "
-                           f"{_mean_sd(list(chosen_acc))} | |")
+            summary.append(f"| mean ± sd ({len(runs)} seeds) | | | "
+                           f"{_mean_sd([a['test_accuracy'] for a, _ in pairs])} | "
+                           f"{_mean_sd([c['test_accuracy'] for _, c in pairs])} | |")
         first = runs[0]
         metric = first["metric"]
         detail = [f"Seed {first['seed']}, every top-k average (`{first['command']}`, {first['machine']}, "

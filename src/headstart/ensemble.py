@@ -69,11 +69,13 @@ class EnsembleClassifier:
         members: fitted classifiers (HeadstartClassifier or anything with `labels_`, `multilabel_` and
             `predict_proba`), all with the same labels in the same order.
         names: a name per member (its strategy, in `compare`).
+        folders: the members' saved folders, when loaded from disk (`load`).
     """
 
     task = "classification"
 
-    def __init__(self, members: Sequence, names: Sequence[str] | None = None) -> None:
+    def __init__(self, members: Sequence, names: Sequence[str] | None = None,
+                 folders: Sequence[Path] = ()) -> None:
         if len(members) < 2:
             raise ConfigError("an ensemble needs at least two members.", expected="two or more classifiers",
                               found=f"{len(members)}", fix="use the single classifier itself")
@@ -89,7 +91,7 @@ class EnsembleClassifier:
         self.multilabel_ = bool(members[0].multilabel_)
         self.strategy = "ensemble"
         self.backbone_name_ = "+".join(sorted({getattr(m, "backbone_name_", "?") for m in members}))
-        self.folders: list[Path] = []  # the members' saved folders, when loaded from disk
+        self.folders = list(folders)
 
     def predict_proba(self, X) -> np.ndarray:  # noqa: N803 (scikit-learn's name)
         """The mean of the members' probabilities, shape (n, n_labels)."""
@@ -125,9 +127,8 @@ class EnsembleClassifier:
             raise ConfigError(f"the ensemble in {path} points at members that are gone.",
                               expected="the members' folders beside it, as `headstart compare` wrote them",
                               found=", ".join(missing), fix="move the comparison folder as a whole, or rerun it")
-        ensemble = cls([load(path / m) for m in spec["members"]], spec.get("names"))
-        ensemble.folders = [(path / m).resolve() for m in spec["members"]]
-        return ensemble
+        folders = [(path / m).resolve() for m in spec["members"]]
+        return cls([load(f) for f in folders], spec.get("names"), folders)
 
     @staticmethod
     def is_ensemble(path: str | Path) -> bool:
