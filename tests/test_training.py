@@ -492,3 +492,51 @@ def test_multilabel_end_to_end(tiny_bert, toy_data, tmp_path: Path) -> None:
     loaded = HeadstartClassifier.load(clf.save(tmp_path / "model"))
     assert loaded.multilabel_
     np.testing.assert_allclose(loaded.predict_proba(texts[:10]), proba, atol=1e-6)
+
+
+# --- j) a moving average of the weights (TrainConfig.ema) ----------------------------------------------------
+
+
+def test_ema_keeps_the_moving_average_of_the_trained_weights(setup, monkeypatch) -> None:
+    """With ema=d the weights kept are d-weighted averages of the weights after each step (torch's EMA:
+    the first step's weights, then avg = d * avg + (1 - d) * weights); dev sees the average, and the raw
+    weights' dev metric is logged beside it."""
+    steps: list[dict] = []
+    step = torch.optim.AdamW.step
+
+    def record(self, *args, **kwargs):
+        out = step(self, *args, **kwargs)
+        steps.append(_params(model))
+        return out
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", record)
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.1, 0.2, 0.3]))  # the last epoch is the best
+    model, kwargs = setup("top-n", epochs=2, ema=0.9)
+    result = fit(model, **kwargs)
+    assert len(steps) > 2 and result.best_epoch == 2
+    expected = steps[0]
+    for weights in steps[1:]:
+        expected = {k: 0.9 * expected[k] + 0.1 * weights[k] for k in expected}
+    for name, value in _params(model).items():
+        torch.testing.assert_close(value, expected[name], atol=1e-5, rtol=0, msg=name)
+    assert any(not torch.allclose(expected[k], steps[-1][k]) for k in expected)  # the average is not the last step
+    assert all("dev_accuracy_raw" in row for row in result.history[1:])
+
+
+def test_ema_resumes_to_the_same_result(setup, tmp_path: Path) -> None:
+    model, kwargs = setup("top-n", ema=0.8)
+    reference = fit(model, **kwargs, checkpoint=tmp_path / "a.pt")
+
+    def interrupt(epoch: int, row: dict) -> None:
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    first, kwargs = setup("top-n", ema=0.8)
+    with pytest.raises(KeyboardInterrupt):
+        fit(first, **kwargs, checkpoint=tmp_path / "b.pt", on_epoch_end=interrupt)
+    resumed, kwargs = setup("top-n", ema=0.8)
+    result = fit(resumed, **kwargs, checkpoint=tmp_path / "b.pt", resume=True)
+    assert result.history == reference.history
+    want = _params(model)
+    for name, value in _params(resumed).items():
+        torch.testing.assert_close(value, want[name], atol=1e-6, rtol=0, msg=name)

@@ -77,6 +77,8 @@ def train(
     class_weights: Annotated[str, typer.Option(help="auto (balance when imbalance >= 10:1), balanced or none")] = "auto",
     warm_start: Annotated[bool, typer.Option(help="start the head from a linear probe (head-only baseline first)")] = True,
     prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
+    ema: Annotated[float | None, typer.Option(
+        help="keep a moving average of the weights, this decay per step (e.g. 0.99; 0: off)")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",
@@ -99,8 +101,8 @@ def train(
                             phm_dim=phm_dim,
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
-                            schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, seed=seed,
-                            progress=True, task=task, stride=stride)
+                            schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, ema=ema,
+                            seed=seed, progress=True, task=task, stride=stride)
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:

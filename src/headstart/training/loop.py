@@ -6,6 +6,10 @@ code on several GPUs or machines).
     3) resume from the last checkpoint if asked
     4) epochs: (gradual unfreezing) -> steps -> dev evaluation -> early stopping -> checkpoint
     5) restore the best epoch's weights
+
+With `cfg.ema` > 0 an exponential moving average of the weights (torch's AveragedModel) follows every step;
+the dev evaluation, early stopping and the weights kept are the average's (the raw weights' dev metric is
+logged beside it as `dev_<metric>_raw`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from headstart.config import DEFAULT_LOWER_LR_CAP, DEFAULT_LR_DECAY, TrainConfig
@@ -121,6 +126,7 @@ def fit(
     result = FitResult(metric=metric, cache_depth=depth)
     best_state = _state(core, keys)
     start_epoch = 0
+    ema = AveragedModel(core, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
 
     # 3) resume ---------------------------------------------------------------------------------
     if state is not None:
@@ -132,6 +138,9 @@ def fit(
         result.train_seconds = state["train_seconds"]
         torch.set_rng_state(state["rng"])
         start_epoch = state["epoch"] + 1
+        if ema is not None:
+            ema.module.load_state_dict(state["ema"], strict=False)
+            ema.n_averaged.fill_(state["ema_n"])
 
     # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
     if start_epoch == 0:
@@ -164,21 +173,28 @@ def fit(
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
+            if ema is not None:
+                ema.update_parameters(core)
             losses.append(loss.item())
             bar.advance(loss=float(np.mean(losses[-20:])))
         result.train_seconds += time.perf_counter() - t0
 
-        row = _evaluate_epoch(core, objective, dev, epoch, losses, pad_id, depth)
+        kept = core if ema is None else ema.module  # the weights that are evaluated and may be kept
+        row = _evaluate_epoch(kept, objective, dev, epoch, losses, pad_id, depth)
+        if ema is not None:
+            row[f"dev_{metric}_raw"] = objective.evaluate(core, dev, pad_id=pad_id, depth=depth or 0)[f"dev_{metric}"]
         row["lr"] = scheduler.get_last_lr()[-1]
         result.history.append(row)
         if stopper.update(row[f"dev_{metric}"], epoch):
-            best_state = _state(core, keys)
+            best_state = _state(kept, keys)
         bar.set_metric(metric, row[f"dev_{metric}"])
         if checkpoint and accelerator.is_main_process:
             save_atomic({"model": _state(core, keys), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "stopper": stopper.state_dict(),
                          "history": result.history, "best_state": best_state, "epoch": epoch,
-                         "train_seconds": result.train_seconds, "rng": torch.get_rng_state()}, checkpoint)
+                         "train_seconds": result.train_seconds, "rng": torch.get_rng_state(),
+                         **({} if ema is None else {"ema": _state(ema.module, keys),
+                                                    "ema_n": int(ema.n_averaged)})}, checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
     else:
