@@ -120,6 +120,7 @@ def test_unknown_and_own_command_strategies(tiny_bert, toy_data, monkeypatch) ->
     ({"strategy": "features", "classifier": "tree"}, ("invalid value for classifier", "'logreg', 'svm'")),
     ({"strategy": "head", "epochs": 0}, ("invalid value for epochs", "found:    0")),
     ({"strategy": "head", "schedule": "cosine"}, ("invalid value for schedule", "'linear', 'slanted'")),
+    ({"strategy": "full", "average_epochs": 0}, ("invalid value for average_epochs", "an integer >= 1")),
 ])
 def test_invalid_options(options, message, tiny_bert, toy_data) -> None:
     with pytest.raises(ConfigError, match=match(*message)):

@@ -494,49 +494,71 @@ def test_multilabel_end_to_end(tiny_bert, toy_data, tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict_proba(texts[:10]), proba, atol=1e-6)
 
 
-# --- j) a moving average of the weights (TrainConfig.ema) ----------------------------------------------------
+# --- j) checkpoint averaging (TrainConfig.average_epochs) ---------------------------------------------------
 
 
-def test_ema_keeps_the_moving_average_of_the_trained_weights(setup, monkeypatch) -> None:
-    """With ema=d the weights kept are d-weighted averages of the weights after each step (torch's EMA:
-    the first step's weights, then avg = d * avg + (1 - d) * weights); dev sees the average, and the raw
-    weights' dev metric is logged beside it."""
-    steps: list[dict] = []
-    step = torch.optim.AdamW.step
+def _epoch_ends(model) -> tuple[dict, callable]:
+    """A dict filled with each epoch's end weights (1-based epoch -> parameters) and the hook that fills it."""
+    ends: dict[int, dict] = {}
+    return ends, lambda epoch, row: ends.update({epoch + 1: _params(model)})
 
-    def record(self, *args, **kwargs):
-        out = step(self, *args, **kwargs)
-        steps.append(_params(model))
-        return out
 
-    monkeypatch.setattr(torch.optim.AdamW, "step", record)
-    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.1, 0.2, 0.3]))  # the last epoch is the best
-    model, kwargs = setup("top-n", epochs=2, ema=0.9)
-    result = fit(model, **kwargs)
-    assert len(steps) > 2 and result.best_epoch == 2
-    expected = steps[0]
-    for weights in steps[1:]:
-        expected = {k: 0.9 * expected[k] + 0.1 * weights[k] for k in expected}
+@pytest.mark.parametrize(("values", "best", "averaged"), [
+    ([0.1, 0.2, 0.3, 0.5, 0.4], 3, [2, 3]),  # the best epoch and the one before it, not the later epoch 4
+    ([0.1, 0.5, 0.3, 0.2, 0.2], 1, []),  # nothing before the first epoch to average with
+    ([0.9, 0.5, 0.6, 0.7, 0.8], 0, []),  # the starting point (the warm-start probe) is never averaged
+])
+def test_average_epochs_keeps_the_mean_of_the_best_epoch_and_the_one_before(values, best, averaged, setup,
+                                                                           monkeypatch) -> None:
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted(values))
+    model, kwargs = setup("top-n", epochs=4, average_epochs=2, warm_start=False)
+    start = _params(model)
+    ends, hook = _epoch_ends(model)
+    result = fit(model, **kwargs, on_epoch_end=hook)
+    assert result.best_epoch == best and result.averaged_epochs == averaged
+    assert (result.averaged_metric is not None) == bool(averaged)
+    want = {k: sum(ends[e][k] for e in averaged) / len(averaged) for k in start} if averaged else ends.get(best)
+    if want is None:  # the starting point, before any step (trained groups then moved away from it)
+        changed = [k for k in start if not torch.equal(start[k], ends[4][k])]
+        assert changed and all(torch.equal(_params(model)[k], start[k]) for k in changed)
+        return
+    assert any(not torch.equal(ends[averaged[0]][k], ends[averaged[-1]][k]) for k in start) if averaged else True
     for name, value in _params(model).items():
-        torch.testing.assert_close(value, expected[name], atol=1e-5, rtol=0, msg=name)
-    assert any(not torch.allclose(expected[k], steps[-1][k]) for k in expected)  # the average is not the last step
-    assert all("dev_accuracy_raw" in row for row in result.history[1:])
+        torch.testing.assert_close(value, want[name], atol=1e-6, rtol=0, msg=name)
 
 
-def test_ema_resumes_to_the_same_result(setup, tmp_path: Path) -> None:
-    model, kwargs = setup("top-n", ema=0.8)
+@pytest.mark.parametrize(("averaged_score", "kept"), [(0.55, [1, 2]), (0.45, [])])
+def test_an_average_worse_than_the_starting_point_is_not_kept(averaged_score, kept, setup, monkeypatch) -> None:
+    """The mean is kept unless its dev metric falls below the starting point's (the warm-start probe):
+    training never ends worse than where it started."""
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.5, 0.6, 0.7]))
+    model, kwargs = setup("top-n", epochs=2, average_epochs=2)
+    monkeypatch.setattr(kwargs["objective"], "evaluate", lambda *a, **k: {"dev_accuracy": averaged_score})
+    ends, hook = _epoch_ends(model)
+    result = fit(model, **kwargs, on_epoch_end=hook)
+    assert result.best_epoch == 2 and result.averaged_epochs == kept
+    assert result.averaged_metric == (averaged_score if kept else None)
+    want = {k: (ends[1][k] + ends[2][k]) / 2 for k in ends[2]} if kept else ends[2]
+    for name, value in _params(model).items():
+        torch.testing.assert_close(value, want[name], atol=1e-6, rtol=0, msg=name)
+
+
+def test_average_epochs_resumes_to_the_same_result(setup, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(loop, "_evaluate_epoch", _scripted([0.1, 0.2, 0.3, 0.4]))
+    model, kwargs = setup("top-n", epochs=3, average_epochs=2)
     reference = fit(model, **kwargs, checkpoint=tmp_path / "a.pt")
+    assert reference.averaged_epochs == [2, 3]
 
     def interrupt(epoch: int, row: dict) -> None:
-        if epoch == 0:
+        if epoch == 1:
             raise KeyboardInterrupt
 
-    first, kwargs = setup("top-n", ema=0.8)
+    first, kwargs = setup("top-n", epochs=3, average_epochs=2)
     with pytest.raises(KeyboardInterrupt):
         fit(first, **kwargs, checkpoint=tmp_path / "b.pt", on_epoch_end=interrupt)
-    resumed, kwargs = setup("top-n", ema=0.8)
+    resumed, kwargs = setup("top-n", epochs=3, average_epochs=2)
     result = fit(resumed, **kwargs, checkpoint=tmp_path / "b.pt", resume=True)
-    assert result.history == reference.history
+    assert result.history == reference.history and result.averaged_epochs == reference.averaged_epochs
     want = _params(model)
     for name, value in _params(resumed).items():
         torch.testing.assert_close(value, want[name], atol=1e-6, rtol=0, msg=name)

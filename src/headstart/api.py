@@ -36,7 +36,7 @@ _STRATEGY_OPTIONS = ("top_n", "classifier", "C", "refit", "train_embeddings", "r
                      "target_modules", "virtual_tokens", "reduction_factor", "placement", "phm_dim")
 _TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
                   "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "warm_start",
-                  "prefix_cache", "ema", "seed")
+                  "prefix_cache", "average_epochs", "seed")
 
 
 class HeadstartClassifier(ClassifierMixin, BaseEstimator):
@@ -70,7 +70,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float | None = None,
                  lower_lr_cap: float | None = None, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
-                 class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True, ema: float | None = None,
+                 class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True, average_epochs: int | None = None,
                  seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
                  dev_fraction: float = 0.1, progress: bool = False) -> None:
@@ -103,7 +103,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.class_weights = class_weights
         self.warm_start = warm_start
         self.prefix_cache = prefix_cache
-        self.ema = ema
+        self.average_epochs = average_epochs
         self.seed = seed
         self.text_column = text_column
         self.label_column = label_column

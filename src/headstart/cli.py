@@ -77,8 +77,8 @@ def train(
     class_weights: Annotated[str, typer.Option(help="auto (balance when imbalance >= 10:1), balanced or none")] = "auto",
     warm_start: Annotated[bool, typer.Option(help="start the head from a linear probe (head-only baseline first)")] = True,
     prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
-    ema: Annotated[float | None, typer.Option(
-        help="keep a moving average of the weights, this decay per step (e.g. 0.99; 0: off)")] = None,
+    average_epochs: Annotated[int | None, typer.Option(
+        help="keep the mean of the last N epochs' weights up to the best one (default: full 2, others 1)")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",
@@ -101,7 +101,7 @@ def train(
                             phm_dim=phm_dim,
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
-                            schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, ema=ema,
+                            schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, average_epochs=average_epochs,
                             seed=seed, progress=True, task=task, stride=stride)
     except HeadstartError as exc:
         _fail(exc)

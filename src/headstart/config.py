@@ -62,9 +62,10 @@ class TrainConfig:
         warm_start: start the head from a logistic-regression probe on the frozen features (LP-FT);
             the probe is also "epoch 0" of the history, so training never ends worse than it on dev.
         prefix_cache: compute the frozen bottom of the model once and reuse it every epoch.
-        ema: keep an exponential moving average of the trained weights, with this decay per step (e.g.
-            0.99: an average over about the last 100 steps); the dev evaluation, early stopping and the
-            weights kept use the average. 0 trains and keeps the weights as they are.
+        average_epochs: keep the mean of the weights at the ends of the best epoch and the epochs just
+            before it, this many in all (checkpoint averaging, SWA over epoch ends), unless that mean scores
+            below the starting point on dev; 1 keeps the best epoch's weights as they are. `full` averages 2
+            (benchmarks/average_probe.py).
         dropout: dropout before the head.
         seed: seeds data order, initialisation and dropout.
     """
@@ -84,7 +85,7 @@ class TrainConfig:
     class_weights: str = "auto"
     warm_start: bool = True
     prefix_cache: bool = True
-    ema: float | None = None  # None: the strategy's default, else 0 (off)
+    average_epochs: int | None = None  # None: the strategy's default, else 1 (off)
     dropout: float = 0.1
     seed: int = 0
 
@@ -106,8 +107,8 @@ class TrainConfig:
         if self.metric is not None:
             check_choice("metric", self.metric, ("auc", "macro_f1", "accuracy", "micro_f1", "weighted_f1"))
         check_choice("class_weights", self.class_weights, ("auto", "balanced", "none"))
-        if self.ema is not None:
-            check_range("ema", self.ema, 0.0, 0.9999)
+        if self.average_epochs is not None:
+            check_range("average_epochs", self.average_epochs, 1, integer=True)
         check_range("dropout", self.dropout, 0.0, 0.9)
         check_range("seed", self.seed, 0, integer=True)
 
@@ -137,6 +138,6 @@ class TrainConfig:
             values["lr_decay"] = DEFAULT_LR_DECAY
         if values["lower_lr_cap"] is None:
             values["lower_lr_cap"] = DEFAULT_LOWER_LR_CAP
-        if values["ema"] is None:
-            values["ema"] = 0.0
+        if values["average_epochs"] is None:
+            values["average_epochs"] = 1
         return TrainConfig(**values)

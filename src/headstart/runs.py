@@ -117,7 +117,7 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     write_report(out, title=f"headstart run: {clf.strategy} on {Path(str(train)).name}",
                  summary={k: metrics[k] for k in ("strategy", "backbone", "trainable_params", "trainable_percent",
                                                   "total_params", "saved_bytes", "peak_rss_mb", "train_seconds",
-                                                  "best_epoch", "primary_metric")},
+                                                  "best_epoch", "averaged_epochs", "primary_metric")},
                  metrics=metrics[eval_name], baselines=metrics["baselines"], history=clf.fit_result_.history,
                  drift=clf.drift_, data_stats=asdict(task.stats), config=config)
     (out / "checkpoint.pt").unlink(missing_ok=True)
@@ -143,7 +143,7 @@ def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:
         "trainable_params": clf.trainable_params_, "total_params": clf.total_params_,
         "trainable_percent": round(100 * clf.trainable_params_ / clf.total_params_, 4), "adapter": clf.adapter_,
         "train_seconds": round(clf.fit_seconds_, 2), "best_epoch": result.best_epoch,
-        "epochs_run": epochs_run, "stopped_early": result.stopped_early,
+        "averaged_epochs": result.averaged_epochs, "epochs_run": epochs_run, "stopped_early": result.stopped_early,
         "cache_depth": result.cache_depth, "n_train": len(task.train),
         "examples_per_second": round(len(task.train) * epochs_run / max(clf.fit_seconds_, 1e-9), 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),

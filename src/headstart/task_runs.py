@@ -115,7 +115,7 @@ def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=No
         "trainable_params": est.trainable_params_, "total_params": est.total_params_,
         "trainable_percent": round(100 * est.trainable_params_ / est.total_params_, 4), "adapter": est.adapter_,
         "train_seconds": round(est.fit_seconds_, 2), "best_epoch": result.best_epoch,
-        "stopped_early": result.stopped_early, "n_train": len(train_split), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "averaged_epochs": result.averaged_epochs, "stopped_early": result.stopped_early, "n_train": len(train_split), "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     eval_name = "test" if test_split is not None else "dev"
     metrics["evaluated_on"] = eval_name
@@ -164,6 +164,6 @@ def _best_row(result) -> dict:
 
 def _report(out: Path, title: str, summary: dict, metrics: dict, history, drift, config) -> None:
     keys = ("task", "strategy", "backbone", "trainable_params", "total_params", "saved_bytes", "peak_rss_mb",
-            "train_seconds", "best_epoch", "primary_metric")
+            "train_seconds", "best_epoch", "averaged_epochs", "primary_metric")
     write_span_report(out, title=title, summary={k: summary[k] for k in keys if k in summary}, metrics=metrics,
                       history=history, drift=drift, config=config)

@@ -22,7 +22,8 @@ __all__ = ["write_report", "write_span_report"]
 _MAX_CLASS_ROWS = 30
 _BASELINE_NAMES = {"majority": "Majority class", "tfidf": "TF-IDF + LR", "tfidf_lr": "TF-IDF + LR"}
 _SCORES = (("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"), ("auc", "AUC"))
-_SUMMARY_KEYS = ("strategy", "backbone", "trainable_params", "total_params", "train_seconds", "best_epoch")
+_SUMMARY_KEYS = ("strategy", "backbone", "trainable_params", "total_params", "train_seconds", "best_epoch",
+                 "averaged_epochs")
 
 
 @dataclass
@@ -157,7 +158,9 @@ def _summary(summary: dict, metrics: dict) -> list[_Block]:
         ["Backbone", _fmt(summary.get("backbone"))],
         ["Trainable parameters", params],
         ["Training time", _duration(summary.get("train_seconds"))],
-        ["Best epoch", _fmt(summary.get("best_epoch"))],
+        ["Best epoch", _fmt(summary.get("best_epoch")) + (
+            f" (weights kept: the mean of epochs {_fmt(summary['averaged_epochs'])})"
+            if summary.get("averaged_epochs") else "")],
         ["Evaluated examples", _fmt(metrics.get("n"))],
     ]
     rows += [[key, _fmt(value)] for key, value in summary.items() if key not in _SUMMARY_KEYS]

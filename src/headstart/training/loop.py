@@ -5,16 +5,14 @@ code on several GPUs or machines).
     2) optimizer with discriminative learning rates, warmup + decay schedule
     3) resume from the last checkpoint if asked
     4) epochs: (gradual unfreezing) -> steps -> dev evaluation -> early stopping -> checkpoint
-    5) restore the best epoch's weights
-
-With `cfg.ema` > 0 an exponential moving average of the weights (torch's AveragedModel) follows every step;
-the dev evaluation, early stopping and the weights kept are the average's (the raw weights' dev metric is
-logged beside it as `dev_<metric>_raw`).
+    5) restore the best epoch's weights, or with cfg.average_epochs = k > 1 the mean of the weights at the
+       ends of the best epoch and the k - 1 epochs before it (checkpoint averaging: SWA over epoch ends)
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,6 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from headstart.config import DEFAULT_LOWER_LR_CAP, DEFAULT_LR_DECAY, TrainConfig
@@ -50,6 +47,8 @@ class FitResult:
     train_seconds: float = 0.0
     cache_depth: int | None = None
     stopped_early: bool = False
+    averaged_epochs: list[int] = field(default_factory=list)  # the epochs whose weights were averaged, if any
+    averaged_metric: float | None = None  # the dev metric of that average
 
 
 def fit(
@@ -126,7 +125,8 @@ def fit(
     result = FitResult(metric=metric, cache_depth=depth)
     best_state = _state(core, keys)
     start_epoch = 0
-    ema = AveragedModel(core, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema else None
+    recent: deque = deque(maxlen=cfg.average_epochs)  # (epoch, weights) at the ends of the last epochs
+    best_window: list = []  # `recent` as it was when the best epoch ended
 
     # 3) resume ---------------------------------------------------------------------------------
     if state is not None:
@@ -138,9 +138,8 @@ def fit(
         result.train_seconds = state["train_seconds"]
         torch.set_rng_state(state["rng"])
         start_epoch = state["epoch"] + 1
-        if ema is not None:
-            ema.module.load_state_dict(state["ema"], strict=False)
-            ema.n_averaged.fill_(state["ema_n"])
+        recent.extend(state["recent"])
+        best_window = state["best_window"]
 
     # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
     if start_epoch == 0:
@@ -173,36 +172,41 @@ def fit(
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            if ema is not None:
-                ema.update_parameters(core)
             losses.append(loss.item())
             bar.advance(loss=float(np.mean(losses[-20:])))
         result.train_seconds += time.perf_counter() - t0
 
-        kept = core if ema is None else ema.module  # the weights that are evaluated and may be kept
-        row = _evaluate_epoch(kept, objective, dev, epoch, losses, pad_id, depth)
-        if ema is not None:
-            row[f"dev_{metric}_raw"] = objective.evaluate(core, dev, pad_id=pad_id, depth=depth or 0)[f"dev_{metric}"]
+        row = _evaluate_epoch(core, objective, dev, epoch, losses, pad_id, depth)
         row["lr"] = scheduler.get_last_lr()[-1]
         result.history.append(row)
+        weights = _state(core, keys)
+        recent.append((epoch, weights))
         if stopper.update(row[f"dev_{metric}"], epoch):
-            best_state = _state(kept, keys)
+            best_state, best_window = weights, list(recent)
         bar.set_metric(metric, row[f"dev_{metric}"])
         if checkpoint and accelerator.is_main_process:
-            save_atomic({"model": _state(core, keys), "optimizer": optimizer.state_dict(),
+            save_atomic({"model": weights, "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "stopper": stopper.state_dict(),
                          "history": result.history, "best_state": best_state, "epoch": epoch,
                          "train_seconds": result.train_seconds, "rng": torch.get_rng_state(),
-                         **({} if ema is None else {"ema": _state(ema.module, keys),
-                                                    "ema_n": int(ema.n_averaged)})}, checkpoint)
+                         "recent": list(recent), "best_window": best_window}, checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
     else:
         result.stopped_early = stopper.should_stop
     bar.close()
 
-    # 5) best weights back ------------------------------------------------------------------------
-    core.load_state_dict(best_state, strict=False)
+    # 5) best weights back, or their mean with the epochs before (when asked, and not worse on dev than the
+    # starting point: training never ends below the warm-start probe) -----------------------------------------
+    if len(best_window) > 1:  # the window ends at the best epoch (a trained one: epoch 0 never enters it)
+        core.load_state_dict({k: torch.stack([w[k] for _, w in best_window]).mean(0) for k in best_state},
+                             strict=False)
+        value = objective.evaluate(core, dev, pad_id=pad_id, depth=depth or 0)[f"dev_{metric}"]
+        start = result.history[0][f"dev_{metric}"]
+        if value >= start if objective.greater_is_better else value <= start:
+            result.averaged_epochs, result.averaged_metric = [epoch + 1 for epoch, _ in best_window], value
+    if not result.averaged_epochs:
+        core.load_state_dict(best_state, strict=False)
     freeze_except(core, groups, [])
     core.eval()
     result.best_epoch, result.best_metric = stopper.best_epoch + 1, stopper.best
