@@ -125,7 +125,7 @@ def fit(
     result = FitResult(metric=metric, cache_depth=depth)
     best_state = _state(core, keys)
     start_epoch = 0
-    recent: deque = deque(maxlen=cfg.average_epochs)  # (epoch, weights) at the ends of the last epochs
+    recent: deque = deque(maxlen=cfg.average_epochs or 1)  # (epoch, weights) at the ends of the last epochs
     best_window: list = []  # `recent` as it was when the best epoch ended
 
     # 3) resume ---------------------------------------------------------------------------------
