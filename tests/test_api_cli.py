@@ -231,6 +231,7 @@ def test_train_writes_a_complete_run(cli_run) -> None:
     assert config["estimator"]["backbone"] == str(cli_run["backbone"])
     assert config["data"]["train"] == str(cli_run["train"])
     assert config["resolved"]["train"]["epochs"] == 2
+    assert config["resolved"]["train"]["average_epochs"] == 1 and metrics["averaged_epochs"] == []  # full's only
     assert "headstart" in cli_run["output"] and "baseline: majority" in cli_run["output"]
 
 

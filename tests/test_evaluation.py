@@ -308,6 +308,7 @@ def _report(tmp_path, labels, history=HISTORY, drift=None):
             "total_params": 100000,
             "train_seconds": 75.0,
             "best_epoch": 2,
+            "averaged_epochs": [1, 2],
         },
         metrics=metrics,
         baselines=baselines,
@@ -343,6 +344,7 @@ def test_report_files_contain_all_sections(tmp_path):
     assert "| neutral | 0.6667 | 1.0000 | 0.8000 | 2 |" in md
     assert "| layer.0 | 1.50% |" in md and "| head | 150.00% |" in md
     assert "1,234 of 100,000 (1.23%)" in md and "1 min 15 s" in md
+    assert "| Best epoch | 2 (weights kept: the mean of epochs 1, 2) |" in md
     assert "![" in md and "(learning_curves.png)" in md and 'src="confusion_matrix.png"' in page
     assert "- tiny data set" in md
     assert "````json" in md  # the fence outgrows the backticks in the config
