@@ -178,6 +178,23 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(setup, tmp_path: Pa
         assert torch.allclose(value, want[name], atol=1e-6, rtol=0), name
 
 
+def test_resume_from_a_checkpoint_written_before_averaging_existed(setup, tmp_path: Path) -> None:
+    model, kwargs = setup("top-n")
+    reference = fit(model, **kwargs)
+    first, kwargs = setup("top-n")
+    with pytest.raises(KeyboardInterrupt):
+        fit(first, **kwargs, checkpoint=tmp_path / "b.pt", on_epoch_end=lambda epoch, row: _interrupt())
+    state = load_checkpoint(tmp_path / "b.pt")
+    del state["recent"], state["best_window"]
+    save_atomic(state, tmp_path / "b.pt")
+    resumed, kwargs = setup("top-n")
+    assert fit(resumed, **kwargs, checkpoint=tmp_path / "b.pt", resume=True).history == reference.history
+
+
+def _interrupt():
+    raise KeyboardInterrupt
+
+
 def test_checkpoint_is_complete_and_leaves_no_temporary_file(setup, tmp_path: Path) -> None:
     model, kwargs = setup("top-n", epochs=2)
     fit(model, **kwargs, checkpoint=tmp_path / "run" / "checkpoint.pt")

@@ -70,8 +70,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  lr: float | None = None, batch_size: int = 32, max_length: int = 128, lr_decay: float | None = None,
                  lower_lr_cap: float | None = None, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
-                 class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True, average_epochs: int | None = None,
-                 seed: int = 0,
+                 class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True,
+                 average_epochs: int | None = None, seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
                  dev_fraction: float = 0.1, progress: bool = False) -> None:
         self.backbone = backbone

@@ -101,8 +101,8 @@ def train(
                             phm_dim=phm_dim,
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
-                            schedule=schedule, class_weights=class_weights, warm_start=warm_start, prefix_cache=prefix_cache, average_epochs=average_epochs,
-                            seed=seed, progress=True, task=task, stride=stride)
+                            schedule=schedule, class_weights=class_weights, warm_start=warm_start,
+                            prefix_cache=prefix_cache, average_epochs=average_epochs, seed=seed, progress=True, task=task, stride=stride)
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:

@@ -115,7 +115,8 @@ def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=No
         "trainable_params": est.trainable_params_, "total_params": est.total_params_,
         "trainable_percent": round(100 * est.trainable_params_ / est.total_params_, 4), "adapter": est.adapter_,
         "train_seconds": round(est.fit_seconds_, 2), "best_epoch": result.best_epoch,
-        "averaged_epochs": result.averaged_epochs, "stopped_early": result.stopped_early, "n_train": len(train_split), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "averaged_epochs": result.averaged_epochs, "stopped_early": result.stopped_early,
+        "n_train": len(train_split), "peak_rss_mb": round(peak_rss_mb(), 1),
     }
     eval_name = "test" if test_split is not None else "dev"
     metrics["evaluated_on"] = eval_name

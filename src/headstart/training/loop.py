@@ -138,8 +138,8 @@ def fit(
         result.train_seconds = state["train_seconds"]
         torch.set_rng_state(state["rng"])
         start_epoch = state["epoch"] + 1
-        recent.extend(state["recent"])
-        best_window = state["best_window"]
+        recent.extend(state.get("recent", []))  # absent from checkpoints written before averaging existed
+        best_window = state.get("best_window", [])
 
     # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
     if start_epoch == 0:
