@@ -51,7 +51,8 @@ def result_row(args: argparse.Namespace, clf: HeadstartClassifier, train: pd.Dat
     epochs_run = max(1, sum(row["epoch"] >= 1 for row in clf.fit_result_.history))  # row 0: the start
     config = {"max_length": args.max_length, "batch_size": args.batch_size,
               "epochs": clf.train_config_.epochs, "epochs_run": epochs_run,
-              "best_epoch": clf.fit_result_.best_epoch, "lr": clf.train_config_.lr,
+              "best_epoch": clf.fit_result_.best_epoch, "averaged_epochs": clf.fit_result_.averaged_epochs,
+              "lr": clf.train_config_.lr,
               "strategy_options": clf.strategy_.describe()["options"],
               "train_rows": ("all of train (scored on a stratified 10% dev split, then refit on every row)"
                              if clf.refit_on_dev_ else "90% of train (10% stratified dev for early stopping)")}
