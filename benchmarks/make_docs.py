@@ -472,13 +472,18 @@ def _full_and_chosen(run: dict) -> tuple[dict, dict]:
     return by_name["full"], by_name["+".join(run["chosen"])]
 
 
+def _sweep_runs(name: str, kind: str) -> list[dict]:
+    """The runs of results/sweeps/<name>-<kind>.json (ensemble, averaging), or none when it was not run."""
+    path = RESULTS / "sweeps" / f"{name}-{kind}.json"
+    return json.loads(path.read_text())["runs"] if path.exists() else []
+
+
 def ensemble_section() -> str:
     blocks = []
     for name in ("sst2", "banking77"):
-        path = RESULTS / "sweeps" / f"{name}-ensemble.json"
-        if not path.exists():
+        runs = _sweep_runs(name, "ensemble")
+        if not runs:
             continue
-        runs = json.loads(path.read_text())["runs"]
         summary = ["| seed | members | chosen on dev | full alone (test) | chosen ensemble (test) | ensemble train s |",
                    "|---|---|---|---|---|---|"]
         pairs = [_full_and_chosen(run) for run in runs]
@@ -520,10 +525,7 @@ switched on for the experiment: `lora` keeps its best epoch's weights by default
 def averaging_section() -> str:
     blocks = []
     for name in ("sst2", "banking77"):
-        path = RESULTS / "sweeps" / f"{name}-averaging.json"
-        if not path.exists():
-            continue
-        every = [r for r in json.loads(path.read_text())["runs"] if r["average_epochs"] == 2]
+        every = [r for r in _sweep_runs(name, "averaging") if r["average_epochs"] == 2]
         for strategy in sorted({r["strategy"] for r in every}, key=lambda s: s != "full"):  # full first
             blocks.append(_averaging_block(name, [r for r in every if r["strategy"] == strategy]))
     if not blocks:
