@@ -5,6 +5,7 @@ packaged MiniLM), same k-shot draws, same pair budget and epochs, in one invocat
     python benchmarks/bench_fewshot.py --datasets sst2 --shots 8,64 --seeds 5
     python benchmarks/bench_fewshot.py --datasets banking77 --shots 8 --seeds 3 --pairs-per-example 4
     python benchmarks/bench_fewshot.py --datasets sst2 --shots 8 --seeds 1 --epochs 1 --limit 50  # smoke
+    python benchmarks/bench_fewshot.py --datasets banking77 --shots 64 --epochs 1 --parallel 10   # on a GPU
 
 For every data set, k (examples per class) and seed, k rows per class are drawn from the training split
 with that seed; headstart (`few-shot-<k>`, "by": "headstart") and SetFit ("by": "setfit") then each train
@@ -12,6 +13,10 @@ in their own process, one after the other (never two trainings at once on 2 core
 whole test set (SST-2: the GLUE dev set). Rows go to benchmarks/results/<dataset>.json as each finishes;
 the mean and spread per (method, by) go under its `few_shot` key, then docs/benchmarks.md is regenerated.
 `--limit N` (first N test rows) is for smoke tests: such runs are printed, never saved.
+`--parallel N` (for a GPU machine with many cores, where one small-batch training leaves the GPU mostly
+idle) runs N trainings at once, every seed of both tools side by side; each row then records `concurrent: N`
+in its config, since its seconds were measured with N jobs sharing the machine. Only this process writes
+the results file.
 
 Budget: `--epochs` x `--pairs-per-example` pairs per example (default 4 x 10 = 40, SetFit's default of 20
 iterations); headstart trains on 80% of the rows (20% choose the epoch), SetFit on all of them.
@@ -24,6 +29,7 @@ import datetime as dt
 import json
 import statistics
 import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from common import HERE, RESULTS, run_child, save_row
@@ -40,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, default=4)
     ap.add_argument("--pairs-per-example", type=int, default=10, help="pairs per example and epoch (even)")
     ap.add_argument("--limit", type=int, default=None, help="smoke test: first N test rows; nothing is saved")
+    ap.add_argument("--parallel", type=int, default=1, help="trainings at once (a GPU machine); default 1")
     args = ap.parse_args()
     args.datasets, args.only = args.datasets.split(","), args.only.split(",")
     args.shots = [int(k) for k in args.shots.split(",")]
@@ -72,33 +79,42 @@ def summarise(dataset: str) -> dict:
     return summary
 
 
+def run_one(dataset: str, k: int, seed: int, by: str, args: argparse.Namespace) -> dict:
+    """One training of one tool in its own process (run_child); its row, marked when it shared the machine."""
+    child = [dataset, "--shots", str(k), "--seed", str(seed), "--epochs", str(args.epochs),
+             "--pairs-per-example", str(args.pairs_per_example)]
+    if args.limit is not None:
+        child += ["--limit", str(args.limit)]
+    log = HERE / "logs" / f"{dataset}-few-shot-{k}-{by}-{seed}.log"
+    row = run_child(RUNNERS[by], child, log)
+    if args.parallel > 1:
+        row["config"]["concurrent"] = args.parallel
+    return row
+
+
 def main() -> None:
     args = parse_args()
     command = "python benchmarks/" + " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
     started = dt.datetime.now().isoformat(timespec="seconds")
     for dataset in args.datasets:
-        for k in args.shots:
-            for seed in range(args.seeds):
-                for by in args.only:
-                    child = [dataset, "--shots", str(k), "--seed", str(seed), "--epochs", str(args.epochs),
-                             "--pairs-per-example", str(args.pairs_per_example)]
-                    if args.limit is not None:
-                        child += ["--limit", str(args.limit)]
-                    log = HERE / "logs" / f"{dataset}-few-shot-{k}-{by}-{seed}.log"
-                    row = run_child(RUNNERS[by], child, log)
-                    row["invocation"] = started
-                    print(f"[{dataset}] few-shot-{k} {by} seed {seed}: accuracy {row['accuracy']:.4f} macro-F1 "
-                          f"{row['macro_f1']:.4f} train {row['train_seconds']} s peak {row['peak_rss_mb']} MB",
-                          file=sys.stderr, flush=True)
-                    if args.limit is None:
-                        save_row(dataset, row, command)
+        jobs = [(k, seed, by) for k in args.shots for seed in range(args.seeds) for by in args.only]
+        with ThreadPoolExecutor(max_workers=args.parallel) as pool:  # threads only wait on child processes
+            futures = {pool.submit(run_one, dataset, k, seed, by, args): (k, seed, by) for k, seed, by in jobs}
+            for future in as_completed(futures):  # saved as each ends, by this thread alone
+                k, seed, by = futures[future]
+                row = future.result()
+                row["invocation"] = started
+                print(f"[{dataset}] few-shot-{k} {by} seed {seed}: accuracy {row['accuracy']:.4f} macro-F1 "
+                      f"{row['macro_f1']:.4f} train {row['train_seconds']} s peak {row['peak_rss_mb']} MB",
+                      file=sys.stderr, flush=True)
+                if args.limit is None:
+                    save_row(dataset, row, command)
         if args.limit is None:
             print(json.dumps(summarise(dataset), indent=2), file=sys.stderr)
     if args.limit is None:
         from make_docs import write_docs
 
         write_docs()
-
 
 if __name__ == "__main__":
     main()
