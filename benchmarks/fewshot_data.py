@@ -11,11 +11,14 @@ from common import load_dataset
 
 
 def shots(dataset: str, k: int, seed: int, test_limit: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(k rows of every class drawn with `seed`, test set) for `dataset` (SST-2: from the 8,000-row subset;
+    """(k rows of every class drawn with `seed`, or all of a class's rows when it has fewer; test set) for `dataset` (SST-2: from the 8,000-row subset;
     tested on the GLUE dev set). `test_limit`: the first N test rows, for smoke runs only."""
     train, test = load_dataset(dataset)
     train["label"], test["label"] = train.label.astype(str), test.label.astype(str)
-    few = train.groupby("label", group_keys=False).sample(n=k, random_state=seed)
+    if train.label.value_counts().min() >= k:
+        few = train.groupby("label", group_keys=False).sample(n=k, random_state=seed)
+    else:  # a class with fewer than k rows gives all it has (Banking77 at 64: four classes of 35 to 61 rows)
+        few = pd.concat([g.sample(n=min(k, len(g)), random_state=seed) for _, g in train.groupby("label")])
     few = few.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # classes interleaved
     if test_limit is not None:
         test = test.head(test_limit)
