@@ -102,7 +102,11 @@ def main() -> None:
             futures = {pool.submit(run_one, dataset, k, seed, by, args): (k, seed, by) for k, seed, by in jobs}
             for future in as_completed(futures):  # saved as each ends, by this thread alone
                 k, seed, by = futures[future]
-                row = future.result()
+                try:
+                    row = future.result()
+                except RuntimeError as err:  # one failed training: say so, keep the others' rows
+                    print(f"[{dataset}] few-shot-{k} {by} seed {seed}: {err}", file=sys.stderr, flush=True)
+                    continue
                 row["invocation"] = started
                 print(f"[{dataset}] few-shot-{k} {by} seed {seed}: accuracy {row['accuracy']:.4f} macro-F1 "
                       f"{row['macro_f1']:.4f} train {row['train_seconds']} s peak {row['peak_rss_mb']} MB",

@@ -44,6 +44,7 @@ def main() -> None:
     out = tempfile.mkdtemp(prefix="setfit-")  # SetFit's Trainer writes checkpoints; keep them out of the repo
     t0 = time.perf_counter()
     model = SetFitModel.from_pretrained(resolve("minilm")[1])
+    model.model_body.float()  # float32 as headstart trains it, whatever dtype the checkpoint stores
     targs = TrainingArguments(batch_size=args.batch_size, num_epochs=args.epochs,
                               num_iterations=args.pairs_per_example // 2, body_learning_rate=2e-5,
                               max_length=args.max_length, seed=args.seed, report_to="none",
