@@ -27,6 +27,8 @@ from common import load_dataset, machine
 from headstart import HeadstartClassifier
 from headstart.evaluation import classification_metrics
 
+ALL_LINEAR_BERT = ["query", "key", "value", "output.dense", "intermediate.dense"]  # not the pooler's dense
+
 # name -> list of (label, HeadstartClassifier keyword arguments)
 GRIDS = {
     "full": [
@@ -55,6 +57,13 @@ GRIDS = {
         ("lora r16 lr1e-3 e5", dict(strategy="lora", rank=16, alpha=32, lr=1e-3, epochs=5)),
         ("bitfit lr1e-3 e5", dict(strategy="bitfit", lr=1e-3, epochs=5)),
         ("bitfit lr3e-3 e5", dict(strategy="bitfit", lr=3e-3, epochs=5)),
+    ],
+    # LoRA on every linear layer of the blocks (QLoRA's finding: query/value alone under-fits) against the
+    # anatomy table's query/value default; BERT-style names ("output.dense" also ends the attention output)
+    "lora-targets": [
+        ("lora lr2e-3 e5", dict(strategy="lora", lr=2e-3, epochs=5)),
+        ("lora all lr2e-3 e5", dict(strategy="lora", lr=2e-3, epochs=5, target_modules=ALL_LINEAR_BERT)),
+        ("lora all lr1e-3 e5", dict(strategy="lora", lr=1e-3, epochs=5, target_modules=ALL_LINEAR_BERT)),
     ],
     "adapters-b": [
         ("adapter lr1e-3 e5", dict(strategy="adapter", lr=1e-3, epochs=5)),
