@@ -47,6 +47,24 @@ def test_lora_targets_come_from_the_anatomy_table(tiny_folders) -> None:
         assert target in adapted, (family, adapted)
 
 
+@pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
+def test_lora_all_linear_adapts_every_projection_in_the_blocks_and_nothing_else(family, tiny_folders) -> None:
+    clf = _fit(tiny_folders[family], "lora", epochs=1, target_modules="all-linear")
+    backbone = clf.model_.backbone
+    adapted = {n.split(".lora_A")[0] for n, _ in backbone.named_parameters() if "lora_A" in n}
+    blocks = clf.model_.anatomy.blocks
+    linear = {n.removesuffix(".base_layer") for n, m in backbone.named_modules()  # LoRA wraps each as base_layer
+              if (isinstance(m, torch.nn.Linear) or type(m).__name__ == "Conv1D") and f"{blocks}." in n
+              and "lora_" not in n}
+    assert adapted and adapted == linear, adapted ^ linear
+    assert not any("pooler" in n for n in adapted)
+
+
+def test_lora_all_linear_does_not_mix_with_names(tiny_folders) -> None:
+    with pytest.raises(ConfigError, match="stands alone"):
+        _fit(tiny_folders["bert"], "lora", target_modules=["all-linear", "query"])
+
+
 def test_lora_top_n_adapts_only_the_top_blocks_and_caches_below(tiny_folders) -> None:
     clf = _fit(tiny_folders["bert"], "lora", top_n=1, epochs=1)
     layers = {int(n.split("encoder.layer.")[1].split(".")[0]) for n, _ in clf.model_.named_parameters()

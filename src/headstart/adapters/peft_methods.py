@@ -23,9 +23,10 @@ from torch import nn
 from headstart.backbones import Anatomy, blocks_of, get_module
 from headstart.errors import ConfigError
 
-__all__ = ["PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft_parameter"]
+__all__ = ["ALL_LINEAR", "PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft_parameter"]
 
 PEFT_METHODS = ("lora", "ia3", "prefix", "prompt")
+ALL_LINEAR = "all-linear"  # LoRA on every linear projection inside the blocks (peft's own name for it)
 PROMPT_LEARNING = ("prefix", "prompt")
 
 # IA3 rescales keys, values and the feed-forward output (Liu et al. 2022). The feed-forward output is the
@@ -103,6 +104,8 @@ def peft_config(method: str, options, backbone: nn.Module, anatomy: Anatomy, hid
     n_blocks = len(blocks_of(backbone, anatomy))
     if method == "lora":
         targets = list(options.target_modules or anatomy.attention_targets)
+        if targets == [ALL_LINEAR]:
+            targets = projection_names(backbone, anatomy)
         _check_targets(targets, backbone, anatomy, "LoRA")
         return peft.LoraConfig(r=options.rank, lora_alpha=options.alpha, lora_dropout=options.lora_dropout,
                                target_modules=_block_paths(backbone, anatomy, targets, options.top_n),

@@ -10,8 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from headstart.adapters.peft_methods import attach, check_prefix_effect, is_peft_parameter, peft_config
+from headstart.adapters.peft_methods import (
+    ALL_LINEAR,
+    attach,
+    check_prefix_effect,
+    is_peft_parameter,
+    peft_config,
+)
 from headstart.config import check_range
+from headstart.errors import ConfigError
 from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
 
 __all__ = ["Lora", "LoraOptions", "IA3", "IA3Options", "Prefix", "PrefixOptions", "Prompt", "PromptOptions"]
@@ -23,7 +30,8 @@ class LoraOptions:
         rank: rank r of the update B @ A. alpha: scale (the update is multiplied by alpha / r).
         lora_dropout: dropout on the LoRA input.
         target_modules: projection names to adapt; None takes the anatomy table's (query/value for
-            BERT-style models, c_attn for GPT-2, q_proj/v_proj for Llama-style ...).
+            BERT-style models, c_attn for GPT-2, q_proj/v_proj for Llama-style ...); "all-linear": every
+            linear projection inside the blocks (attention and feed-forward).
         top_n: adapt only the top N blocks (None: all).
     """
 
@@ -34,6 +42,12 @@ class LoraOptions:
     top_n: int | None = None
 
     def __post_init__(self) -> None:
+        if isinstance(self.target_modules, str):  # "all-linear", or one name
+            self.target_modules = [self.target_modules]
+        if self.target_modules and ALL_LINEAR in self.target_modules and len(self.target_modules) > 1:
+            raise ConfigError(f"target_modules: {ALL_LINEAR!r} stands alone.", expected=f"{ALL_LINEAR!r}, or "
+                              "projection names", found=", ".join(self.target_modules),
+                              fix=f"pass either {ALL_LINEAR} or a list of names")
         check_range("rank", self.rank, 1, 4096, integer=True)
         check_range("alpha", self.alpha, 1e-6, 1e6)
         check_range("lora_dropout", self.lora_dropout, 0.0, 0.9)
