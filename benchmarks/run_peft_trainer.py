@@ -4,9 +4,12 @@
     python benchmarks/run_peft_trainer.py sst2 --limit 200 --epochs 1     # smoke test only, never results
 
 The usual peft recipe: AutoModelForSequenceClassification (CLS pooler head) wrapped by
-`get_peft_model(LoraConfig(task_type=SEQ_CLS, r=8, lora_alpha=16, lora_dropout=0.1,
-target_modules=["query", "value"]))`, which also trains the fresh classifier head (SEQ_CLS puts it in
-`modules_to_save`). LoRA in every block, as headstart's `lora` does. `Trainer`: AdamW, linear decay, dynamic
+`get_peft_model(LoraConfig(task_type=SEQ_CLS, r=8, lora_alpha=16, lora_dropout=0.1, target_modules=...))`,
+which also trains the fresh classifier head (SEQ_CLS puts it in `modules_to_save`). The targets are
+headstart's `lora` default, every linear projection inside the blocks (`--target-modules all-linear`: query,
+key, value, attention output, intermediate and output; not the pooler, which the head does not read in
+headstart), or `attention` (query and value, headstart's default before 2026-11-26). LoRA in every block,
+as headstart's `lora` does. `Trainer`: AdamW, linear decay, dynamic
 padding, all training rows, no early stopping; the same max length, batch size, epochs and seed as
 headstart. The learning rate defaults to 2e-3, headstart's LoRA default, so that the two rows differ in
 the tool, not in the rate (the Trainer's usual 5e-5 is a full fine-tuning rate, far too low for LoRA).
@@ -24,7 +27,12 @@ import pandas as pd
 
 from common import first_rows, folder_bytes, load_dataset, set_threads
 
-TARGET_MODULES = ["query", "value"]  # headstart's anatomy table for BERT-style models
+# headstart's `lora` targets on a BERT-style model, as peft regexes over the module paths (full match)
+TARGET_MODULES = {
+    "all-linear": r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|"
+                  r"intermediate\.dense|output\.dense)",
+    "attention": r".*encoder\.layer\.\d+\.attention\.self\.(query|value)",
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,6 +46,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--alpha", type=float, default=16.0)
     ap.add_argument("--lora-dropout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--target-modules", default="all-linear", choices=sorted(TARGET_MODULES),
+                    help="default all-linear: headstart's LoRA default")
     ap.add_argument("--limit", type=int, default=None,
                     help="smoke test: first N training and N test rows (rows so made are not results)")
     return ap.parse_args()
@@ -50,7 +60,7 @@ def lora_model(path: str, num_labels: int, args: argparse.Namespace):
 
     base = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
     config = LoraConfig(task_type=TaskType.SEQ_CLS, r=args.rank, lora_alpha=args.alpha,
-                        lora_dropout=args.lora_dropout, target_modules=TARGET_MODULES)
+                        lora_dropout=args.lora_dropout, target_modules=TARGET_MODULES[args.target_modules])
     return get_peft_model(base, config)
 
 
@@ -119,7 +129,7 @@ def main() -> None:
     trainable, total = model.get_nb_trainable_parameters()
     config = {"max_length": args.max_length, "batch_size": args.batch_size, "epochs": args.epochs,
               "lr": args.lr, "rank": args.rank, "alpha": args.alpha, "lora_dropout": args.lora_dropout,
-              "target_modules": TARGET_MODULES, "train_rows": "all of train"}
+              "target_modules": args.target_modules, "train_rows": "all of train"}
     if args.limit is not None:
         config["limit"] = args.limit
     print(json.dumps({

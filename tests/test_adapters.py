@@ -39,17 +39,34 @@ def test_lora_target_that_matches_nothing_names_the_modules_that_exist(tiny_fold
     assert "q_proj" in message and "query" in message and "value" in message
 
 
-def test_lora_targets_come_from_the_anatomy_table(tiny_folders) -> None:
-    for family, target in (("bert", "query"), ("gpt2", "c_attn"), ("llama", "q_proj"), ("distilbert", "q_lin")):
-        clf = _fit(tiny_folders[family], "lora", epochs=1)
+def test_lora_attention_targets_come_from_the_anatomy_table(tiny_folders) -> None:
+    for family, targets in (("bert", {"query", "value"}), ("gpt2", {"c_attn"}), ("llama", {"q_proj", "v_proj"}),
+                            ("distilbert", {"q_lin", "v_lin"})):
+        clf = _fit(tiny_folders[family], "lora", epochs=1, target_modules="attention")
         adapted = {n.split(".lora_A")[0].rsplit(".", 1)[-1] for n, _ in clf.model_.named_parameters()
                    if "lora_A" in n}
-        assert target in adapted, (family, adapted)
+        assert adapted == targets, (family, adapted)
+
+
+def test_a_lora_run_saved_before_all_linear_became_the_default_reloads_as_it_was_trained(tiny_folders,
+                                                                                        tmp_path) -> None:
+    import json
+
+    clf = _fit(tiny_folders["bert"], "lora", epochs=1, target_modules="attention")
+    folder = clf.save(tmp_path / "model")
+    meta = json.loads((folder / "headstart.json").read_text())
+    meta["strategy"]["options"]["target_modules"] = None  # what runs saved before 2026-11-26 recorded
+    (folder / "headstart.json").write_text(json.dumps(meta))
+    texts = make_sentiment(12, classes=2, seed=3)[0]
+    loaded = HeadstartClassifier.load(folder)
+    assert loaded.strategy_.options.target_modules == ["attention"]
+    np.testing.assert_array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))
 
 
 @pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
-def test_lora_all_linear_adapts_every_projection_in_the_blocks_and_nothing_else(family, tiny_folders) -> None:
-    clf = _fit(tiny_folders[family], "lora", epochs=1, target_modules="all-linear")
+def test_lora_adapts_every_projection_in_the_blocks_and_nothing_else_by_default(family, tiny_folders) -> None:
+    clf = _fit(tiny_folders[family], "lora", epochs=1)  # target_modules="all-linear", the default
+    assert clf.strategy_.options.target_modules == ["all-linear"]
     backbone = clf.model_.backbone
     adapted = {n.split(".lora_A")[0] for n, _ in backbone.named_parameters() if "lora_A" in n}
     blocks = clf.model_.anatomy.blocks
@@ -60,9 +77,10 @@ def test_lora_all_linear_adapts_every_projection_in_the_blocks_and_nothing_else(
     assert not any("pooler" in n for n in adapted)
 
 
-def test_lora_all_linear_does_not_mix_with_names(tiny_folders) -> None:
-    with pytest.raises(ConfigError, match="stands alone"):
-        _fit(tiny_folders["bert"], "lora", target_modules=["all-linear", "query"])
+@pytest.mark.parametrize("targets", [["all-linear", "query"], ["attention", "all-linear"], []])
+def test_lora_target_keywords_stand_alone(targets, tiny_folders) -> None:
+    with pytest.raises(ConfigError, match="keywords alone"):
+        _fit(tiny_folders["bert"], "lora", target_modules=targets)
 
 
 def test_lora_top_n_adapts_only_the_top_blocks_and_caches_below(tiny_folders) -> None:

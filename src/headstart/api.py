@@ -21,7 +21,7 @@ from headstart.errors import ConfigError, DataError
 from headstart.evaluation.metrics import primary_metric
 from headstart.modeling import TransformerClassifier
 from headstart.persist import SavedMeta, load_model, save_model
-from headstart.strategies import make_strategy
+from headstart.strategies import make_strategy, saved_strategy
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
 from headstart.training.drift import drift_from, snapshot
 from headstart.training.groups import trains
@@ -310,7 +310,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         clf = cls(backbone=meta.backbone_name, strategy=meta.strategy["strategy"], max_length=meta.max_length)
         clf.model_, clf.tokenizer_, clf.labels_, clf.multilabel_ = model, tokenizer, meta.labels, meta.multilabel
         clf.classes_ = np.array(meta.labels)
-        clf.strategy_ = make_strategy(meta.strategy["strategy"], **meta.strategy.get("options", {}))
+        clf.strategy_ = saved_strategy(meta.strategy)
         clf.train_config_, clf.backbone_name_, clf.backbone_source_ = train, meta.backbone_name, meta.backbone_source
         clf.backbone_modified_, clf.adapter_ = meta.backbone_saved, meta.adapter
         clf._restore_task(meta)

@@ -58,7 +58,8 @@ def train(
     alpha: Annotated[float | None, typer.Option(help="lora: scale alpha (default 16)")] = None,
     lora_dropout: Annotated[float | None, typer.Option(help="lora: dropout (default 0.1)")] = None,
     target_modules: Annotated[str | None, typer.Option(
-        help="lora / ia3: comma-separated projection names (default: the anatomy table's)")] = None,
+        help="lora: all-linear (default), attention (the anatomy table's query/value ...) or comma-separated "
+        "projection names; ia3: projection names (default: keys, values, feed-forward output)")] = None,
     virtual_tokens: Annotated[int | None, typer.Option(help="prompt / prefix: virtual tokens (default 20)")] = None,
     reduction_factor: Annotated[int | None, typer.Option(
         help="adapter / compacter: hidden size / bottleneck size (default 16)")] = None,

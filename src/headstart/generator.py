@@ -36,7 +36,7 @@ from headstart.data.instructions import (
 from headstart.errors import ConfigError, HeadstartError
 from headstart.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.generation.model import GenerativeLM, load_lm
-from headstart.strategies import make_strategy
+from headstart.strategies import make_strategy, saved_strategy
 from headstart.training import Examples, fit
 from headstart.training.groups import trains
 from headstart.training.objectives import InstructionLM
@@ -359,7 +359,7 @@ class HeadstartGenerator(BaseEstimator):
         if est.tokenizer_.pad_token is None:
             est.tokenizer_.pad_token = est.tokenizer_.eos_token or est.tokenizer_.unk_token
         est.backbone_name_ = meta["backbone_name"]
-        est.strategy_ = make_strategy(meta["strategy"]["strategy"], **meta["strategy"]["options"])
+        est.strategy_ = saved_strategy(meta["strategy"])
         est.train_config_ = TrainConfig.from_dict(meta["strategy"]["train"])
         est.format_ = PromptFormat(chat_template=meta["chat_template"])
         est.eos_id_ = meta["eos_id"]

@@ -23,10 +23,13 @@ from torch import nn
 from headstart.backbones import Anatomy, blocks_of, get_module
 from headstart.errors import ConfigError
 
-__all__ = ["ALL_LINEAR", "PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft_parameter"]
+__all__ = ["ALL_LINEAR", "ATTENTION", "TARGET_KEYWORDS", "PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft_parameter"]
 
 PEFT_METHODS = ("lora", "ia3", "prefix", "prompt")
-ALL_LINEAR = "all-linear"  # LoRA on every linear projection inside the blocks (peft's own name for it)
+# LoRA target keywords: every linear projection inside the blocks (peft's own name for it), or the anatomy
+# table's attention projections (the LoRA paper's query/value; the default before 2026-11-26)
+ALL_LINEAR, ATTENTION = "all-linear", "attention"
+TARGET_KEYWORDS = (ALL_LINEAR, ATTENTION)
 PROMPT_LEARNING = ("prefix", "prompt")
 
 # IA3 rescales keys, values and the feed-forward output (Liu et al. 2022). The feed-forward output is the
@@ -59,7 +62,7 @@ def _check_targets(targets: list[str], backbone: nn.Module, anatomy: Anatomy, wh
             expected="names of linear projections inside a block: " + ", ".join(existing),
             found=", ".join(missing),
             fix="pass --target-modules with names from the expected list (or leave it out for the "
-            "anatomy table's choice)",
+            "strategy's default)",
         )
 
 
@@ -103,9 +106,11 @@ def peft_config(method: str, options, backbone: nn.Module, anatomy: Anatomy, hid
 
     n_blocks = len(blocks_of(backbone, anatomy))
     if method == "lora":
-        targets = list(options.target_modules or anatomy.attention_targets)
+        targets = list(options.target_modules)
         if targets == [ALL_LINEAR]:
             targets = projection_names(backbone, anatomy)
+        elif targets == [ATTENTION]:
+            targets = list(anatomy.attention_targets)
         _check_targets(targets, backbone, anatomy, "LoRA")
         return peft.LoraConfig(r=options.rank, lora_alpha=options.alpha, lora_dropout=options.lora_dropout,
                                target_modules=_block_paths(backbone, anatomy, targets, options.top_n),

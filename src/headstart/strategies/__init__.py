@@ -15,7 +15,8 @@ from headstart.strategies.head import HeadOnly
 from headstart.strategies.peft_based import IA3, Lora, Prefix, Prompt
 from headstart.strategies.top_n import TopN
 
-__all__ = ["STRATEGIES", "PLANNED", "OWN_COMMANDS", "Strategy", "make_strategy", "fit_linear_probe", "FeaturesOptions"]
+__all__ = ["STRATEGIES", "PLANNED", "OWN_COMMANDS", "Strategy", "make_strategy", "saved_strategy", "fit_linear_probe",
+           "FeaturesOptions"]
 
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (Features, HeadOnly, TopN, Full, Lora, BitFit, IA3, Prefix, Prompt, Adapter,
@@ -64,3 +65,13 @@ def make_strategy(name: str, **options) -> Strategy:
         )
     kept = {k: v for k, v in options.items() if k in allowed and v is not None}
     return cls(cls.options_cls(**kept))
+
+
+def saved_strategy(described: dict) -> Strategy:
+    """Rebuild a strategy from what a saved run recorded (`Strategy.describe()`). Runs saved before LoRA's
+    default became "all-linear" (2026-11-26) recorded target_modules None, which then meant the anatomy
+    table's attention projections: they are read as such, as their adapter weights were trained."""
+    options = dict(described.get("options", {}))
+    if described["strategy"] == "lora" and "target_modules" in options and options["target_modules"] is None:
+        options["target_modules"] = ["attention"]
+    return make_strategy(described["strategy"], **options)
