@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--target-modules", default="attention",
+                        help="LoRA targets; default attention (the projections the saved row was measured with, "
+                        "LoRA's default before 2026-11-26); all-linear is the default of `headstart train`")
     args = parser.parse_args()
     set_threads()
 
@@ -41,7 +44,8 @@ def main() -> None:
         train, test = train.subset(range(args.limit)), test.subset(range(args.limit))
     train, dev = _split_dev(train, 0.1, args.seed)  # early stopping reads these held-out training rows
     rouge_rows = min(args.rouge_rows, len(test))
-    gen = HeadstartGenerator(backbone="smollm2", strategy="lora", epochs=args.epochs, lr=args.lr,
+    gen = HeadstartGenerator(backbone="smollm2", strategy="lora", target_modules=args.target_modules,
+                             epochs=args.epochs, lr=args.lr,
                              batch_size=args.batch_size, max_length=args.max_length, seed=args.seed, progress=True)
     t0 = time.perf_counter()
     gen.build()
@@ -57,6 +61,7 @@ def main() -> None:
            "trainable_params": gen.trainable_params_, "total_params": gen.total_params_,
            "best_epoch": gen.fit_result_.best_epoch, "n_train": len(train), "n_dev": len(dev), "n_test": len(test),
            "config": {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
+                      "target_modules": args.target_modules,
                       "max_length": args.max_length, "rouge_rows": rouge_rows, "max_new_tokens": args.max_new_tokens,
                       "decoding": "greedy", "rouge": "rougeL F-measure, rouge-score with stemming, mean",
                       "chat_template": gen.format_.chat_template},

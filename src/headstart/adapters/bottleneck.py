@@ -193,7 +193,11 @@ def _sites(backbone: nn.Module, anatomy: Anatomy, config: BottleneckConfig) -> l
             found=repr(config.blocks),
             fix="pass existing block indices, or blocks=None for all",
         )
-    return [get_module(blocks[i], path) for i in indices for path in config.site_paths(anatomy)]
+    # a LoRA on the same backbone (MultiAdapterClassifier) wraps the projection: the adapter goes on the wrapped
+    # layer, which outlives the wrapper when the LoRA is unloaded (one adapter runs at a time, so the LoRA
+    # delta, disabled, is never under it)
+    sites = [get_module(blocks[i], path) for i in indices for path in config.site_paths(anatomy)]
+    return [site.get_base_layer() if hasattr(site, "get_base_layer") else site for site in sites]
 
 
 def _out_features(site: nn.Module) -> int:
@@ -333,9 +337,12 @@ def belongs_to_adapter(param_name: str, name: str) -> bool:
 
 
 def adapter_parameters(backbone: nn.Module, name: str) -> dict[str, nn.Parameter]:
-    """Adapter `name`'s parameters by name, each once (a shared Compacter rule under its first name)."""
+    """Adapter `name`'s parameters by name, each once (a shared Compacter rule under its first name). Names
+    leave out peft's ".base_layer" (a site wrapped by a LoRA on the same backbone), so saved weights load
+    with or without a LoRA beside them."""
     _check_name(name, adapter_names(backbone), present=True)
-    return {key: p for key, p in backbone.named_parameters() if belongs_to_adapter(key, name)}
+    return {key.replace(".base_layer.", "."): p for key, p in backbone.named_parameters()
+            if belongs_to_adapter(key, name)}
 
 
 def adapter_state_dict(backbone: nn.Module, name: str = "default") -> dict[str, torch.Tensor]:
