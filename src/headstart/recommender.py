@@ -127,8 +127,8 @@ RULES: tuple[Rule, ...] = (
          "(SetFit-style) tunes the sentence encoder on pairs of rows; at this size its gain over a linear "
          "probe on frozen features depends on the data, so run 'features' beside it.", data=("small",),
          max_rows_per_class=FEW_SHOT_MAX_ROWS_PER_CLASS, alternatives=("features",)),
-    Rule("small-very-low", "lora", "Small data on a very small machine: LoRA or BitFit train under 1% of "
-         "the weights, so memory stays low and {n_train:,} rows cannot overfit them much.",
+    Rule("small-very-low", "lora", "Small data on a very small machine: LoRA or BitFit train 2% of the weights or "
+         "less, so memory stays low and {n_train:,} rows cannot overfit them much.",
          data=("small",), compute=("very-low",), alternatives=("bitfit",)),
     Rule("small-cpu-simple", "features", "Small data, a simple task and no GPU: embed once with the frozen "
          "model, fit logistic regression; strong and takes minutes.", {"classifier": "logreg"},

@@ -112,7 +112,7 @@ class _PeftStrategy(Strategy):
 class Lora(_PeftStrategy):
     name = "lora"
     method = "lora"
-    summary = "LoRA: low-rank updates of the attention projections + head (backbone frozen; peft)"
+    summary = "LoRA: low-rank updates of the blocks' linear projections + head (backbone frozen; peft)"
     options_cls = LoraOptions
     # 2e-3 beat 5e-4 and 1e-3 on held-out training rows of SST-2 and Banking77 (benchmarks/sweep.py)
     defaults = {**ADAPTER_DEFAULTS, "lr": 2e-3}
