@@ -57,6 +57,7 @@ GRIDS = {
         ("lora r16 lr1e-3 e5", dict(strategy="lora", rank=16, alpha=32, lr=1e-3, epochs=5)),
         ("bitfit lr1e-3 e5", dict(strategy="bitfit", lr=1e-3, epochs=5)),
         ("bitfit lr3e-3 e5", dict(strategy="bitfit", lr=3e-3, epochs=5)),
+        ("bitfit lr1e-3 e10", dict(strategy="bitfit", lr=1e-3, epochs=10)),
     ],
     # LoRA on every linear layer of the blocks (QLoRA's finding: query/value alone under-fits) against the
     # anatomy table's query/value default; BERT-style names ("output.dense" also ends the attention output)
