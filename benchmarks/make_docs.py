@@ -48,8 +48,9 @@ RUN_NOTES = {
                     "(332,546 trainable parameters against 74,498 on SST-2, 1.44% of the model) and 1.3 to 1.4 "
                     "times the training time (the benchmark rows: 330 s against 260 s on SST-2, 513 s against "
                     "369 s on Banking77). The all-linear runs of seeds 1 and 2 ran alone; seed 0 shared the cores "
-                    "with short test runs (its 415 s is inflated). The adapter tables above were rerun with "
-                    "the new default, and so was the peft-trainer peer, with the same targets.",
+                    "with short test runs (its 415 s is inflated). The `lora` rows of SST-2, Banking77 and "
+                    "WNUT-17 above were rerun with the new default, and so was the peft-trainer peer, with the same "
+                    "targets.",
     "averaging": "The probe runs (2026-11-26) ran one after another, alone on the machine but for a few minutes of "
                  "unit tests during Banking77 seed 1. How the default was chosen: a first run of SST-2 seeds 0-2 (beside "
                  "an exponential moving average, since removed: see docs/architecture.md) had the mean of the last two "
