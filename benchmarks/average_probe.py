@@ -30,6 +30,8 @@ from headstart import HeadstartClassifier
 from headstart.data import Split, load_task
 from headstart.evaluation import classification_metrics
 
+# the recorded lora runs used query/value (LoRA's default until 2026-11-26); kept so they reproduce
+LORA_TARGETS = "attention"
 EPOCHS = {"sst2": 3, "banking77": 5, "sms_spam": 3}
 
 
@@ -47,7 +49,8 @@ def main() -> None:
     set_threads()
     train, test = load_dataset(args.dataset)
     epochs = EPOCHS[args.dataset] if args.strategy == "full" else 5
-    clf = HeadstartClassifier(strategy=args.strategy, epochs=epochs, max_length=64, batch_size=32, seed=args.seed,
+    clf = HeadstartClassifier(target_modules=LORA_TARGETS if args.strategy == "lora" else None,
+                              strategy=args.strategy, epochs=epochs, max_length=64, batch_size=32, seed=args.seed,
                               average_epochs=args.average_epochs, progress=False)
     raw: dict[int, dict] = {}  # epoch (1-based) -> the trained weights at its end
 

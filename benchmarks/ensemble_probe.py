@@ -29,6 +29,8 @@ from headstart.data import Split, load_task
 from headstart.ensemble import select_top_k
 from headstart.evaluation import classification_metrics, primary_metric
 
+# the recorded lora runs used query/value (LoRA's default until 2026-11-26); kept so they reproduce
+LORA_TARGETS = "attention"
 CACHE = Path("/tmp/ensemble_probe")
 MEMBERS = ("features", "top-n", "full", "lora", "adapter")
 FULL_EPOCHS = {"sst2": 3, "banking77": 5}
@@ -40,7 +42,8 @@ def member(dataset: str, strategy: str, train, test, seed: int) -> dict:
         z = np.load(path, allow_pickle=True)
         return {k: z[k] for k in z.files}
     epochs = FULL_EPOCHS[dataset] if strategy == "full" else (None if strategy == "features" else 5)
-    clf = HeadstartClassifier(strategy=strategy, epochs=epochs, max_length=64, batch_size=32, seed=seed,
+    clf = HeadstartClassifier(target_modules=LORA_TARGETS if strategy == "lora" else None,
+                              strategy=strategy, epochs=epochs, max_length=64, batch_size=32, seed=seed,
                               progress=False)
     t0 = time.perf_counter()
     clf.fit(train)

@@ -15,7 +15,7 @@ def shots(dataset: str, k: int, seed: int, test_limit: int | None = None) -> tup
     tested on the GLUE dev set). `test_limit`: the first N test rows, for smoke runs only."""
     train, test = load_dataset(dataset)
     train["label"], test["label"] = train.label.astype(str), test.label.astype(str)
-    if train.label.value_counts().min() >= k:
+    if train.label.value_counts().min() >= k:  # the draw every saved row was made with
         few = train.groupby("label", group_keys=False).sample(n=k, random_state=seed)
     else:  # a class with fewer than k rows gives all it has (Banking77 at 64: four classes of 35 to 61 rows)
         few = pd.concat([g.sample(n=min(k, len(g)), random_state=seed) for _, g in train.groupby("label")])
