@@ -288,7 +288,15 @@ def backbone_table(data: dict) -> str:
                  _fmt(r.get("peak_rss_mb"), 0), _fmt(r.get("trainable_params")), _percent(r),
                  _size(r.get("adapter_bytes")), _epochs(r), r.get("machine", "-"), r.get("date", "-")]
         lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    gaps = []  # the adapter targets again, per backbone that has `full` and an adapter row of its own
+    for backbone in sorted({r["backbone"] for r in runs}):
+        own = [r for r in runs if r["backbone"] == backbone]
+        full = _find(own, "full")
+        for method, label, target in (("lora", "LoRA", 1), ("bitfit", "BitFit", 2)):
+            row = _find(own, method)
+            if full and row:
+                gaps.append(f"- {_gap(row, full, f'On {backbone}, {label}', target)}")
+    return "\n".join(lines + ([""] + gaps if gaps else []))
 
 
 def _gap(row: dict, full: dict, label: str, target: float) -> str:
