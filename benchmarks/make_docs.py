@@ -666,10 +666,14 @@ def write_docs() -> None:
                       span_table(data), RUN_NOTES.get(name, ""), dapt_note(data)]
             parts.append("\n\n".join(b for b in blocks if b) + "\n")
             continue
-        command = data.get("command", "python benchmarks/bench_classification.py " + name)
+        # the header names the latest invocation among the main table's rows (the other tables say their own)
+        main = [r for r in data["runs"] if not _own_table(r) and r.get("command") and r.get("invocation")]
+        latest = max(main, key=lambda r: r["invocation"], default=None)
+        command = latest["command"] if latest else data.get("command", "python benchmarks/bench_classification.py " + name)
+        machine, date = (latest["machine"], latest["date"]) if latest else (data["machine"], data["date"])
         blocks = [f"## {name}", SUBSETS.get(name, ""),
                   (f"Command (latest invocation; each row's own is in the JSON): `{command}` · "
-                   f"machine: {data['machine']} · date: {data['date']}"),
+                   f"machine: {machine} · date: {date}"),
                   table(data), adapters_note(data), backbone_table(data), zero_shot_table(data), few_shot_table(data),
                   RUN_NOTES.get(name, "")]
         parts.append("\n\n".join(b for b in blocks if b) + "\n")

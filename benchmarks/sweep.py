@@ -5,6 +5,7 @@ The choice is made on `dev_*` (the 10% of the *training* rows that early stoppin
 set; `test_accuracy` is printed beside it only so the notes can say how well dev predicted test.
 
     python benchmarks/sweep.py sst2 --grid full [--backbone PATH] > benchmarks/logs/sweep_sst2.jsonl
+    python benchmarks/sweep.py sst2 --grid full-lr --backbone mpnet > benchmarks/results/sweeps/sst2-mpnet-full-lr.jsonl
 
 Run on whatever machine is at hand: only the metrics are used from it, not the timings.
 
@@ -87,6 +88,13 @@ GRIDS = {
         ("full lr1e-3 d1.6 e8", dict(strategy="full", lr=1e-3, lr_decay=1.6, epochs=8)),
         ("full lr5e-4 d1.6 e8 dev5", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=8, dev_fraction=0.05)),
     ],
+    # do full fine-tuning's rates, chosen on the 6-layer, 384-wide MiniLM, carry to a 12-layer, 768-wide
+    # encoder? (run with --backbone mpnet)
+    "full-lr": [
+        ("full lr2e-4 d1.6 e3", dict(strategy="full", lr=2e-4, lr_decay=1.6, epochs=3)),
+        ("full lr5e-4 d1.6 e3", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=3)),
+        ("full lr1e-4 d1.6 e3", dict(strategy="full", lr=1e-4, lr_decay=1.6, epochs=3)),
+    ],
     "top-n": [
         ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
         ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),
@@ -120,7 +128,7 @@ def main() -> None:
         proba = clf.predict_proba(test.text.tolist())
         y = [clf.labels_.index(str(v)) for v in test.label]
         m = classification_metrics(y, proba, list(range(len(clf.labels_))))
-        print(json.dumps({"dataset": args.dataset, "label": label, "seed": args.seed,
+        print(json.dumps({"dataset": args.dataset, "label": label, "backbone": args.backbone, "seed": args.seed,
                           "dev_metric": clf.metric_, f"dev_{clf.metric_}": round(best[f"dev_{clf.metric_}"], 4),
                           "dev_accuracy": round(best["dev_accuracy"], 4), "best_epoch": clf.fit_result_.best_epoch,
                           "epochs_run": len(clf.fit_result_.history) - 1,
