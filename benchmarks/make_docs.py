@@ -566,6 +566,34 @@ def lora_targets_section() -> str:
             f"{mean(dev_gains):+.4f}. {RUN_NOTES.get('lora-targets', '')}\n")
 
 
+WIDTH_NOTE = """## A wider backbone
+
+Do the defaults chosen on the packaged MiniLM (6 layers, 384 wide, 22.7M parameters) carry to the packaged
+all-mpnet-base-v2 (`--backbone mpnet`: 12 layers, 768 wide, 109.5M parameters)? SST-2, the same 8,000-row
+subset and split, max length 64, seed 0, the 2-core machine, alone on it. Strategy rows: `python
+benchmarks/bench_classification.py sst2 --backbone mpnet --only bitfit,full --full-epochs 3`, then `--only
+features` (`results/sst2.json`, table above). `full`'s rate: `python benchmarks/sweep.py sst2 --grid full-lr
+--backbone mpnet` (`results/sweeps/sst2-mpnet-full-lr.jsonl`; lr_decay 1.6, 3 epochs; chosen on dev ROC-AUC,
+the 10% of the training rows that early stopping sees; the dev columns are the best epoch's).
+"""
+
+
+def width_section() -> str:
+    """`full`'s rate on a wider backbone: dev and test per rate, and which one dev picks."""
+    path = RESULTS / "sweeps" / "sst2-mpnet-full-lr.jsonl"
+    if not path.exists():
+        return ""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = ["| setting | backbone | dev AUC | dev accuracy | test accuracy | train s | machine | date |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r["label"]):
+        lines.append(f"| {r['label']} | {r['backbone']} | {r['dev_auc']:.4f} | {r['dev_accuracy']:.4f} | "
+                     f"{r['test_accuracy']:.4f} | {r['seconds']:.0f} | {r['machine']} | {r['date']} |")
+    best = max(rows, key=lambda r: r["dev_auc"])
+    return (WIDTH_NOTE + "\n" + "\n".join(lines) + "\n\n"
+            f"Dev picks `{best['label']}` (test {best['test_accuracy']:.4f}). {RUN_NOTES.get('width', '')}\n")
+
+
 def ensemble_section() -> str:
     blocks = []
     for name in ("sst2", "banking77"):
@@ -679,6 +707,7 @@ def write_docs() -> None:
         parts.append("\n\n".join(b for b in blocks if b) + "\n")
     parts.append(averaging_section())
     parts.append(lora_targets_section())
+    parts.append(width_section())
     parts.append(ensemble_section())
     parts.append(sweep_section())
     DOC.parent.mkdir(exist_ok=True)

@@ -579,3 +579,27 @@ def test_average_epochs_resumes_to_the_same_result(setup, tmp_path: Path, monkey
     want = _params(model)
     for name, value in _params(resumed).items():
         torch.testing.assert_close(value, want[name], atol=1e-6, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize(("strategy", "expected"), [("full", 2.5e-4), ("top-n", 2.5e-4), ("lora", 2e-3),
+                                                    ("bitfit", 1e-3), ("head", None)])
+def test_fine_tuning_rate_scales_down_with_the_backbone_width(strategy, expected) -> None:
+    """The fine-tuning rates were chosen at MiniLM's width 384: 768 wide halves them; adapters keep theirs."""
+    s = make_strategy(strategy)
+    wide, narrow, tiny = s.defaults_for(768), s.defaults_for(384), s.defaults_for(32)
+    assert wide.get("lr") == (expected if expected is not None else s.defaults.get("lr"))
+    assert narrow == tiny == s.defaults  # never scaled up: a tiny test model keeps the chosen rate
+    assert {k: v for k, v in wide.items() if k != "lr"} == {k: v for k, v in s.defaults.items() if k != "lr"}
+
+
+def test_a_wider_backbone_trains_full_at_the_scaled_rate_unless_one_is_given(tmp_path, tiny_tokenizer) -> None:
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=len(tiny_tokenizer), hidden_size=768, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64, pad_token_id=tiny_tokenizer.pad_token_id)
+    BertModel(config).save_pretrained(tmp_path)
+    tiny_tokenizer.save_pretrained(tmp_path)
+    for lr, expected in ((None, 2.5e-4), (1e-3, 1e-3)):
+        clf = HeadstartClassifier(backbone=str(tmp_path), strategy="full", lr=lr, progress=False)
+        clf._build(2)
+        assert clf.train_config_.lr == pytest.approx(expected)

@@ -144,8 +144,9 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def _build(self, n_outputs: int, *, per_token: bool = False) -> tuple[TransformerClassifier, TrainConfig]:
         """Strategy, training config, backbone and a fresh model with its head (and adapters)."""
         strategy = make_strategy(self.strategy, **{k: getattr(self, k) for k in _STRATEGY_OPTIONS})
-        cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS}).with_defaults(strategy.defaults)
+        cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS})  # checked before the slow load
         bb = load_backbone(self.backbone)
+        cfg = cfg.with_defaults(strategy.defaults_for(bb.hidden_size))
         torch.manual_seed(cfg.seed)  # the head's (and any adapter's) initialisation
         model = TransformerClassifier(bb.model, bb.anatomy, n_outputs, dropout=cfg.dropout, per_token=per_token)
         strategy.prepare(model)  # adapters / prompt encoders, before the groups are read

@@ -5,12 +5,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
-__all__ = ["Strategy", "NoOptions", "ADAPTER_DEFAULTS"]
+__all__ = ["Strategy", "NoOptions", "ADAPTER_DEFAULTS", "REFERENCE_WIDTH", "width_scaled"]
 
 # Training defaults shared by the adapter strategies: new weights trained from scratch want a higher rate
 # than fine-tuning, the same for every block (lr_decay 1), and no forgetting guard (lower_lr_cap 1.0): the
 # pretrained weights are frozen, and capping the lower half would leave its adapters all but untrained.
 ADAPTER_DEFAULTS = {"epochs": 5, "lr": 1e-3, "lr_decay": 1.0, "lower_lr_cap": 1.0}
+
+# The hidden width the fine-tuning rates were chosen on (the packaged MiniLM: 384). Adam's step moves every
+# weight by about the rate, so the change a step makes to a layer's output grows with its width: a wider
+# backbone needs a proportionally smaller rate (muP, Yang et al. 2021; BERT-base is tuned at 2e-5 to 5e-5).
+REFERENCE_WIDTH = 384
+
+
+def width_scaled(lr: float, hidden_size: int) -> float:
+    """`lr` chosen at REFERENCE_WIDTH, for a backbone `hidden_size` wide: scaled down for a wider one, kept
+    as it is for a narrower one (a tiny test model must not get a huge rate)."""
+    return lr * min(1.0, REFERENCE_WIDTH / hidden_size)
 
 
 @dataclass
@@ -40,6 +51,11 @@ class Strategy:
 
     def __init__(self, options=None) -> None:
         self.options = options if options is not None else self.options_cls()
+
+    def defaults_for(self, hidden_size: int) -> dict:
+        """The training defaults for a backbone `hidden_size` wide: `defaults` as they are, unless the
+        strategy scales them (the ones that fine-tune pretrained weights scale their rate)."""
+        return dict(self.defaults)
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         """Names of the layer groups that train, bottom first. `group_names` is the model's full list

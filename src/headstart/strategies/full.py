@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headstart.strategies.base import Strategy
+from headstart.strategies.base import Strategy, width_scaled
 
 __all__ = ["Full", "FullOptions"]
 
@@ -30,6 +30,11 @@ class Full(Strategy):
     # average_epochs 2: the weights kept are the mean of the best epoch's and the previous epoch's (checkpoint
     # averaging; benchmarks/average_probe.py measured it against the best epoch's own weights)
     defaults = {"epochs": 3, "lr": 5e-4, "lr_decay": 1.6, "average_epochs": 2}
+
+    def defaults_for(self, hidden_size: int) -> dict:
+        """The rate above was chosen on the 384-wide MiniLM; a wider backbone gets a proportionally smaller
+        one (mpnet, 768 wide: 2.5e-4; benchmarks/sweep.py --grid full-lr)."""
+        return self.defaults | {"lr": width_scaled(self.defaults["lr"], hidden_size)}
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         if self.options.train_embeddings:
