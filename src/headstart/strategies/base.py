@@ -48,14 +48,19 @@ class Strategy:
     defaults: ClassVar[dict] = {}
     uses_gradients: ClassVar[bool] = True
     adapter: ClassVar[str | None] = None
+    # strategies that fine-tune pretrained weights: their default rate shrinks on a wider backbone
+    width_scaled_lr: ClassVar[bool] = False
 
     def __init__(self, options=None) -> None:
         self.options = options if options is not None else self.options_cls()
 
     def defaults_for(self, hidden_size: int) -> dict:
-        """The training defaults for a backbone `hidden_size` wide: `defaults` as they are, unless the
-        strategy scales them (the ones that fine-tune pretrained weights scale their rate)."""
-        return dict(self.defaults)
+        """The training defaults for a backbone `hidden_size` wide: `defaults`, with the rate scaled by
+        `width_scaled` when the strategy fine-tunes pretrained weights (`width_scaled_lr`)."""
+        defaults = dict(self.defaults)
+        if self.width_scaled_lr and "lr" in defaults:
+            defaults["lr"] = width_scaled(defaults["lr"], hidden_size)
+        return defaults
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         """Names of the layer groups that train, bottom first. `group_names` is the model's full list

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headstart.strategies.base import Strategy, width_scaled
+from headstart.strategies.base import Strategy
 
 __all__ = ["Full", "FullOptions"]
 
@@ -31,10 +31,9 @@ class Full(Strategy):
     # averaging; benchmarks/average_probe.py measured it against the best epoch's own weights)
     defaults = {"epochs": 3, "lr": 5e-4, "lr_decay": 1.6, "average_epochs": 2}
 
-    def defaults_for(self, hidden_size: int) -> dict:
-        """The rate above was chosen on the 384-wide MiniLM; a wider backbone gets a proportionally smaller
-        one (mpnet, 768 wide: 2.5e-4; benchmarks/sweep.py --grid full-lr)."""
-        return self.defaults | {"lr": width_scaled(self.defaults["lr"], hidden_size)}
+    # the rate was chosen on the 384-wide MiniLM; a wider backbone gets a proportionally smaller one
+    # (mpnet, 768 wide: 2.5e-4; benchmarks/sweep.py --grid full-lr --backbone mpnet)
+    width_scaled_lr = True
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         if self.options.train_embeddings:
