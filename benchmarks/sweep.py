@@ -95,6 +95,11 @@ GRIDS = {
         ("full lr5e-4 d1.6 e3", dict(strategy="full", lr=5e-4, lr_decay=1.6, epochs=3)),
         ("full lr1e-4 d1.6 e3", dict(strategy="full", lr=1e-4, lr_decay=1.6, epochs=3)),
     ],
+    # label smoothing (Szegedy et al. 2016) on the current defaults, several seeds (--seed 0..2)
+    "smoothing": [
+        ("full", dict(strategy="full")),
+        ("full ls0.1", dict(strategy="full", label_smoothing=0.1)),
+    ],
     "top-n": [
         ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
         ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),
@@ -131,10 +136,16 @@ def main() -> None:
         print(json.dumps({"dataset": args.dataset, "label": label, "backbone": args.backbone, "seed": args.seed,
                           "dev_metric": clf.metric_, f"dev_{clf.metric_}": round(best[f"dev_{clf.metric_}"], 4),
                           "dev_accuracy": round(best["dev_accuracy"], 4), "best_epoch": clf.fit_result_.best_epoch,
+                          "averaged_epochs": clf.fit_result_.averaged_epochs,
+                          f"kept_dev_{clf.metric_}": _round(clf.fit_result_.averaged_metric or best[f"dev_{clf.metric_}"]),
                           "epochs_run": len(clf.fit_result_.history) - 1,
                           "test_accuracy": round(m["accuracy"], 4), "seconds": round(seconds, 1),
                           "machine": machine(), "date": dt.date.today().isoformat()}), flush=True)
         print(label, file=sys.stderr, flush=True)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ def test_unknown_and_own_command_strategies(tiny_bert, toy_data, monkeypatch) ->
     ({"strategy": "head", "epochs": 0}, ("invalid value for epochs", "found:    0")),
     ({"strategy": "head", "schedule": "cosine"}, ("invalid value for schedule", "'linear', 'slanted'")),
     ({"strategy": "full", "average_epochs": 0}, ("invalid value for average_epochs", "an integer >= 1")),
+    ({"strategy": "head", "label_smoothing": 0.7}, ("invalid value for label_smoothing", "between 0.0 and 0.5")),
 ])
 def test_invalid_options(options, message, tiny_bert, toy_data) -> None:
     with pytest.raises(ConfigError, match=match(*message)):
@@ -210,7 +211,7 @@ def cli_run(tmp_path_factory, tiny_bert, toy_data, toy_dev) -> dict[str, Path]:
     files = {"train": _write_csv(root / "train.csv", *toy_data), "test": _write_csv(root / "test.csv", *toy_dev),
              "run": root / "run", "backbone": tiny_bert}
     result = invoke("train", files["train"], "--backbone", tiny_bert, "--strategy", "head", "--epochs", 2,
-                    "--batch-size", 8, "--max-length", 16, "--out", files["run"])
+                    "--batch-size", 8, "--max-length", 16, "--label-smoothing", 0.05, "--out", files["run"])
     assert result.exit_code == 0, result.output
     files["output"] = result.output
     return files
@@ -230,7 +231,7 @@ def test_train_writes_a_complete_run(cli_run) -> None:
     config = json.loads((run / "config.json").read_text())
     assert config["estimator"]["backbone"] == str(cli_run["backbone"])
     assert config["data"]["train"] == str(cli_run["train"])
-    assert config["resolved"]["train"]["epochs"] == 2
+    assert config["resolved"]["train"]["epochs"] == 2 and config["resolved"]["train"]["label_smoothing"] == 0.05
     assert config["resolved"]["train"]["average_epochs"] == 1 and metrics["averaged_epochs"] == []  # full's only
     assert "headstart" in cli_run["output"] and "baseline: majority" in cli_run["output"]
 

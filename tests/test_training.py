@@ -471,9 +471,9 @@ def test_multilabel_positive_weights_are_clipped() -> None:
 def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
     seen = []
 
-    def spy(logits, labels, weights, multilabel):
+    def spy(logits, labels, weights, multilabel, smoothing=0.0):
         seen.append(weights)
-        return original(logits, labels, weights, multilabel)
+        return original(logits, labels, weights, multilabel, smoothing)
 
     from headstart.training import objectives
 
@@ -487,6 +487,52 @@ def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
     weights = seen[0].numpy()
     assert weights[0] > 1 > weights[1]  # "neg" (index 0) is the minority
     assert all(torch.equal(w, seen[0]) for w in seen)
+
+
+# --- label smoothing ---------------------------------------------------------------------------------------
+
+
+def test_label_smoothing_is_cross_entropy_against_a_softened_target() -> None:
+    from headstart.training.objectives import SpanExtraction, TokenTagging, loss_fn
+
+    torch.manual_seed(0)
+    logits, labels, eps = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 0, 1]), 0.2
+    target = torch.full((6, 4), eps / 4).scatter(1, labels[:, None], 1 - eps + eps / 4)
+    by_hand = -(target * logits.log_softmax(-1)).sum(-1).mean()
+    torch.testing.assert_close(loss_fn(logits, labels, None, False, eps), by_hand)
+    assert not torch.isclose(loss_fn(logits, labels, None, False, eps), loss_fn(logits, labels, None, False))
+    multi = torch.tensor([[1.0, 0, 0, 1]] * 6)
+    soft = torch.tensor([[0.9, 0.1, 0.1, 0.9]] * 6)
+    torch.testing.assert_close(loss_fn(logits, multi, None, True, eps),
+                               torch.nn.functional.binary_cross_entropy_with_logits(logits, soft))
+    # tagging ignores the -100 positions; QA smooths the start and the end distributions alike
+    tags = torch.tensor([[0, 1, -100], [2, -100, -100]])
+    token_logits = torch.randn(2, 3, 4)
+    kept = tags.flatten() != -100
+    torch.testing.assert_close(
+        TokenTagging(score=None, label_smoothing=eps).loss(token_logits, tags),
+        -(torch.full((3, 4), eps / 4).scatter(1, tags.flatten()[kept][:, None], 1 - eps + eps / 4)
+          * token_logits.flatten(0, 1)[kept].log_softmax(-1)).sum(-1).mean())
+    spans, positions = torch.randn(2, 5, 2), torch.tensor([[1, 3], [0, 0]])
+    plain = SpanExtraction(score=None).loss(spans, positions)
+    assert SpanExtraction(score=None, label_smoothing=eps).loss(spans, positions) != plain
+
+
+def test_fit_smooths_the_training_loss_and_not_the_dev_loss(tiny_bert, toy_data, monkeypatch) -> None:
+    from headstart.training import objectives
+
+    seen = []
+
+    def spy(logits, labels, weights, multilabel, smoothing=0.0):
+        seen.append((torch.is_grad_enabled() and logits.requires_grad, smoothing))
+        return original(logits, labels, weights, multilabel, smoothing)
+
+    original = objectives.loss_fn
+    monkeypatch.setattr(objectives, "loss_fn", spy)
+    HeadstartClassifier(backbone=str(tiny_bert), strategy="head", epochs=1, max_length=MAX_LENGTH,
+                        label_smoothing=0.1).fit(*toy_data)
+    assert {s for training, s in seen if training} == {0.1}
+    assert {s for training, s in seen if not training} == {0.0}
 
 
 # --- j) multi-label -----------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ _STRATEGY_OPTIONS = ("top_n", "classifier", "C", "refit", "train_embeddings", "r
                      "target_modules", "virtual_tokens", "reduction_factor", "placement", "phm_dim")
 _TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
                   "warmup_ratio", "gradual_unfreeze", "patience", "metric", "class_weights", "warm_start",
-                  "prefix_cache", "average_epochs", "seed")
+                  "prefix_cache", "average_epochs", "label_smoothing", "seed")
 
 
 class HeadstartClassifier(ClassifierMixin, BaseEstimator):
@@ -71,7 +71,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  lower_lr_cap: float | None = None, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
                  class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True,
-                 average_epochs: int | None = None, seed: int = 0,
+                 average_epochs: int | None = None, label_smoothing: float = 0.0, seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
                  dev_fraction: float = 0.1, progress: bool = False) -> None:
         self.backbone = backbone
@@ -104,6 +104,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         self.warm_start = warm_start
         self.prefix_cache = prefix_cache
         self.average_epochs = average_epochs
+        self.label_smoothing = label_smoothing
         self.seed = seed
         self.text_column = text_column
         self.label_column = label_column
@@ -136,7 +137,8 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
         train = Examples(tokenize(self.tokenizer_, task.train.texts, cfg.max_length), self.encode_labels(task.train))
         dev = Examples(tokenize(self.tokenizer_, task.dev.texts, cfg.max_length), self.encode_labels(task.dev))
         weights = self._class_weights(train.labels, cfg)
-        objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights)
+        objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights,
+                                   label_smoothing=cfg.label_smoothing)
         return self._train(train, dev, objective, balanced_probe=weights is not None, checkpoint=checkpoint,
                            resume=resume)
 

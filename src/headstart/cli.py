@@ -80,6 +80,8 @@ def train(
     prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
     average_epochs: Annotated[int | None, typer.Option(
         help="keep the mean of the last N epochs' weights up to the best one (default: full 2, others 1)")] = None,
+    label_smoothing: Annotated[float, typer.Option(
+        help="move this share of the training target off the true class, spread over all classes")] = 0.0,
     seed: Annotated[int, typer.Option()] = 0,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",
@@ -103,7 +105,8 @@ def train(
                             epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
                             gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
                             schedule=schedule, class_weights=class_weights, warm_start=warm_start,
-                            prefix_cache=prefix_cache, average_epochs=average_epochs, seed=seed, progress=True, task=task, stride=stride)
+                            prefix_cache=prefix_cache, average_epochs=average_epochs,
+                            label_smoothing=label_smoothing, seed=seed, progress=True, task=task, stride=stride)
     except HeadstartError as exc:
         _fail(exc)
     except KeyboardInterrupt:

@@ -62,14 +62,15 @@ class HeadstartQA(HeadstartClassifier):
         if dev is None:
             train, dev = _split_dev(train, self.dev_fraction, self.seed)
         self.labels_, self.classes_, self.multilabel_, self.metric_ = ["start", "end"], None, False, "f1"
-        self._build(2, per_token=True)
+        _, cfg = self._build(2, per_token=True)
         train_f, dev_f = self._features(train), self._features(dev)
 
         def score(logits: list[np.ndarray]) -> dict:
             return squad_metrics(self._decode(dev_f, logits, dev), dev.examples)
 
         return self._train(self._examples(train_f, labelled=True), self._examples(dev_f, labelled=True),
-                           SpanExtraction(score=score), checkpoint=checkpoint, resume=resume)
+                           SpanExtraction(score=score, label_smoothing=cfg.label_smoothing), checkpoint=checkpoint,
+                           resume=resume)
 
     def _examples(self, features: list[QAFeature], *, labelled: bool) -> Examples:
         """Token ids, (start, end) labels, and segment ids (question 0, context 1) for models that have

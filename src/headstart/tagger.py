@@ -85,7 +85,7 @@ class HeadstartTagger(HeadstartClassifier):
         def score(logits: list[np.ndarray]) -> dict:
             return entity_metrics(dev.tags, self._tags_from(dev_w, logits, n_words))
 
-        objective = TokenTagging(score=score, seed=cfg.seed)
+        objective = TokenTagging(score=score, seed=cfg.seed, label_smoothing=cfg.label_smoothing)
         return self._train(Examples([w.input_ids for w in train_w], [w.labels for w in train_w]),
                            Examples([w.input_ids for w in dev_w], [w.labels for w in dev_w]), objective,
                            checkpoint=checkpoint, resume=resume)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -56,10 +57,15 @@ def probabilities(logits: np.ndarray, multilabel: bool) -> np.ndarray:
     return (torch.sigmoid(t) if multilabel else torch.softmax(t, -1)).numpy()
 
 
-def loss_fn(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None, multilabel: bool):
+def loss_fn(logits: torch.Tensor, labels: torch.Tensor, weights: torch.Tensor | None, multilabel: bool,
+            smoothing: float = 0.0):
+    """Cross-entropy (BCE for multi-label) with optional class weights and label smoothing: the target puts
+    1 - smoothing on the true class and spreads `smoothing` uniformly (each multi-label target moves
+    smoothing / 2 toward 0.5)."""
     if multilabel:
-        return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=weights)
-    return F.cross_entropy(logits, labels, weight=weights)
+        targets = labels * (1 - smoothing) + smoothing / 2 if smoothing else labels
+        return F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weights)
+    return F.cross_entropy(logits, labels, weight=weights, label_smoothing=smoothing)
 
 
 class Objective:
@@ -93,16 +99,18 @@ def _dev_row(loss: float, scores: dict) -> dict:
 
 @dataclass
 class Classification(Objective):
-    """One label per text (or a multi-hot row): cross-entropy (BCE for multi-label), optional class weights."""
+    """One label per text (or a multi-hot row): cross-entropy (BCE for multi-label), optional class weights
+    and label smoothing (training loss only: the dev loss stays the plain one, comparable across runs)."""
 
     metric: str = "macro_f1"
     multilabel: bool = False
     class_weights: torch.Tensor | None = None
+    label_smoothing: float = 0.0
     has_probe = True
 
     def loss(self, logits, labels):
         weights = None if self.class_weights is None else self.class_weights.to(logits.device)
-        return loss_fn(logits, labels, weights, self.multilabel)
+        return loss_fn(logits, labels, weights, self.multilabel, self.label_smoothing)
 
     def evaluate(self, model, dev, *, pad_id, depth):
         logits = predict_logits(model, dev, pad_id=pad_id, depth=depth)
@@ -128,13 +136,15 @@ class TokenTagging(Objective):
     score: Callable[[list[np.ndarray]], dict]
     metric: str = "f1"
     class_weights: torch.Tensor | None = None
+    label_smoothing: float = 0.0
     seed: int = 0
     token_labels = True
     has_probe = True
 
     def loss(self, logits, labels):
         weights = None if self.class_weights is None else self.class_weights.to(logits.device)
-        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), weight=weights, ignore_index=-100)
+        return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), weight=weights, ignore_index=-100,
+                               label_smoothing=self.label_smoothing)
 
     def evaluate(self, model, dev, *, pad_id, depth):
         logits = predict_logits(model, dev, pad_id=pad_id, depth=depth)
@@ -161,9 +171,11 @@ class SpanExtraction(Objective):
 
     score: Callable[[list[np.ndarray]], dict]
     metric: str = "f1"
+    label_smoothing: float = 0.0
 
     def loss(self, logits, labels):
-        return (F.cross_entropy(logits[..., 0], labels[:, 0]) + F.cross_entropy(logits[..., 1], labels[:, 1])) / 2
+        ce = partial(F.cross_entropy, label_smoothing=self.label_smoothing)
+        return (ce(logits[..., 0], labels[:, 0]) + ce(logits[..., 1], labels[:, 1])) / 2
 
     def evaluate(self, model, dev, *, pad_id, depth):
         logits = predict_logits(model, dev, pad_id=pad_id, depth=depth)
