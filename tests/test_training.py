@@ -518,6 +518,21 @@ def test_label_smoothing_is_cross_entropy_against_a_softened_target() -> None:
     assert SpanExtraction(score=None, label_smoothing=eps).loss(spans, positions) != plain
 
 
+@pytest.mark.parametrize("strategy, n_outputs, kind, given, expected", [
+    ("full", 3, "single", None, 0.1),  # the default: full, single-label, three or more classes
+    ("full", 3, "single", 0.0, 0.0),  # a value given always wins
+    ("full", 2, "single", None, 0.0),  # binary: measured worse on SST-2
+    ("full", 3, "multilabel", None, 0.0),
+    ("full", 3, "per_token", None, 0.0),  # tagging and QA: not measured
+    ("top-n", 3, "single", None, 0.0),
+    ("top-n", 2, "per_token", 0.2, 0.2),
+])
+def test_label_smoothing_default(strategy, n_outputs, kind, given, expected, tiny_bert) -> None:
+    clf = HeadstartClassifier(backbone=str(tiny_bert), strategy=strategy, label_smoothing=given)
+    _, cfg = clf._build(n_outputs, per_token=kind == "per_token", multilabel=kind == "multilabel")
+    assert cfg.label_smoothing == expected
+
+
 def test_fit_smooths_the_training_loss_and_not_the_dev_loss(tiny_bert, toy_data, monkeypatch) -> None:
     from headstart.training import objectives
 

@@ -71,7 +71,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                  lower_lr_cap: float | None = None, schedule: str = "linear", warmup_ratio: float = 0.1,
                  gradual_unfreeze: bool = False, patience: int = 2, metric: str | None = None,
                  class_weights: str = "auto", warm_start: bool = True, prefix_cache: bool = True,
-                 average_epochs: int | None = None, label_smoothing: float = 0.0, seed: int = 0,
+                 average_epochs: int | None = None, label_smoothing: float | None = None, seed: int = 0,
                  text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
                  dev_fraction: float = 0.1, progress: bool = False) -> None:
         self.backbone = backbone
@@ -130,7 +130,7 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
     def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
                  resume: bool = False) -> HeadstartClassifier:
         """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
-        model, cfg = self._build(len(task.labels))
+        model, cfg = self._build(len(task.labels), multilabel=task.multilabel)
         self.labels_, self.multilabel_ = list(task.labels), task.multilabel
         self.classes_ = np.array(self.labels_)
         self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
@@ -143,12 +143,16 @@ class HeadstartClassifier(ClassifierMixin, BaseEstimator):
                            resume=resume)
 
     # ---- the steps every task shares (HeadstartTagger and HeadstartQA call them too) -------------
-    def _build(self, n_outputs: int, *, per_token: bool = False) -> tuple[TransformerClassifier, TrainConfig]:
+    def _build(self, n_outputs: int, *, per_token: bool = False,
+               multilabel: bool = False) -> tuple[TransformerClassifier, TrainConfig]:
         """Strategy, training config, backbone and a fresh model with its head (and adapters)."""
         strategy = make_strategy(self.strategy, **{k: getattr(self, k) for k in _STRATEGY_OPTIONS})
         cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS})  # checked before the slow load
         bb = load_backbone(self.backbone)
-        cfg = cfg.with_defaults(strategy.defaults_for(bb.hidden_size))
+        defaults = strategy.defaults_for(bb.hidden_size)
+        if per_token or multilabel or n_outputs < 3:  # label smoothing's default: measured on multi-class only
+            defaults.pop("label_smoothing", None)
+        cfg = cfg.with_defaults(defaults)
         torch.manual_seed(cfg.seed)  # the head's (and any adapter's) initialisation
         model = TransformerClassifier(bb.model, bb.anatomy, n_outputs, dropout=cfg.dropout, per_token=per_token)
         strategy.prepare(model)  # adapters / prompt encoders, before the groups are read

@@ -80,8 +80,9 @@ def train(
     prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
     average_epochs: Annotated[int | None, typer.Option(
         help="keep the mean of the last N epochs' weights up to the best one (default: full 2, others 1)")] = None,
-    label_smoothing: Annotated[float, typer.Option(
-        help="move this share of the training target off the true class, spread over all classes")] = 0.0,
+    label_smoothing: Annotated[float | None, typer.Option(
+        help="move this share of the training target off the true class, spread over all classes "
+        "(default: full on single-label classification with 3+ classes 0.1, else 0)")] = None,
     seed: Annotated[int, typer.Option()] = 0,
     text_column: Annotated[str, typer.Option()] = "text",
     label_column: Annotated[str, typer.Option()] = "label",

@@ -67,8 +67,9 @@ class TrainConfig:
             below the starting point on dev; 1 keeps the best epoch's weights as they are. `full` averages 2
             (benchmarks/average_probe.py).
         label_smoothing: the training target puts 1 - label_smoothing on the true class and spreads the rest
-            over all classes (Szegedy et al. 2016); 0 (default) is plain cross-entropy. Classification,
-            tagging and extractive QA read it; the dev loss is always the plain one.
+            over all classes (Szegedy et al. 2016); 0 is plain cross-entropy. Classification, tagging and
+            extractive QA read it; the dev loss is always the plain one. Default: `full` on single-label
+            classification with three or more classes 0.1 (benchmarks/sweep.py --grid smoothing), else 0.
         dropout: dropout before the head.
         seed: seeds data order, initialisation and dropout.
     """
@@ -89,7 +90,7 @@ class TrainConfig:
     warm_start: bool = True
     prefix_cache: bool = True
     average_epochs: int | None = None  # None: the strategy's default, else 1 (off)
-    label_smoothing: float = 0.0
+    label_smoothing: float | None = None  # None: the strategy's default for single-label classification, else 0
     dropout: float = 0.1
     seed: int = 0
 
@@ -113,7 +114,8 @@ class TrainConfig:
         check_choice("class_weights", self.class_weights, ("auto", "balanced", "none"))
         if self.average_epochs is not None:
             check_range("average_epochs", self.average_epochs, 1, integer=True)
-        check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        if self.label_smoothing is not None:
+            check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
         check_range("dropout", self.dropout, 0.0, 0.9)
         check_range("seed", self.seed, 0, integer=True)
 
@@ -145,4 +147,6 @@ class TrainConfig:
             values["lower_lr_cap"] = DEFAULT_LOWER_LR_CAP
         if values["average_epochs"] is None:
             values["average_epochs"] = 1
+        if values["label_smoothing"] is None:
+            values["label_smoothing"] = 0.0
         return TrainConfig(**values)
