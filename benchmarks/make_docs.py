@@ -40,6 +40,16 @@ references the backbone, `full` writes the whole backbone; the peer: peft's `sav
 
 # What a reader must know about particular runs (kept beside the numbers they qualify).
 RUN_NOTES = {
+    "smoothing": "Banking77 (77 classes): smoothing led on dev in all three seeds (+0.06, +0.61 and +1.06 points "
+                 "of macro-F1) and on test in all three (+0.9 points on average). The three runs with it took "
+                 "286-293 s, the three without 263-357 s; smoothing adds no computation. SST-2 (binary, chosen "
+                 "on ROC-AUC): it trailed on dev in all three seeds (-0.06, -0.60, -0.54 points) and on test by "
+                 "0.2 points on average, so binary tasks keep plain cross-entropy. The default therefore "
+                 "applies to `full` on single-label tasks with three or more classes; multi-label, tagging, QA "
+                 "and the other strategies keep 0 until measured (`--label-smoothing` sets any value). The runs "
+                 "ran one after another, a few minutes of unit tests beside some of them; only the scores are "
+                 "read from them. A side result: without smoothing, `full` at its defaults averages 0.873 on "
+                 "SST-2 over these three seeds, above issue 2's 0.87 floor.",
     "width": "Dev cannot tell 2e-4 from 5e-4 (ROC-AUC 0.9794 against 0.9791, 0.03 points, inside its noise at "
              "800 rows); test accuracy favours 2e-4 by 0.7 points on this one seed. Since 2026-11-27 `full` and "
              "`top-n` scale their default rate by 384 / hidden width on a backbone wider than the MiniLM "
@@ -699,6 +709,29 @@ def _averaging_block(name: str, runs: list[dict]) -> str:
             f"ends these windows), test accuracy over the same seeds: {tail_text}.")
 
 
+SMOOTHING_NOTE = """## Label smoothing
+
+`full` trains against a smoothed target on single-label classification with three or more classes: 0.9 on the
+true class, 0.1 spread over all classes (`label_smoothing`, Szegedy et al. 2016; the dev loss stays the plain
+one). Chosen on dev, over three seeds, against the defaults without it: `python benchmarks/sweep.py DATASET
+--grid smoothing --seed N` (N = 0, 1, 2), packaged MiniLM, max length 64, `full` at its defaults (3 epochs,
+lr 5e-4, checkpoint averaging), a stratified 10% dev split drawn with the seed. "dev ..., kept weights" is
+the dev score of the weights each run kept, the number the choice reads; test accuracy is beside it.
+"""
+
+
+def smoothing_section() -> str:
+    blocks = []
+    for name in ("banking77", "sst2"):
+        path = RESULTS / "sweeps" / f"{name}-smoothing.jsonl"
+        if path.exists():
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            blocks.append(f"**{name}** ({rows[0]['machine']}, {rows[0]['date']})\n\n{seed_table(str(path))}")
+    if not blocks:
+        return ""
+    return SMOOTHING_NOTE + "\n" + "\n\n".join(blocks) + "\n\n" + RUN_NOTES.get("smoothing", "") + "\n"
+
+
 def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
@@ -725,6 +758,7 @@ def write_docs() -> None:
                   RUN_NOTES.get(name, "")]
         parts.append("\n\n".join(b for b in blocks if b) + "\n")
     parts.append(averaging_section())
+    parts.append(smoothing_section())
     parts.append(lora_targets_section())
     parts.append(width_section())
     parts.append(ensemble_section())

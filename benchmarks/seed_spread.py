@@ -20,12 +20,22 @@ def table(path: str) -> str:
         for line in f:
             row = json.loads(line)
             runs[row["label"]].append(row)
-    lines = ["| setting | seeds | dev accuracy | test accuracy (mean ± sd) | min | max |", "|---|---|---|---|---|---|"]
+    # rows written since sweep.py records it: the dev metric of the weights kept (after checkpoint averaging),
+    # the number the settings are chosen on
+    every = [r for rows in runs.values() for r in rows]
+    kept = f"kept_dev_{every[0]['dev_metric']}" if every else ""
+    kept = kept if every and all(kept in r for r in every) else ""
+    head = "| setting | seeds | dev accuracy | " + (f"dev {kept[9:]}, kept weights (per seed) | " if kept else "")
+    lines = [head + "test accuracy (mean ± sd) | min | max |", "|---" * (6 + bool(kept)) + "|"]
     for label, rows in runs.items():
         test = [r["test_accuracy"] for r in rows]
         dev = statistics.mean(r["dev_accuracy"] for r in rows)
         sd = statistics.stdev(test) if len(test) > 1 else 0.0
-        lines.append(f"| {label} | {len(rows)} | {dev:.4f} | {statistics.mean(test):.4f} ± {sd:.4f} "
+        per_seed = ""
+        if kept:
+            values = [r[kept] for r in sorted(rows, key=lambda r: r["seed"])]
+            per_seed = f"{statistics.mean(values):.4f} ({', '.join(f'{v:.4f}' for v in values)}) | "
+        lines.append(f"| {label} | {len(rows)} | {dev:.4f} | {per_seed}{statistics.mean(test):.4f} ± {sd:.4f} "
                      f"| {min(test):.4f} | {max(test):.4f} |")
     return "\n".join(lines)
 
