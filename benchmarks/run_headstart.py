@@ -56,6 +56,8 @@ def result_row(args: argparse.Namespace, clf: HeadstartClassifier, train: pd.Dat
               "strategy_options": clf.strategy_.describe()["options"],
               "train_rows": ("all of train (scored on a stratified 10% dev split, then refit on every row)"
                              if clf.refit_on_dev_ else "90% of train (10% stratified dev for early stopping)")}
+    if clf.train_config_.label_smoothing:  # recorded since 2026-11-27, when `full` began to smooth by default
+        config["label_smoothing"] = clf.train_config_.label_smoothing
     if "rank" in config["strategy_options"]:  # the effective LoRA rank, given or default, beside the peer's
         config["rank"] = config["strategy_options"]["rank"]
     if args.limit is not None:
