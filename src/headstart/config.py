@@ -90,7 +90,7 @@ class TrainConfig:
     warm_start: bool = True
     prefix_cache: bool = True
     average_epochs: int | None = None  # None: the strategy's default, else 1 (off)
-    label_smoothing: float | None = None  # None: the strategy's default for single-label classification, else 0
+    label_smoothing: float | None = None  # None: the strategy's default where it applies (see above), else 0
     dropout: float = 0.1
     seed: int = 0
 
