@@ -668,7 +668,8 @@ weights at each epoch's end, so it also scores the best epoch's own weights, whi
 keeps (averaging changes no training step and no choice of epoch), and it checks that the kept weights are the
 mean. Settings as the rows above: packaged MiniLM, max length 64, batch 32, a stratified 10% dev split drawn
 with the seed; `full` 3 epochs on SST-2 and 5 on Banking77, `lora` 5 epochs with its defaults (averaging
-switched on for the experiment: `lora` keeps its best epoch's weights by default).
+switched on for the experiment: `lora` keeps its best epoch's weights by default). These runs predate label
+smoothing (`full`'s default on multi-class tasks since 2026-11-27), so the Banking77 ones train without it.
 """
 
 
