@@ -166,7 +166,10 @@ RUN_NOTES = {
                  "names in free text; scoring each label's likelihood (`zero-shot-lm`, 0.153 on the same rows) "
                  "is the way to use it. The row measures the path (about 2.3 s a text through HTTP), not what a "
                  "GPT-4-class model behind the same API would score.",
-    "sst2": "`full` and the Trainer ran 3 epochs in one invocation (`--only full,trainer --full-epochs 3`, "
+    "sst2": "`full` and the Trainer were rerun on 2026-11-27 in one invocation (`--only full,trainer --full-epochs 3`), "
+            "alone on the machine, after the Trainer peer began to seed before drawing its fresh head (it drew it "
+            "unseeded before, and scored 0.8578 in the earlier run); `full` reproduced its earlier 0.8704 to the "
+            "digit (binary: no label smoothing). The earlier run: `full` and the Trainer ran 3 epochs in one invocation (`--only full,trainer --full-epochs 3`, "
             "2026-11-26), alone on the machine but for about 20 s of unit tests during `full`; `full` with the "
             "defaults chosen by `benchmarks/sweep.py` (lr_decay 1.6) and its checkpoint averaging (the mean of "
             "epochs 2 and 3: 0.8704, against 0.8647 for epoch 3's own weights in the same training; see "
