@@ -109,7 +109,10 @@ RUN_NOTES = {
                  "the probe selected on dev accuracy instead of the primary metric and chose the same SST-2 "
                  "members (0.8727); Caruana's greedy selection with replacement on dev log-loss, tried beside "
                  "it, chose a 10-model bag that scored 0.8681 on SST-2 test, and was not adopted.",
-    "sms_spam": "`full` was rerun on 2026-11-27, alone on the machine (`--only full --full-epochs 3`), with "
+    "sms_spam": "`top-n`, `full` and the Trainer were rerun on 2026-11-27 in one invocation (`--only "
+                "top-n,full,trainer --full-epochs 3`), alone on the machine, after the Trainer peer began to seed "
+                "before drawing its fresh head (unseeded before: 0.9867 in 560 s); `top-n` and `full` reproduced "
+                "their earlier accuracies to the digit. Before that, `full` was rerun on 2026-11-27, alone on the machine (`--only full --full-epochs 3`), with "
                 "checkpoint averaging, its default since 2026-11-26: the same 0.9886 as its first run, in 216 s "
                 "against that run's 1,360 s, which shared the cores with the test suite. The headstart `head` "
                 "row ran while the test suite was also running on the 2 cores (load average about 4), so its "
