@@ -23,9 +23,9 @@ def table(path: str) -> str:
     # rows written since sweep.py records it: the dev metric of the weights kept (after checkpoint averaging),
     # the number the settings are chosen on
     every = [r for rows in runs.values() for r in rows]
-    kept = f"kept_dev_{every[0]['dev_metric']}" if every else ""
-    kept = kept if every and all(kept in r for r in every) else ""
-    head = "| setting | seeds | dev accuracy | " + (f"dev {kept[9:]}, kept weights (per seed) | " if kept else "")
+    metric = every[0]["dev_metric"] if every else ""
+    kept = f"kept_dev_{metric}" if every and all(f"kept_dev_{metric}" in r for r in every) else ""
+    head = "| setting | seeds | dev accuracy | " + (f"dev {metric}, kept weights (per seed) | " if kept else "")
     lines = [head + "test accuracy (mean ± sd) | min | max |", "|---" * (6 + bool(kept)) + "|"]
     for label, rows in runs.items():
         test = [r["test_accuracy"] for r in rows]
