@@ -51,6 +51,14 @@ RUN_NOTES = {
                  "read from them. They are deterministic: the three SST-2 runs without smoothing reproduce, to the "
                  "digit, the checkpoint-averaging runs of the same seeds a day earlier (test 0.8704, 0.8807, "
                  "0.8681).",
+    "bitfit": "Every setting lands in the same band on test, 0.820-0.839: a higher rate (2e-3 here; 3e-3 and "
+              "10 epochs in `results/sweeps/sst2-bitfit-cpu.jsonl`, 0.828 and 0.826), a fresh head instead of the "
+              "probe's, averaging the last two epochs, and a batch of 16 (ahead on dev in seeds 0 and 1, behind in "
+              "seed 2, the same test mean; the default stays 32). So does every method here with under 100k trainable "
+              "weights (`ia3` 0.838, `prefix` 0.837, `compacter` 0.836 in the SST-2 table), while on the 110M mpnet "
+              "BitFit scores 0.2 above `full`. That points to what 26k bias terms can move in a 22.7M encoder, not "
+              "to how they are trained. On Banking77 the same MiniLM's BitFit is within its 2 points (1.8). "
+              "For a small encoder on a task like SST-2, `lora` (0.8 under `full`) is the adapter to pick.",
     "width": "Dev cannot tell 2e-4 from 5e-4 (ROC-AUC 0.9794 against 0.9791, 0.03 points, inside its noise at "
              "800 rows); test accuracy favours 2e-4 by 0.7 points on this one seed. Since 2026-11-27 `full` and "
              "`top-n` scale their default rate by 384 / hidden width on a backbone wider than the MiniLM "
@@ -194,7 +202,8 @@ RUN_NOTES = {
             "--only 'bitfit lr3e-3 e5'` (2-core machine, seed 0; `benchmarks/results/sweeps/sst2-bitfit-cpu.jsonl`) "
             "scored 0.828 on test (dev accuracy 0.884, best epoch 4), against 0.833 at the default 1e-3, and "
             "neither did twice the epochs: `--only 'bitfit lr1e-3 e10'` (same machine and file, seed 0, 2026-11-27) "
-            "scored 0.826 (dev accuracy 0.885, best epoch 9 of 10). Few-shot rows (2026-11-26) ran on "
+            "scored 0.826 (dev accuracy 0.885, best epoch 9 of 10); over three seeds and five settings it stays "
+            "3.8-4.5 points under (see [BitFit on the packaged MiniLM](#bitfit-on-the-packaged-minilm)). Few-shot rows (2026-11-26) ran on "
             "the 2-core machine, both tools in one invocation per k (`--datasets sst2 --shots 8 --seeds 5`, then "
             "`--shots 64`), default budget 4 epochs x 10 pairs per example, after the change that stops "
             "headstart holding out a dev part below 16 rows per class. An earlier run on a lent NVIDIA H100, "
@@ -744,6 +753,40 @@ def smoothing_section() -> str:
     return SMOOTHING_NOTE + "\n" + "\n\n".join(blocks) + "\n\n" + RUN_NOTES.get("smoothing", "") + "\n"
 
 
+BITFIT_NOTE = """## BitFit on the packaged MiniLM
+
+Issue 3's BitFit target (within 2 points of `full`) holds on Banking77 and on the 110M mpnet ([a wider
+backbone](#a-wider-backbone)), not on SST-2 with the 22.7M MiniLM. Is that BitFit's training or BitFit? SST-2,
+the same 8,000-row subset, max length 64, a stratified 10% dev split drawn with the seed, the 2-core machine:
+`python benchmarks/sweep.py sst2 --grid bitfit --seed N` (`results/sweeps/sst2-bitfit.jsonl`; seeds 1 and 2
+ran the default and the best dev setting of seed 0 only, `--only 'bitfit,bitfit bs16'`). Settings are read on
+dev ROC-AUC; test accuracy is beside it.
+"""
+
+
+def bitfit_section() -> str:
+    """BitFit's settings over seeds, then its gap to `full` seed by seed (the same dev split per seed)."""
+    path = RESULTS / "sweeps" / "sst2-bitfit.jsonl"
+    plain = RESULTS / "sweeps" / "sst2-smoothing.jsonl"  # `full` at its defaults, seeds 0-2 (binary: no smoothing)
+    if not (path.exists() and plain.exists()):
+        return ""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    full = {r["seed"]: r for r in map(json.loads, plain.read_text().splitlines()) if r["label"] == "full"}
+    bitfit = {r["seed"]: r for r in rows if r["label"] == "bitfit" and r["seed"] in full}
+    lines = ["| seed | `full`: dev AUC | test | `bitfit`: dev AUC | test | test gap, points |", "|---|---|---|---|---|---|"]
+    gaps = []
+    for seed in sorted(bitfit):
+        f, b = full[seed], bitfit[seed]
+        gaps.append(100 * (f["test_accuracy"] - b["test_accuracy"]))
+        lines.append(f"| {seed} | {f['kept_dev_auc']:.4f} | {f['test_accuracy']:.4f} | {b['kept_dev_auc']:.4f} | "
+                     f"{b['test_accuracy']:.4f} | {gaps[-1]:.1f} |")
+    summary = (f"BitFit trails `full` by {min(gaps):.1f} to {max(gaps):.1f} points on test over seeds "
+               f"{', '.join(map(str, sorted(bitfit)))} (mean {sum(gaps) / len(gaps):.1f}; target 2).") if gaps else ""
+    return (BITFIT_NOTE + f"\n**settings** ({rows[0]['machine']}, {rows[0]['date']})\n\n{seed_table(str(path))}\n\n"
+            "**against `full`, seed by seed** (`full` rows: `results/sweeps/sst2-smoothing.jsonl`, setting `full`)\n\n"
+            + "\n".join(lines) + f"\n\n{summary} {RUN_NOTES.get('bitfit', '')}\n")
+
+
 def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
@@ -773,6 +816,7 @@ def write_docs() -> None:
     parts.append(smoothing_section())
     parts.append(lora_targets_section())
     parts.append(width_section())
+    parts.append(bitfit_section())
     parts.append(ensemble_section())
     parts.append(sweep_section())
     DOC.parent.mkdir(exist_ok=True)

@@ -100,6 +100,14 @@ GRIDS = {
         ("full", dict(strategy="full")),
         ("full ls0.1", dict(strategy="full", label_smoothing=0.1)),
     ],
+    # BitFit on the MiniLM, SST-2: what of its training closes the gap to `full`? (seed 0 first, then 1-2)
+    "bitfit": [
+        ("bitfit", dict(strategy="bitfit")),
+        ("bitfit nows", dict(strategy="bitfit", warm_start=False)),
+        ("bitfit bs16", dict(strategy="bitfit", batch_size=16)),
+        ("bitfit avg2", dict(strategy="bitfit", average_epochs=2)),
+        ("bitfit lr2e-3", dict(strategy="bitfit", lr=2e-3)),
+    ],
     "top-n": [
         ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
         ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),
