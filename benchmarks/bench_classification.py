@@ -9,9 +9,9 @@ the same packaged model, data split, max length 64, batch size 32, seed 0 and 2 
 to benchmarks/results/<dataset>.json as each finishes; then docs/benchmarks.md is regenerated.
 
 Epochs: `full` and the Trainer full fine-tuning peer run --full-epochs; the adapter strategies (lora,
-bitfit, ia3, prefix, prompt, adapter, compacter) and the peft LoRA + Trainer peer run --adapter-epochs
-(default 5, headstart's adapter default), so LoRA and its peer see the same data the same number of times;
-both also get the same LoRA rank (--rank, default 8).
+bitfit, ia3, prefix, prompt, adapter, compacter), the peft LoRA + Trainer peer and the BitFit + Trainer peer
+(`bitfit-trainer`) run --adapter-epochs (default 5, headstart's adapter default), so each adapter and its
+peer see the same data the same number of times; LoRA and its peer also get the same rank (--rank, default 8).
 The other methods take their own defaults. There is deliberately no --limit here: smoke-test the run_*.py
 scripts directly, so that no shortened run can reach the results files.
 """
@@ -38,9 +38,10 @@ METHODS = {
     "trainer": ("run_trainer.py", []),
     **{name: ("run_headstart.py", [name]) for name in ADAPTERS},
     "peft-trainer": ("run_peft_trainer.py", []),
+    "bitfit-trainer": ("run_peft_trainer.py", ["--method", "bitfit"]),
 }
 FULL_EPOCHS = ("full", "trainer")  # methods that take --full-epochs
-ADAPTER_EPOCHS = (*ADAPTERS, "peft-trainer")  # methods that take --adapter-epochs
+ADAPTER_EPOCHS = (*ADAPTERS, "peft-trainer", "bitfit-trainer")  # methods that take --adapter-epochs
 RANKED = ("lora", "peft-trainer")  # methods that take --rank
 
 

@@ -1,6 +1,7 @@
-"""Peer: peft LoRA through Hugging Face `Trainer` on the same packaged model, in its own process.
+"""Peers: peft LoRA, and BitFit, through Hugging Face `Trainer` on the same packaged model, in its own process.
 
     python benchmarks/run_peft_trainer.py sst2 --epochs 5
+    python benchmarks/run_peft_trainer.py sst2 --epochs 5 --method bitfit
     python benchmarks/run_peft_trainer.py sst2 --limit 200 --epochs 1     # smoke test only, never results
 
 The usual peft recipe: AutoModelForSequenceClassification (CLS pooler head) wrapped by
@@ -13,6 +14,11 @@ as headstart's `lora` does. `Trainer`: AdamW, linear decay, dynamic
 padding, all training rows, no early stopping; the same max length, batch size, epochs and seed as
 headstart. The learning rate defaults to 2e-3, headstart's LoRA default, so that the two rows differ in
 the tool, not in the rate (the Trainer's usual 5e-5 is a full fine-tuning rate, far too low for LoRA).
+
+`--method bitfit`: the BitFit paper's recipe on the same AutoModelForSequenceClassification (peft has no
+BitFit): every parameter frozen but the bias terms and the fresh classifier, so the pooler's bias trains and
+its weight does not; the rate defaults to 1e-3, headstart's BitFit default (the paper searched 1e-4 to 1e-3).
+Rows say `"by": "transformers-trainer"`.
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3, help="default 2e-3: headstart's LoRA default")
+    ap.add_argument("--method", default="lora", choices=("lora", "bitfit"))
+    ap.add_argument("--lr", type=float, default=None,
+                    help="default: headstart's default for the method (LoRA 2e-3, BitFit 1e-3)")
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, default=16.0)
     ap.add_argument("--lora-dropout", type=float, default=0.1)
@@ -50,7 +58,20 @@ def parse_args() -> argparse.Namespace:
                     help="default all-linear: headstart's LoRA default")
     ap.add_argument("--limit", type=int, default=None,
                     help="smoke test: first N training and N test rows (rows so made are not results)")
-    return ap.parse_args()
+    args = ap.parse_args()
+    if args.lr is None:
+        args.lr = {"lora": 2e-3, "bitfit": 1e-3}[args.method]
+    return args
+
+
+def bitfit_model(path: str, num_labels: int):
+    """The packaged model with a fresh classifier; only the bias terms and the classifier train."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels)
+    for name, p in model.named_parameters():
+        p.requires_grad = name.endswith("bias") or name.startswith("classifier.")
+    return model
 
 
 def lora_model(path: str, num_labels: int, args: argparse.Namespace):
@@ -88,10 +109,24 @@ def make_trainer(model, tok, train_ds, args: argparse.Namespace):
 
 
 def adapter_bytes(model) -> int:
-    """Size on disk of `model.save_pretrained` (adapter + head copy + peft's config and model card)."""
+    """Size on disk of what the run trained: `model.save_pretrained` of the peft model (adapter + head copy +
+    peft's config and model card), or the trained tensors of a BitFit model in one safetensors file."""
     with tempfile.TemporaryDirectory() as tmp:
-        model.save_pretrained(tmp)
+        if hasattr(model, "peft_config"):
+            model.save_pretrained(tmp)
+        else:
+            from safetensors.torch import save_file
+
+            save_file({n: p.detach().contiguous() for n, p in model.named_parameters() if p.requires_grad},
+                      f"{tmp}/bitfit.safetensors")
         return folder_bytes(tmp)
+
+
+def count_parameters(model) -> tuple[int, int]:
+    """(trainable, all) parameters."""
+    if hasattr(model, "get_nb_trainable_parameters"):
+        return model.get_nb_trainable_parameters()
+    return sum(p.numel() for p in model.parameters() if p.requires_grad), sum(p.numel() for p in model.parameters())
 
 
 def metrics(logits: np.ndarray, y: np.ndarray, n_labels: int) -> dict:
@@ -119,21 +154,24 @@ def main() -> None:
 
     t0 = time.perf_counter()
     set_seed(args.seed)  # before the fresh head and the LoRA A matrices are drawn (Trainer seeds only later)
-    model = lora_model(path, len(labels), args)
+    model = lora_model(path, len(labels), args) if args.method == "lora" else bitfit_model(path, len(labels))
     trainer = make_trainer(model, tok, encode(train), args)
     trainer.train()
     train_seconds = time.perf_counter() - t0
 
     logits = trainer.predict(encode(test)).predictions
     y = np.array([index[v] for v in test.label.astype(str)])
-    trainable, total = model.get_nb_trainable_parameters()
+    trainable, total = count_parameters(model)
     config = {"max_length": args.max_length, "batch_size": args.batch_size, "epochs": args.epochs,
-              "lr": args.lr, "rank": args.rank, "alpha": args.alpha, "lora_dropout": args.lora_dropout,
-              "target_modules": args.target_modules, "train_rows": "all of train"}
+              "lr": args.lr, "train_rows": "all of train"}
+    if args.method == "lora":
+        config.update(rank=args.rank, alpha=args.alpha, lora_dropout=args.lora_dropout,
+                      target_modules=args.target_modules)
     if args.limit is not None:
         config["limit"] = args.limit
     print(json.dumps({
-        "method": "lora", "by": "peft-trainer", "backbone": "minilm", **metrics(logits, y, len(labels)),
+        "method": args.method, "by": "peft-trainer" if args.method == "lora" else "transformers-trainer",
+        "backbone": "minilm", **metrics(logits, y, len(labels)),
         "train_seconds": round(train_seconds, 1), "trainable_params": trainable, "total_params": total,
         "trainable_percent": round(100 * trainable / total, 4), "adapter_bytes": adapter_bytes(model),
         "examples_per_second": round(len(train) * args.epochs / train_seconds, 1), "seed": args.seed,

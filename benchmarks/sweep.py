@@ -108,6 +108,16 @@ GRIDS = {
         ("bitfit avg2", dict(strategy="bitfit", average_epochs=2)),
         ("bitfit lr2e-3", dict(strategy="bitfit", lr=2e-3)),
     ],
+    # issue 3's adapter targets over seeds (--seed 0..2), against `full` at its defaults (the smoothing grid's rows)
+    "adapters-seeds": [
+        ("lora", dict(strategy="lora")),
+        ("bitfit", dict(strategy="bitfit")),
+    ],
+    # LoRA (all-linear, its default) was still improving at its 5th epoch on SST-2 in 2 of 3 seeds: does a longer
+    # run help on dev? (--seed 0..2; the 5-epoch rows are the lora-targets grid's `lora all lr2e-3 e5`)
+    "lora-epochs": [
+        ("lora e8", dict(strategy="lora", epochs=8)),
+    ],
     "top-n": [
         ("top-n2 lr5e-4 e8", dict(strategy="top-n", top_n=2, lr=5e-4, epochs=8)),
         ("top-n3 lr5e-4 e8", dict(strategy="top-n", top_n=3, lr=5e-4, epochs=8)),
