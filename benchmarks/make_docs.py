@@ -362,14 +362,14 @@ def _gap(row: dict, full: dict, label: str, target: float) -> str:
             f"{_percent(row)}; epochs {_epochs(row)} vs {_epochs(full)})")
 
 
-def _speed(lora: dict, peer: dict) -> str:
-    """headstart LoRA's train time over peft + Trainer's; a ratio only means much within one invocation."""
-    ratio = lora["train_seconds"] / peer["train_seconds"]
+def _speed(ours: dict, peer: dict, name: str) -> str:
+    """headstart's train time over the peer's for one method; a ratio only means much within one invocation."""
+    ratio = ours["train_seconds"] / peer["train_seconds"]
     verdict = "at least as fast" if ratio <= 1 else "slower"
-    caveat = "" if _same_invocation(lora, peer) else " (rows from different invocations: indicative only)"
-    return (f"LoRA train time headstart / peft-trainer: {lora['train_seconds']:.1f} s / "
+    caveat = "" if _same_invocation(ours, peer) else " (rows from different invocations: indicative only)"
+    return (f"{name} train time headstart / {peer['by']}: {ours['train_seconds']:.1f} s / "
             f"{peer['train_seconds']:.1f} s = {ratio:.2f}x ({verdict}){caveat}; accuracy "
-            f"{lora['accuracy']:.4f} vs {peer['accuracy']:.4f}, epochs {_epochs(lora)} vs {_epochs(peer)}")
+            f"{ours['accuracy']:.4f} vs {peer['accuracy']:.4f}, epochs {_epochs(ours)} vs {_epochs(peer)}")
 
 
 def _same_invocation(a: dict, b: dict) -> bool:
@@ -381,10 +381,11 @@ def _same_invocation(a: dict, b: dict) -> bool:
 def adapters_note(data: dict) -> str:
     """The adapter targets of the benchmark issue, computed from the rows present (nothing typed in)."""
     runs = [r for r in data["runs"] if not _own_table(r)]
-    lora, peer = _find(runs, "lora"), _find(runs, "lora", "peft-trainer")
     items = _target_gaps(runs)
-    if lora and peer:
-        items.append(_speed(lora, peer))
+    for method, name, by in (("lora", "LoRA", "peft-trainer"), ("bitfit", "BitFit", "transformers-trainer")):
+        ours, peer = _find(runs, method), _find(runs, method, by)
+        if ours and peer:
+            items.append(_speed(ours, peer, name))
     if not items:
         return ""
     return "Adapters (computed from the rows above):\n\n" + "\n".join(f"- {i}" for i in items)
