@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from common import HERE, RESULTS
 from seed_spread import table as seed_table
@@ -361,6 +362,7 @@ def backbone_table(data: dict) -> str:
 
 
 ADAPTER_TARGETS = (("lora", "LoRA", 1), ("bitfit", "BitFit", 2))  # method, name, points under `full` allowed
+ADAPTER_PEERS = {"lora": "peft-trainer", "bitfit": "transformers-trainer"}  # the `by` of each method's peer row
 
 
 def _target_gaps(runs: list[dict], prefix: str = "") -> list[str]:
@@ -400,8 +402,8 @@ def adapters_note(data: dict) -> str:
     """The adapter targets of the benchmark issue, computed from the rows present (nothing typed in)."""
     runs = [r for r in data["runs"] if not _own_table(r)]
     items = _target_gaps(runs)
-    for method, name, by in (("lora", "LoRA", "peft-trainer"), ("bitfit", "BitFit", "transformers-trainer")):
-        ours, peer = _find(runs, method), _find(runs, method, by)
+    for method, name, _ in ADAPTER_TARGETS:
+        ours, peer = _find(runs, method), _find(runs, method, ADAPTER_PEERS[method])
         if ours and peer:
             items.append(_speed(ours, peer, name))
     if not items:
@@ -584,6 +586,17 @@ def _full_and_chosen(run: dict) -> tuple[dict, dict]:
     return by_name["full"], by_name["+".join(run["chosen"])]
 
 
+def _jsonl(path: Path) -> list[dict]:
+    """The rows of a sweep file (`benchmarks/sweep.py` output), or none when it was not run."""
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _seed_block(title: str, path: Path) -> str:
+    """A sweep file's settings over seeds (seed_spread's table), under a title naming its machine and date."""
+    first = _jsonl(path)[0]
+    return f"**{title}** ({first['machine']}, {first['date']})\n\n{seed_table(str(path))}"
+
+
 def _sweep_runs(name: str, kind: str) -> list[dict]:
     """The runs of results/sweeps/<name>-<kind>.json (ensemble, averaging), or none when it was not run."""
     path = RESULTS / "sweeps" / f"{name}-{kind}.json"
@@ -605,11 +618,9 @@ tied on dev, 0.9623 against 0.9625). Dev metric: ROC-AUC (the primary metric for
 
 def lora_targets_section() -> str:
     """Query/value against all-linear LoRA, per seed: dev ROC-AUC and test accuracy."""
-    path = RESULTS / "sweeps" / "sst2-lora-targets.jsonl"
-    if not path.exists():
+    linear = _sweep_rows("sst2", "lora-targets", "lora all lr2e-3 e5")
+    if not linear:
         return ""
-    linear = {r["seed"]: r for r in map(json.loads, path.read_text().splitlines())
-              if r["label"] == "lora all lr2e-3 e5"}
     attention = {}
     for run in _sweep_runs("sst2", "averaging"):
         if run["strategy"] == "lora" and run["seed"] in linear:
@@ -651,7 +662,7 @@ def width_section() -> str:
     path = RESULTS / "sweeps" / "sst2-mpnet-full-lr.jsonl"
     if not path.exists():
         return ""
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = _jsonl(path)
     lines = ["| setting | backbone | dev AUC | dev accuracy | test accuracy | train s | machine | date |",
              "|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: r["label"]):
@@ -765,8 +776,7 @@ def smoothing_section() -> str:
     for name in ("banking77", "sst2"):
         path = RESULTS / "sweeps" / f"{name}-smoothing.jsonl"
         if path.exists():
-            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-            blocks.append(f"**{name}** ({rows[0]['machine']}, {rows[0]['date']})\n\n{seed_table(str(path))}")
+            blocks.append(_seed_block(name, path))
     if not blocks:
         return ""
     return SMOOTHING_NOTE + "\n" + "\n\n".join(blocks) + "\n\n" + RUN_NOTES.get("smoothing", "") + "\n"
@@ -789,9 +799,7 @@ def bitfit_section() -> str:
     path = RESULTS / "sweeps" / "sst2-bitfit.jsonl"
     if not path.exists():
         return ""
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return (BITFIT_NOTE + f"\n**settings** ({rows[0]['machine']}, {rows[0]['date']})\n\n{seed_table(str(path))}\n\n"
-            f"{RUN_NOTES.get('bitfit', '')}\n")
+    return BITFIT_NOTE + f"\n{_seed_block('settings', path)}\n\n{RUN_NOTES.get('bitfit', '')}\n"
 
 
 # where each method's per-seed rows at its defaults are: dataset -> method -> (sweep grid file, label)
@@ -815,10 +823,7 @@ accuracy points under `full` of the same seed.
 
 
 def _sweep_rows(dataset: str, grid: str, label: str) -> dict[int, dict]:
-    path = RESULTS / "sweeps" / f"{dataset}-{grid}.jsonl"
-    if not path.exists():
-        return {}
-    return {r["seed"]: r for r in map(json.loads, path.read_text().splitlines()) if r["label"] == label}
+    return {r["seed"]: r for r in _jsonl(RESULTS / "sweeps" / f"{dataset}-{grid}.jsonl") if r["label"] == label}
 
 
 def targets_section() -> str:

@@ -41,13 +41,17 @@ TARGET_MODULES = {
 }
 
 
+# method -> (default rate: headstart's default for it, the `by` of its rows)
+METHODS = {"lora": (2e-3, "peft-trainer"), "bitfit": (1e-3, "transformers-trainer")}
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--method", default="lora", choices=("lora", "bitfit"))
+    ap.add_argument("--method", default="lora", choices=sorted(METHODS))
     ap.add_argument("--lr", type=float, default=None,
                     help="default: headstart's default for the method (LoRA 2e-3, BitFit 1e-3)")
     ap.add_argument("--rank", type=int, default=8)
@@ -60,7 +64,7 @@ def parse_args() -> argparse.Namespace:
                     help="smoke test: first N training and N test rows (rows so made are not results)")
     args = ap.parse_args()
     if args.lr is None:
-        args.lr = {"lora": 2e-3, "bitfit": 1e-3}[args.method]
+        args.lr = METHODS[args.method][0]
     return args
 
 
@@ -170,7 +174,7 @@ def main() -> None:
     if args.limit is not None:
         config["limit"] = args.limit
     print(json.dumps({
-        "method": args.method, "by": "peft-trainer" if args.method == "lora" else "transformers-trainer",
+        "method": args.method, "by": METHODS[args.method][1],
         "backbone": "minilm", **metrics(logits, y, len(labels)),
         "train_seconds": round(train_seconds, 1), "trainable_params": trainable, "total_params": total,
         "trainable_percent": round(100 * trainable / total, 4), "adapter_bytes": adapter_bytes(model),
