@@ -136,9 +136,11 @@ def save_row(dataset: str, row: dict, command: str | None = None) -> Path:
 
 
 def set_threads() -> None:
+    """2 torch threads (the machine's cores), or HEADSTART_BENCH_THREADS: 1 for accuracy-only runs in the
+    background beside other work (their timings are then not reported)."""
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("HEADSTART_BENCH_THREADS", "2")))
 
 
 def peak_rss_self_mb() -> float:

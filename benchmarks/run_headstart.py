@@ -19,6 +19,7 @@ import pandas as pd
 
 from common import first_rows, folder_bytes, load_dataset, set_threads
 from headstart import HeadstartClassifier
+from headstart.data import Split
 from headstart.evaluation import classification_metrics
 
 
@@ -35,7 +36,37 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--rank", type=int, default=None, help="LoRA rank (lora only; default: the strategy's)")
     ap.add_argument("--limit", type=int, default=None,
                     help="smoke test: first N training and N test rows (rows so made are not results)")
+    ap.add_argument("--split", default="test", choices=("test", "dev"),
+                    help="dev: the calibration cut of benchmarks/calibration.py, scored on its dev rows")
+    ap.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                    help="any other HeadstartClassifier option, e.g. --set lr=1e-4 (JSON values)")
     return ap.parse_args()
+
+
+def options(args: argparse.Namespace) -> dict:
+    """`--set OPTION=VALUE` pairs, values read as JSON where they parse (1e-4, true, null), else as text."""
+    out = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def frames(args: argparse.Namespace):
+    """(train, eval) frames and the HeadstartClassifier column options for them."""
+    if args.split == "test" and args.dataset in ("sms_spam", "sst2", "banking77"):
+        return (*first_rows(*load_dataset(args.dataset), args.limit), {})
+    from calibration import SETS, calibration_split
+
+    spec = SETS[args.dataset]
+    train, dev, test = calibration_split(args.dataset)
+    columns = {"label_column": spec.label_column, "label_sep": spec.label_sep}
+    if spec.pair:
+        columns["text_column"] = "text_a,text_b"
+    return train, dev if args.split == "dev" else test, columns
 
 
 def saved_bytes(clf: HeadstartClassifier) -> int:
@@ -46,8 +77,12 @@ def saved_bytes(clf: HeadstartClassifier) -> int:
 
 def result_row(args: argparse.Namespace, clf: HeadstartClassifier, train: pd.DataFrame, test: pd.DataFrame,
                train_seconds: float) -> dict:
-    proba = clf.predict_proba(test.text.tolist())
-    m = classification_metrics(clf.encode_labels(_split(test)), proba, clf.labels_)
+    split = clf._as_split(test, None)
+    if not clf.multilabel_:  # a label the training rows never showed cannot be predicted: score the rest
+        keep = [i for i, v in enumerate(split.labels) if v in set(clf.labels_)]
+        split = Split([split.texts[i] for i in keep], [split.labels[i] for i in keep])
+    proba = clf.predict_proba(split.texts)
+    m = classification_metrics(clf.encode_labels(split), proba, clf.labels_, multilabel=clf.multilabel_)
     epochs_run = max(1, sum(row["epoch"] >= 1 for row in clf.fit_result_.history))  # row 0: the start
     config = {"max_length": args.max_length, "batch_size": args.batch_size,
               "epochs": clf.train_config_.epochs, "epochs_run": epochs_run,
@@ -62,10 +97,14 @@ def result_row(args: argparse.Namespace, clf: HeadstartClassifier, train: pd.Dat
         config["rank"] = config["strategy_options"]["rank"]
     if args.limit is not None:
         config["limit"] = args.limit
+    if args.split == "dev":
+        config["split"] = "dev"
+    if args.set:
+        config["set"] = options(args)
     return {
         "method": args.strategy, "by": "headstart", "backbone": clf.backbone_name_,
         "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-        "auc": m["auc"] if len(clf.labels_) == 2 else None,
+        "auc": m["auc"] if len(clf.labels_) == 2 and not clf.multilabel_ else None,
         "train_seconds": round(train_seconds, 1), "trainable_params": clf.trainable_params_,
         "total_params": clf.total_params_,
         "trainable_percent": round(100 * clf.trainable_params_ / clf.total_params_, 4),
@@ -79,20 +118,15 @@ def result_row(args: argparse.Namespace, clf: HeadstartClassifier, train: pd.Dat
 def main() -> None:
     args = parse_args()
     set_threads()
-    train, test = first_rows(*load_dataset(args.dataset), args.limit)
+    train, test, columns = frames(args)
     backbone = {"backbone": args.backbone} if args.backbone else {}
     clf = HeadstartClassifier(**backbone, strategy=args.strategy, epochs=args.epochs, max_length=args.max_length,
-                              batch_size=args.batch_size, seed=args.seed, top_n=args.top_n, rank=args.rank)
+                              batch_size=args.batch_size, seed=args.seed, top_n=args.top_n, rank=args.rank,
+                              **columns, **options(args))
     t0 = time.perf_counter()
     clf.fit(train)
     train_seconds = time.perf_counter() - t0  # everything: loading, caching, training, early stopping
     print(json.dumps(result_row(args, clf, train, test, train_seconds)))
-
-
-def _split(df):
-    from headstart.data import Split
-
-    return Split(df.text.tolist(), df.label.astype(str).tolist())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,146 @@
+"""Defaults fitted across data sets, not on one: every gradient strategy at its default beside the plain
+`Trainer` at its default and at its best learning rate, on every calibration set, three seeds, scored on
+the sets' dev rows (benchmarks/calibration.py), never on a test split.
+
+    python benchmarks/defaults.py run --plan peers                 # the Trainer rows (lr 5e-5, 1e-4, 2e-4)
+    python benchmarks/defaults.py run --plan defaults              # full, top-n, lora at their defaults
+    python benchmarks/defaults.py run --only "full lr2e-4" --seeds 0  # one candidate setting
+    python benchmarks/defaults.py report                           # results/defaults.json + the gaps
+
+Each run is a child process (run_trainer.py / run_headstart.py with `--split dev`) whose JSON row is
+appended to results/defaults/runs.jsonl with its data set, setting, seed, machine and date; a rerun skips
+the (set, setting, seed) triples already there, so an interrupted sweep resumes where it stopped. Runs
+made with HEADSTART_BENCH_THREADS=1 beside other work are valid for scores only: no timing of them is
+reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+
+from calibration import SETS
+from common import HERE, RESULTS, machine, run_child
+
+RUNS = RESULTS / "defaults" / "runs.jsonl"
+MAX_LENGTH = 128  # headstart's default: what a new user runs (and the peer gets the same)
+
+# setting label -> (script, arguments after the data set). Peers first: they do not depend on headstart.
+PEERS = {f"trainer lr{lr}": ("run_trainer.py", ["--lr", lr]) for lr in ("5e-5", "1e-4", "2e-4")}
+TRAINER_DEFAULT = "trainer lr5e-5"
+DEFAULTS = {name: ("run_headstart.py", [name]) for name in ("full", "top-n", "lora")}
+# candidate defaults, tried on dev across the sets; labels name what differs from the defaults
+CANDIDATES: dict[str, tuple[str, list[str]]] = {}
+SETTINGS = {**PEERS, **DEFAULTS, **CANDIDATES}
+PLANS = {"peers": list(PEERS), "defaults": list(DEFAULTS), "all": list(SETTINGS)}
+
+
+def done() -> set[tuple[str, str, int]]:
+    if not RUNS.exists():
+        return set()
+    rows = [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()]
+    return {(r["dataset"], r["setting"], r["seed"]) for r in rows}
+
+
+def run(sets: list[str], settings: list[str], seeds: list[int]) -> None:
+    """Seed-major order (every set at seed 0 first), so a sweep cut short still covers every set."""
+    finished = done()
+    RUNS.parent.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        for setting in settings:
+            for name in sets:
+                if (name, setting, seed) in finished:
+                    continue
+                script, extra = SETTINGS[setting]
+                if script == "run_headstart.py" and SETS[name].pair and not _pairs_supported():
+                    continue
+                args = [name, *extra, "--split", "dev", "--seed", str(seed), "--max-length", str(MAX_LENGTH)]
+                log = HERE / "logs" / "defaults" / f"{name}-{setting.replace(' ', '_')}-s{seed}.log"
+                print(f"[{name}] {setting} seed {seed} ...", file=sys.stderr, flush=True)
+                try:
+                    row = run_child(script, args, log)
+                except RuntimeError as exc:
+                    print(f"  failed: {exc}", file=sys.stderr, flush=True)
+                    continue
+                spec = SETS[name]
+                row.update(dataset=name, setting=setting, seed=seed, metric=spec.metric, score=row[spec.metric],
+                           machine=machine(), date=dt.date.today().isoformat(),
+                           threads=int(os.environ.get("HEADSTART_BENCH_THREADS", "2")),
+                           command=f"python benchmarks/{script} {' '.join(args)}")
+                with RUNS.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                print(f"  {spec.metric} {row['score']:.4f}", file=sys.stderr, flush=True)
+
+
+def _pairs_supported() -> bool:
+    try:
+        from headstart.tasks.registry import TASKS  # noqa: F401  (the pairs task lives there once built)
+    except ImportError:
+        return False
+    return "pairs" in TASKS
+
+
+def rows() -> list[dict]:
+    return [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()] if RUNS.exists() else []
+
+
+def mean_scores(all_rows: list[dict]) -> dict[tuple[str, str], tuple[float, int]]:
+    """(set, setting) -> (mean score over its seeds, how many seeds)."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in all_rows:
+        groups.setdefault((r["dataset"], r["setting"]), []).append(r["score"])
+    return {k: (statistics.mean(v), len(v)) for k, v in groups.items()}
+
+
+def report() -> list[dict]:
+    """One row per (set, headstart setting): its mean score beside the Trainer's default and best rate."""
+    means = mean_scores(rows())
+    out = []
+    for name in SETS:
+        peer = means.get((name, TRAINER_DEFAULT))
+        rates = [(means[(name, p)][0], p) for p in PEERS if (name, p) in means]
+        best = max(rates) if rates else None
+        for setting in [*DEFAULTS, *CANDIDATES]:
+            if (name, setting) not in means:
+                continue
+            score, seeds = means[(name, setting)]
+            out.append({"dataset": name, "strategy": setting, "score": round(score, 4),
+                        "trainer_score": round(peer[0], 4) if peer else None,
+                        "trainer_best_score": round(best[0], 4) if best else None,
+                        "trainer_best_lr": best[1].split("lr")[-1] if best else None,
+                        "metric": SETS[name].metric, "seeds": seeds, "machine": machine(),
+                        "date": dt.date.today().isoformat()})
+    (RESULTS / "defaults.json").write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("--sets", default=",".join(SETS))
+    r.add_argument("--plan", default="all", choices=sorted(PLANS))
+    r.add_argument("--only", default=None, help="comma-separated setting labels (instead of --plan)")
+    r.add_argument("--seeds", default="0,1,2")
+    sub.add_parser("report")
+    args = ap.parse_args()
+    if args.command == "run":
+        settings = args.only.split(",") if args.only else PLANS[args.plan]
+        unknown = [s for s in settings if s not in SETTINGS]
+        if unknown:
+            ap.error(f"unknown setting(s) {unknown}; known: {list(SETTINGS)}")
+        run(args.sets.split(","), settings, [int(s) for s in args.seeds.split(",")])
+    else:
+        for row in report():
+            gap = None if row["trainer_score"] is None else 100 * (row["score"] - row["trainer_score"])
+            print(f"{row['dataset']:>14} {row['strategy']:>16} {row['score']:.4f}  trainer "
+                  f"{row['trainer_score']}  best {row['trainer_best_score']} ({row['trainer_best_lr']})  "
+                  f"gap {gap:+.1f}" if gap is not None else "")
+
+
+if __name__ == "__main__":
+    main()
