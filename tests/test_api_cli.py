@@ -293,11 +293,11 @@ def test_recommend_and_models(cli_run) -> None:
 
 def test_missing_file_is_a_clean_error(cli_run, tmp_path: Path) -> None:
     result = invoke("train", tmp_path / "missing.csv", "--out", tmp_path / "run")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "missing.csv" in flat(result.output) and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
     result = invoke("evaluate", cli_run["run"], tmp_path / "missing.csv")
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
     assert "missing.csv" in flat(result.output)
 
 
@@ -306,7 +306,7 @@ def test_train_never_replaces_a_finished_run(cli_run) -> None:
     before, stamp = metrics.read_bytes(), metrics.stat().st_mtime_ns
     result = invoke("train", cli_run["train"], "--backbone", cli_run["backbone"], "--strategy", "head",
                     "--epochs", 1, "--out", cli_run["run"])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "already holds a finished run; it was left untouched" in flat(result.output)
     assert "--overwrite" in flat(result.output) and "Traceback" not in result.output
     assert metrics.read_bytes() == before and metrics.stat().st_mtime_ns == stamp
@@ -315,7 +315,7 @@ def test_train_never_replaces_a_finished_run(cli_run) -> None:
 def test_evaluate_names_an_unseen_label_and_its_line(cli_run, tmp_path: Path) -> None:
     data = _write_csv(tmp_path / "odd.csv", ["so good", "so bad", "meh", "great"], ["pos", "neg", "maybe", "pos"])
     result = invoke("evaluate", cli_run["run"], data)
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
     message = flat(result.output)
     assert "never occur in the training data" in message
     assert "'maybe' (first at line 4)" in message
@@ -340,5 +340,5 @@ def test_train_an_adapter_from_the_cli(cli_run, tmp_path: Path) -> None:
 def test_a_lora_target_that_matches_nothing_is_a_clear_cli_error(cli_run, tmp_path: Path) -> None:
     result = invoke("train", cli_run["train"], "--backbone", cli_run["backbone"], "--strategy", "lora",
                     "--target-modules", "q_proj,v_proj", "--epochs", 1, "--out", tmp_path / "bad")
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "q_proj, v_proj" in result.output and "query" in result.output and "Traceback" not in result.output

@@ -480,12 +480,12 @@ def test_cli_zero_shot_api(tmp_path):
         assert "accuracy 1.000" in result.output and "macro-F1 1.000" in result.output
         assert "1 of 3 answers named no label" in result.output
         bad = runner.invoke(cli_app, [*args[:3], "negative,neutral", *args[4:]])
-    assert bad.exit_code == 2 and "not among --labels" in bad.output
+    assert bad.exit_code == 1 and "not among --labels" in bad.output
 
 
 def test_cli_serve_reports_a_bad_model(tmp_path):
     result = CliRunner().invoke(cli_app, ["serve", str(tmp_path)])
-    assert result.exit_code == 2 and "cannot load" in result.output
+    assert result.exit_code == 1 and "cannot load" in result.output
 
 
 @pytest.mark.slow

@@ -289,7 +289,7 @@ def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> 
     assert sorted(shared) == sorted(pd.read_csv(data_csv).review)
 
     again = invoke(*args)  # never replaces a comparison silently
-    assert again.exit_code == 2 and "already holds a comparison" in flat(again.output)
+    assert again.exit_code == 1 and "already holds a finished comparison" in flat(again.output)
     assert "--overwrite" in flat(again.output) and "Traceback" not in again.output
 
 
@@ -347,7 +347,7 @@ def test_compare_tries_an_ensemble_of_the_best_candidates(data_csv: Path, tiny_b
 
     shutil.rmtree(out / runs[ranked[0]]["run_dir"] / "model")  # a member gone: a clear error, no traceback
     broken = invoke("predict", tmp_path / "ens", "text")
-    assert broken.exit_code == 2 and "points at members that are gone" in flat(broken.output)
+    assert broken.exit_code == 1 and "points at members that are gone" in flat(broken.output)
     assert "Traceback" not in broken.output
 
 
@@ -404,7 +404,7 @@ def test_each_candidate_gets_its_own_settings(data_csv: Path, tiny_bert: Path, t
     assert "top-n (top_n=1, epochs=2)" in html and "head (lr=0.01)" in html
 
     bad = invoke("compare", data_csv, "--out", tmp_path / "x", "--strategies", "head", "--set", "lora.rank=4")
-    assert bad.exit_code == 2 and "not a candidate here" in flat(bad.output) and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "not a candidate here" in flat(bad.output) and "Traceback" not in bad.output
     assert not (tmp_path / "x").exists()  # checked before anything is written
 
 
@@ -428,7 +428,7 @@ def test_over_budget_stops_and_skips(data_csv: Path, tiny_bert: Path, tmp_path: 
 def test_user_errors_exit_2_without_a_traceback(args: tuple[str, ...], words: tuple[str, ...], data_csv: Path,
                                                 tmp_path: Path) -> None:
     result = invoke("compare", data_csv, "--out", tmp_path / "x", *args)
-    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.exit_code == 1 and "Traceback" not in result.output
     assert all(w in flat(result.output) for w in words), result.output
     assert not (tmp_path / "x").exists()
 

@@ -231,9 +231,9 @@ def test_cli_few_shot(tiny_bert, toy, tmp_path) -> None:
     clf = FewShotClassifier.load(out)
     assert clf.config_.pairs_per_example == 4 and clf.config_.seed == 1
     again = CliRunner().invoke(app, args)  # a finished run is never replaced silently
-    assert again.exit_code == 2 and "already holds a finished run" in again.output
+    assert again.exit_code == 1 and "already holds a finished few-shot run" in again.output
     bad = CliRunner().invoke(app, [*args[:9], "3", "--overwrite"])
-    assert bad.exit_code == 2 and "even number" in bad.output
+    assert bad.exit_code == 1 and "even number" in bad.output
 
 
 # ---- quality on the packaged MiniLM -----------------------------------------------------------------

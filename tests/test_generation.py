@@ -227,7 +227,7 @@ def test_cli_train_then_generate(lm_folders, tmp_path):
     expected = HeadstartGenerator.load(out).generate("say great", do_sample=False, max_new_tokens=5)
     assert result.output.strip().endswith(expected) and expected  # stdout (stderr shows loading bars before it)
     result = runner.invoke(app, ["generate", str(tmp_path / "nowhere"), "hi"])
-    assert result.exit_code == 2 and "cannot load backbone" in result.output
+    assert result.exit_code == 1 and "cannot load backbone" in result.output
     result = runner.invoke(app, ["evaluate", str(out), str(data)])
     assert result.exit_code == 0, result.output
     scores = json.loads(next(out.glob("eval-*/metrics.json")).read_text())

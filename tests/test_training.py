@@ -3,6 +3,7 @@ unfreezing, schedules, batching, early stopping, class weights and multi-label t
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from conftest import CACHEABLE_FAMILIES, N_LAYERS
 from headstart import HeadstartClassifier
 from headstart.config import TrainConfig
+from headstart.errors import HeadstartError
 from headstart.strategies import make_strategy
 from headstart.training import (
     BucketBatchSampler,
@@ -175,7 +177,7 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(setup, tmp_path: Pa
     assert result.best_epoch == reference.best_epoch
     want = _params(model)
     for name, value in _params(resumed).items():
-        assert torch.allclose(value, want[name], atol=1e-6, rtol=0), name
+        assert torch.equal(value, want[name]), name  # bit-identical, not merely close
 
 
 def test_resume_from_a_checkpoint_written_before_averaging_existed(setup, tmp_path: Path) -> None:
@@ -197,9 +199,9 @@ def _interrupt():
 
 def test_checkpoint_is_complete_and_leaves_no_temporary_file(setup, tmp_path: Path) -> None:
     model, kwargs = setup("top-n", epochs=2)
-    fit(model, **kwargs, checkpoint=tmp_path / "run" / "checkpoint.pt")
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt"]
-    state = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    fit(model, **kwargs, checkpoint=tmp_path / "run" / "checkpoint.safetensors")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.safetensors"]
+    state = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")
     assert state["epoch"] == 1 and [row["epoch"] for row in state["history"]] == [0, 1, 2]
     assert set(state) >= {"model", "optimizer", "scheduler", "stopper", "best_state", "rng"}
     # it holds what may train, nothing else: a top-n checkpoint is a fraction of the model
@@ -209,19 +211,42 @@ def test_checkpoint_is_complete_and_leaves_no_temporary_file(setup, tmp_path: Pa
 
 
 def test_a_crash_while_saving_keeps_the_previous_checkpoint(tmp_path: Path, monkeypatch) -> None:
-    path = tmp_path / "checkpoint.pt"
+    path = tmp_path / "checkpoint.safetensors"
     save_atomic({"epoch": 0}, path)
 
-    def crash(state, fh) -> None:
-        fh.write(b"half a checkpoint")
-        raise OSError("disk full")
+    def crash(tensors, filename, metadata=None) -> None:
+        Path(filename).write_bytes(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(checkpoint_module.torch, "save", crash)
-    with pytest.raises(OSError, match="disk full"):
-        save_atomic({"epoch": 1}, path)
+    monkeypatch.setattr(checkpoint_module, "save_file", crash)
+    with pytest.raises(HeadstartError, match=r"cannot write .*checkpoint.safetensors: No space left on device; .* MB free"):
+        save_atomic({"epoch": 1, "w": torch.zeros(4)}, path)
     monkeypatch.undo()
     assert load_checkpoint(path) == {"epoch": 0}
-    assert load_checkpoint(tmp_path / "missing.pt") is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.safetensors"]  # no .tmp left behind
+    assert load_checkpoint(tmp_path / "missing.safetensors") is None
+
+
+def test_checkpoint_round_trips_tensors_and_plain_data_without_pickle(tmp_path: Path) -> None:
+    w = torch.randn(3, 2)
+    state = {"model": {"a.weight": w}, "best_state": {"a.weight": w}, "optimizer": {"state": {0: {"step": torch.tensor(3.0)}},
+             "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0]}]},
+             "rng": torch.get_rng_state(), "best": float("-inf"), "history": [{"epoch": 0, "x": None}]}
+    save_atomic(state, tmp_path / "c.safetensors")
+    loaded = load_checkpoint(tmp_path / "c.safetensors")
+    assert torch.equal(loaded["model"]["a.weight"], w) and loaded["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert list(loaded["optimizer"]["state"]) == [0] and torch.equal(loaded["rng"], state["rng"])
+    assert loaded["best"] == float("-inf") and loaded["history"] == state["history"]
+    assert loaded["model"]["a.weight"] is loaded["best_state"]["a.weight"]  # one tensor met twice is stored once
+    with pytest.raises(TypeError, match="tensors and plain data only"):
+        save_atomic({"f": object()}, tmp_path / "d.safetensors")
+
+
+def test_a_checkpoint_that_is_not_headstarts_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "checkpoint.safetensors"
+    bad.write_bytes(b"\x80\x04not a safetensors file")
+    with pytest.raises(HeadstartError, match="not a readable headstart checkpoint"):
+        load_checkpoint(bad)
 
 
 # --- d) discriminative learning rates -----------------------------------------------------------------------

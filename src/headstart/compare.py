@@ -22,7 +22,6 @@ import hashlib
 import json
 import math
 import re
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
@@ -31,8 +30,9 @@ from pathlib import Path
 from headstart._compare_worker import run_child
 from headstart.backbones import DEFAULT_BACKBONE
 from headstart.data import TaskData, load_task
-from headstart.errors import ConfigError
+from headstart.errors import ConfigError, reading_saved
 from headstart.evaluation import primary_metric
+from headstart.runs.folder import claim
 from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES, make_strategy
 
 __all__ = ["Candidate", "Constraints", "Leaderboard", "RELATIVE_COST", "NEAR_BEST", "check_strategies",
@@ -48,7 +48,6 @@ MB = 2**20  # "MB" as in the rest of headstart (peak_rss_mb): mebibytes
 METRIC_NAMES = {"auc": "AUC", "macro_f1": "macro-F1", "accuracy": "accuracy"}
 _BUDGET_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
-_OUTPUTS = ("split", "candidates", "ensemble", "leaderboard.json")
 # Training settings that stay shared by every candidate, even under `--set`: they make the comparison fair
 # (seed, max_length) or belong to the comparison itself (the metric that ranks; prefix_cache changes speed
 # only). Every other training setting of HeadstartClassifier can be set per candidate.
@@ -422,7 +421,8 @@ def _ensemble(out: Path, task: TaskData, rows: list[Candidate], metric: str) -> 
     done, proba = {}, {}
     for r in rows:
         if r.status == "finished" and (out / r.run_dir / PREDICTIONS).is_file():
-            saved = dict(np.load(out / r.run_dir / PREDICTIONS))
+            with reading_saved(out / r.run_dir, "candidate run"):  # plain arrays: allow_pickle stays off
+                saved = dict(np.load(out / r.run_dir / PREDICTIONS, allow_pickle=False))
             if [str(x) for x in saved["labels"]] == labels:  # columns in the comparison's label order
                 done[r.strategy], proba[r.strategy] = r, saved
     if len(done) < 2:
@@ -478,15 +478,6 @@ def _baselines(out: Path, rows: list[Candidate], metric: str) -> dict:
 # 5) the bake-off -----------------------------------------------------------------------------------------
 
 
-def _check_out(out: Path, overwrite: bool) -> None:
-    """Never silently replace an earlier comparison."""
-    if overwrite or not any((out / name).exists() for name in _OUTPUTS):
-        return
-    raise ConfigError(f"{out} already holds a comparison; it was left untouched.",
-                      expected="a new or empty --out folder", found="split/, candidates/ or leaderboard.json",
-                      fix="choose another --out, or pass --overwrite to replace it")
-
-
 def compare(
     train: str | Path,
     out: str | Path,
@@ -530,7 +521,6 @@ def compare(
     Returns:
         the Leaderboard, also written to out/leaderboard.json (+ .csv, report.md, report.html, plots).
     """
-    from headstart.evaluation.compare_report import write_compare_report
 
     start = time.perf_counter()
     names = order_strategies(check_strategies(list(STRATEGIES) if strategies is None else strategies))
@@ -539,15 +529,26 @@ def compare(
                           fix="pass budget_seconds=1200 (20 minutes)")
     constraints = constraints or Constraints()
     own = parse_settings(_setting_items(settings), names)
-    out = Path(out)
-    _check_out(out, overwrite)
-    task = load_task(train, dev=dev, test=test, text_column=text_column, label_column=label_column,
-                     label_sep=label_sep, seed=seed)
-    for name in ("split", "candidates", "ensemble"):
-        shutil.rmtree(out / name, ignore_errors=True)
+    with claim(out, kind="compare", overwrite=overwrite, resumable=False) as folder:
+        out = folder.path
+        task = load_task(train, dev=dev, test=test, text_column=text_column, label_column=label_column,
+                         label_sep=label_sep, seed=seed)
+        folder.begin()
+        board = _bake_off(task, out, names, start, budget_seconds, constraints, own, {
+            "backbone": backbone, "seed": seed, "max_length": max_length, "epochs": epochs},
+            {"train": str(train), "dev": _opt(dev), "test": _opt(test)}, ensemble, on_event)
+        folder.finish()
+        return board
+
+
+def _bake_off(task: TaskData, out: Path, names: list[str], start: float, budget_seconds: float,
+              constraints: Constraints, own: dict, options: dict, data: dict, ensemble: bool,
+              on_event) -> Leaderboard:
+    from headstart.evaluation.compare_report import write_compare_report
+
+    backbone, seed, max_length, epochs = (options[k] for k in ("backbone", "seed", "max_length", "epochs"))
     files = write_split(task, out / "split")
     metric = primary_metric(len(task.labels), task.multilabel)
-    options = {"backbone": backbone, "seed": seed, "max_length": max_length, "epochs": epochs}
     rows = []
     for name in names:
         left = budget_seconds - (time.perf_counter() - start)
@@ -568,8 +569,7 @@ def compare(
     board = Leaderboard(rows, metric, choice, sentence, constraints, budget_seconds, time.perf_counter() - start,
                         _split_record(task, files, out, seed), _baselines(out, rows, metric),
                         {"backbone": backbone, "seed": seed, "max_length": max_length, "epochs": epochs,
-                         "per_strategy": own,
-                         "data": {"train": str(train), "dev": _opt(dev), "test": _opt(test)}}, tried)
+                         "per_strategy": own, "data": data}, tried)
     write_compare_report(board.to_dict(), out)
     return board
 

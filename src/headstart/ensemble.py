@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from headstart.errors import ConfigError
+from headstart.errors import ConfigError, reading_saved
 
 __all__ = ["EnsembleClassifier", "select_top_k", "save_ensemble", "ENSEMBLE_FILE"]
 
@@ -121,13 +121,21 @@ class EnsembleClassifier:
         from headstart.task_runs import load
 
         path = Path(path)
-        spec = json.loads((path / ENSEMBLE_FILE).read_text())
-        missing = [m for m in spec["members"] if not (path / m).exists()]
+        with reading_saved(path, "ensemble"):
+            spec = json.loads((path / ENSEMBLE_FILE).read_text())
+            members = [str(m) for m in spec["members"]]
+        root = path.resolve().parent
+        outside = [m for m in members if not (path / m).resolve().is_relative_to(root)]
+        if outside:  # members sit in the same comparison folder (../candidates/<name>/model), nowhere else
+            raise ConfigError(f"the ensemble in {path} points outside its comparison folder.",
+                              expected="members under ../candidates/", found=", ".join(outside)[:300],
+                              fix="use the ensemble folder as `headstart compare` wrote it")
+        missing = [m for m in members if not (path / m).exists()]
         if missing:
             raise ConfigError(f"the ensemble in {path} points at members that are gone.",
                               expected="the members' folders beside it, as `headstart compare` wrote them",
                               found=", ".join(missing), fix="move the comparison folder as a whole, or rerun it")
-        folders = [(path / m).resolve() for m in spec["members"]]
+        folders = [(path / m).resolve() for m in members]
         return cls([load(f) for f in folders], spec.get("names"), folders)
 
     @staticmethod

@@ -5,9 +5,11 @@ Raised at the boundaries (files, configs, CLI, HTTP). The CLI prints them withou
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["HeadstartError", "DataError", "ConfigError", "BackboneError"]
+__all__ = ["HeadstartError", "DataError", "ConfigError", "BackboneError", "reading_saved"]
 
 
 class HeadstartError(ValueError):
@@ -72,3 +74,27 @@ class ConfigError(HeadstartError):
 
 class BackboneError(HeadstartError):
     """A backbone cannot be found, loaded, or is of an architecture headstart does not know."""
+
+
+# what reading a damaged or doctored saved folder raises: the built-in kinds, and these libraries' own
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RuntimeError)
+_READ_MODULES = ("safetensors", "pickle", "_pickle", "json", "zipfile")
+
+
+@contextmanager
+def reading_saved(path: str | Path, what: str = "saved model") -> Iterator[None]:
+    """Turn a failure to read a folder headstart saved (damaged, truncated, edited by hand, or holding a
+    file that is not what its name says, such as a pickle where tensors belong) into a HeadstartError
+    naming the folder, instead of a traceback. Readers inside only ever parse JSON and tensors: nothing
+    in the folder runs."""
+    try:
+        yield
+    except HeadstartError:
+        raise
+    except Exception as exc:
+        if not isinstance(exc, _READ_ERRORS) and type(exc).__module__.split(".")[0] not in _READ_MODULES:
+            raise
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        raise HeadstartError(f"cannot read the {what} in {path}.", expected=f"a {what} folder as headstart wrote it",
+                             found=detail, fix="the folder is damaged or was changed by hand: train it again "
+                             "(or restore it from a copy)") from None

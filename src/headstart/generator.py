@@ -33,7 +33,7 @@ from headstart.data.instructions import (
     instructions_from_records,
     read_instructions,
 )
-from headstart.errors import ConfigError, HeadstartError
+from headstart.errors import ConfigError, HeadstartError, reading_saved
 from headstart.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.generation.model import GenerativeLM, load_lm
 from headstart.strategies import make_strategy, saved_strategy
@@ -345,25 +345,26 @@ class HeadstartGenerator(BaseEstimator):
                                  "HeadstartGenerator.save or `headstart train` on instruction data",
                                  found=f"task {meta.get('task')!r}" if meta else "no headstart.json",
                                  fix="pass the --out folder of an instruction-tuning run, or a backbone name")
-        est = cls(**meta["estimator"])
-        source = meta["backbone_source"] if Path(meta["backbone_source"]).exists() else meta["backbone_name"]
-        est._load_backbone(source, weights=None if meta["adapter"] else str(path))
-        if meta["adapter"]:
-            from peft import PeftModel
+        with reading_saved(path):
+            est = cls(**meta["estimator"])
+            source = meta["backbone_source"] if Path(meta["backbone_source"]).exists() else meta["backbone_name"]
+            est._load_backbone(source, weights=None if meta["adapter"] else str(path))
+            if meta["adapter"]:
+                from peft import PeftModel
 
-            est.model_.attach_peft(PeftModel.from_pretrained(est.model_.lm, str(path)))
-            est.model_.eval()
-        from transformers import AutoTokenizer
+                est.model_.attach_peft(PeftModel.from_pretrained(est.model_.lm, str(path)))
+                est.model_.eval()
+            from transformers import AutoTokenizer
 
-        est.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        if est.tokenizer_.pad_token is None:
-            est.tokenizer_.pad_token = est.tokenizer_.eos_token or est.tokenizer_.unk_token
-        est.backbone_name_ = meta["backbone_name"]
-        est.strategy_ = saved_strategy(meta["strategy"])
-        est.train_config_ = TrainConfig.from_dict(meta["strategy"]["train"])
-        est.format_ = PromptFormat(chat_template=meta["chat_template"])
-        est.eos_id_ = meta["eos_id"]
-        return est
+            est.tokenizer_ = AutoTokenizer.from_pretrained(path)
+            if est.tokenizer_.pad_token is None:
+                est.tokenizer_.pad_token = est.tokenizer_.eos_token or est.tokenizer_.unk_token
+            est.backbone_name_ = meta["backbone_name"]
+            est.strategy_ = saved_strategy(meta["strategy"])
+            est.train_config_ = TrainConfig.from_dict(meta["strategy"]["train"])
+            est.format_ = PromptFormat(chat_template=meta["chat_template"])
+            est.eos_id_ = meta["eos_id"]
+            return est
 
     @classmethod
     def pretrained(cls, backbone: str = "smollm2", **options) -> HeadstartGenerator:

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 from headstart.adapters.store import load_adapter, save_adapter
 from headstart.backbones import load_backbone
-from headstart.errors import HeadstartError
+from headstart.errors import HeadstartError, reading_saved
 from headstart.modeling import TransformerClassifier
 
 __all__ = ["SavedMeta", "save_model", "load_model"]
@@ -105,7 +105,11 @@ def load_model(path: str | Path) -> tuple[TransformerClassifier, object, SavedMe
             found="no headstart.json" if path.exists() else "no such folder",
             fix="pass the --out folder of `headstart train`",
         )
-    meta = SavedMeta(**json.loads(meta_file.read_text()))
+    with reading_saved(path):
+        return _load_model(path, SavedMeta(**json.loads(meta_file.read_text())))
+
+
+def _load_model(path: Path, meta: SavedMeta) -> tuple[TransformerClassifier, object, SavedMeta]:
     if meta.backbone_saved:  # the folder itself is a Hugging Face model folder: the registry loads it
         backbone = load_backbone(str(path))
         backbone.name = meta.backbone_name

@@ -96,7 +96,7 @@ def _masked_lm(source: str):
 def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", tapt: bool = False,
              name: str | None = None, epochs: int = 3, lr: float = 1e-4, batch_size: int = 32,
              max_length: int = 128, probability: float = 0.15, patience: int = 2, dev_fraction: float = 0.05,
-             seed: int = 0, progress: bool = True, log=print) -> dict:
+             seed: int = 0, progress: bool = True, log=print, overwrite: bool = False) -> dict:
     """Continue masked-LM training of `backbone` on `corpus`, save it to `out` (Hugging Face format,
     loadable by every command) and register it under `name` (default: the folder's name).
 
@@ -105,12 +105,25 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
         lr: one learning rate for every layer (the usual recipe for continued pretraining); the
             forgetting guard's cap does not apply here, adapting the lower layers is the point.
         dev_fraction: share of the chunks held out for the masked-LM loss that early stopping reads.
+        overwrite: replace an earlier pretrained backbone in `out` (never a folder of other files).
 
     Returns:
         A summary (also written to out/pretrain.json): chunks, epochs, dev loss / accuracy before and
         after, seconds, and whether the head was new.
     """
-    out = Path(out)
+    from headstart.runs.folder import claim
+
+    settings = {"backbone": backbone, "tapt": tapt, "name": name, "epochs": epochs, "lr": lr,
+                "batch_size": batch_size, "max_length": max_length, "probability": probability,
+                "patience": patience, "dev_fraction": dev_fraction, "seed": seed, "progress": progress, "log": log}
+    with claim(out, kind="backbone", overwrite=overwrite, resumable=False) as folder:
+        return _pretrain(corpus, folder, **settings)
+
+
+def _pretrain(corpus, folder, *, backbone: str, tapt: bool, name: str | None, epochs: int, lr: float,
+              batch_size: int, max_length: int, probability: float, patience: int, dev_fraction: float,
+              seed: int, progress: bool, log) -> dict:
+    out = folder.path
     docs = task_texts(corpus) if tapt else read_corpus(corpus)
     bb = load_backbone(backbone)
     if not bb.anatomy.mlm_head:
@@ -118,6 +131,7 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
                             f"{bb.anatomy.kind}.", expected="a BERT-style encoder (BERT, RoBERTa, DistilBERT, "
                             "ELECTRA, MPNet)", found=bb.anatomy.family, fix="pick an encoder backbone")
     mlm, fresh = _masked_lm(bb.source)
+    folder.begin()
     if fresh:
         log(f"{bb.name} ships without a masked-LM head: a new one is created, its decoder tied to the word "
             f"embeddings; it trains alone for one warm-up epoch first.")
@@ -142,7 +156,7 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
                    pad_id=tokenizer.pad_token_id, objective=objective, progress=progress)
         history += [row | {"phase": "head warm-up"} for row in warm.history]
     result = fit(model, train, dev, trainable=names, cfg=TrainConfig(epochs=epochs, lr=lr, **common),
-                 pad_id=tokenizer.pad_token_id, objective=objective, checkpoint=out / "checkpoint.pt",
+                 pad_id=tokenizer.pad_token_id, objective=objective, checkpoint=folder.checkpoint,
                  progress=progress)
     history += [row | {"phase": "all layers"} for row in result.history]
     seconds = time.perf_counter() - t0
@@ -151,7 +165,6 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
     after = next(row for row in result.history if row["epoch"] == result.best_epoch)
     mlm.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    (out / "checkpoint.pt").unlink(missing_ok=True)
     name = name or out.name
     summary = {"backbone": bb.name, "registered_as": name, "path": str(out.resolve()),
                "corpus": str(corpus), "tapt": tapt, "documents": len(docs), "train_chunks": len(train),
@@ -163,6 +176,7 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
                                                         "seed": seed, "warmup_lr": WARMUP_LR if fresh else None},
                "history": history}
     (out / "pretrain.json").write_text(json.dumps(summary, indent=2))
+    folder.finish()
     register_backbone(name, out, f"{bb.name} + masked-LM pretraining on {Path(str(corpus)).name}")
     return summary
 

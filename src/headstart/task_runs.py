@@ -96,19 +96,21 @@ def check_task(task: str) -> None:
                           fix="pass --task classification, ner, qa or generation (or leave it out to detect it from the file)")
 
 
-def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=None, resume: bool = False,
+def train_span_run(task: str, train: str | Path, folder, *, dev=None, test=None, resume: bool = False,
                    **options) -> dict:
-    """Train a NER or QA model on files and write the run folder; returns metrics.json's content."""
+    """Train a NER or QA model on files and write the run folder (a claimed `headstart.runs.RunFolder`);
+    returns metrics.json's content."""
     from headstart.runs import peak_rss_mb
 
+    out = folder.path
     cls = estimator_class(task)
     reader = cls.read_split
     train_split = reader(train)
     dev_split = reader(dev) if dev else None
     test_split = reader(test) if test else None  # read before training: a bad test file fails fast
-    out.mkdir(parents=True, exist_ok=True)
     est = cls(**options)
-    est.fit_task(train_split, dev_split, checkpoint=out / "checkpoint.pt", resume=resume)
+    folder.begin()
+    est.fit_task(train_split, dev_split, checkpoint=folder.checkpoint, resume=resume)
     result = est.fit_result_
     metrics = {
         "task": task, "strategy": est.strategy, "backbone": est.backbone_name_, "primary_metric": est.metric_,
@@ -137,7 +139,7 @@ def train_span_run(task: str, train: str | Path, out: Path, *, dev=None, test=No
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     _report(out, f"headstart {task} run: {est.strategy} on {Path(str(train)).name}", metrics, metrics[eval_name],
             result.history, est.drift_, config)
-    (out / "checkpoint.pt").unlink(missing_ok=True)
+    folder.finish()
     return metrics
 
 

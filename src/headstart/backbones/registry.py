@@ -343,7 +343,6 @@ def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
         >>> bb.anatomy.blocks
         'encoder.layer'
     """
-    import torch
     from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
 
     display, source = resolve(name)
@@ -363,17 +362,38 @@ def load_backbone(name: str = DEFAULT_BACKBONE) -> Backbone:
         level = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()
         try:
-            model = model_cls.from_pretrained(source, dtype=torch.float32)
+            model, tokenizer = _weights(model_cls, AutoTokenizer, name, source)
         finally:
             hf_logging.set_verbosity(level)
     else:
-        model = model_cls.from_pretrained(source, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+        model, tokenizer = _weights(model_cls, AutoTokenizer, name, source)
     if tokenizer.pad_token is None:
         # decoders (GPT-2, Llama) ship without one; padding is masked out, any id will do
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     model.eval()
     return Backbone(name=display, source=source, model=model, tokenizer=tokenizer, anatomy=anatomy)
+
+
+def _weights(model_cls, tokenizer_cls, name: str, source: str):
+    """(model, tokenizer) from `source`. Weights load as safetensors, or through transformers' own
+    restricted torch loader (weights_only), which refuses a pickle that would run code; a folder whose files cannot be
+    read (damaged, truncated, or such a pickle) is a BackboneError naming it, never a traceback. Remote code
+    is never trusted (`trust_remote_code` stays off)."""
+    import torch
+
+    try:
+        model = model_cls.from_pretrained(source, dtype=torch.float32)
+        tokenizer = tokenizer_cls.from_pretrained(source)
+    except Exception as exc:  # transformers raises OSError, ValueError, UnpicklingError, safetensors errors...
+        if not Path(source).exists():
+            raise load_error(name, source, exc) from None
+        raise BackboneError(f"cannot read the model files in {source}.",
+                            expected="Hugging Face weights (model.safetensors, or a pytorch_model.bin of plain "
+                            "tensors) and tokenizer files",
+                            found=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+                            fix="the folder is damaged or was not written by transformers: train or download "
+                            "it again") from None
+    return model, tokenizer
 
 
 def list_backbones() -> list[dict]:

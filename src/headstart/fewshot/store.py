@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from headstart.errors import ConfigError, DataError
+from headstart.errors import DataError, reading_saved
 
 __all__ = ["save_fewshot", "load_fewshot", "few_shot_run", "FORMAT"]
 
@@ -54,19 +54,20 @@ def load_fewshot(cls, path: str | Path):
         raise DataError(f"{path} holds no few-shot model.", expected="a folder written by FewShotClassifier.save "
                         "or `headstart few-shot` (with fewshot.json)", found="no fewshot.json",
                         fix="check the path", file=path)
-    meta = json.loads((path / "fewshot.json").read_text())
-    cfg = FewShotConfig.from_dict(meta["config"])
-    clf = cls(**cfg.to_dict(), text_column=meta["text_column"], label_column=meta["label_column"])
-    _, clf.model_ = load_encoder(str(path / "encoder"), cfg.max_length)
-    tensors = load_file(str(path / "head.safetensors"))
-    head = LogisticRegression(C=cfg.C)
-    head.coef_, head.intercept_ = tensors["coef"], tensors["intercept"]
-    head.classes_ = np.arange(len(meta["labels"]))
-    head.n_features_in_ = head.coef_.shape[1]
-    clf.head_, clf.classes_, clf.config_ = head, np.array(meta["labels"]), cfg
-    clf.backbone_name_, clf.best_epoch_, clf.n_pairs_ = meta["backbone"], meta["best_epoch"], meta["pairs"]
-    clf.history_ = meta["history"]
-    return clf
+    with reading_saved(path, "few-shot model"):
+        meta = json.loads((path / "fewshot.json").read_text())
+        cfg = FewShotConfig.from_dict(meta["config"])
+        clf = cls(**cfg.to_dict(), text_column=meta["text_column"], label_column=meta["label_column"])
+        _, clf.model_ = load_encoder(str(path / "encoder"), cfg.max_length)
+        tensors = load_file(str(path / "head.safetensors"))
+        head = LogisticRegression(C=cfg.C)
+        head.coef_, head.intercept_ = tensors["coef"], tensors["intercept"]
+        head.classes_ = np.arange(len(meta["labels"]))
+        head.n_features_in_ = head.coef_.shape[1]
+        clf.head_, clf.classes_, clf.config_ = head, np.array(meta["labels"]), cfg
+        clf.backbone_name_, clf.best_epoch_, clf.n_pairs_ = meta["backbone"], meta["best_epoch"], meta["pairs"]
+        clf.history_ = meta["history"]
+        return clf
 
 
 def few_shot_run(data: str | Path, out: str | Path, *, test: str | Path | None = None,
@@ -79,13 +80,16 @@ def few_shot_run(data: str | Path, out: str | Path, *, test: str | Path | None =
         That summary as a dict.
     """
     from headstart.fewshot.estimator import FewShotClassifier
+    from headstart.runs.folder import claim
 
-    out = Path(out)
-    if (out / "metrics.json").exists() and not overwrite:
-        raise ConfigError(f"{out} already holds a finished run; it was left untouched.",
-                          expected="a new or empty --out folder", found="metrics.json",
-                          fix="choose another --out, or pass --overwrite to replace it")
-    clf = FewShotClassifier(**options).fit(data, dev=dev)
+    with claim(out, kind="few-shot", overwrite=overwrite, resumable=False) as folder:
+        return _few_shot_run(FewShotClassifier(**options), data, folder, test=test, dev=dev)
+
+
+def _few_shot_run(clf, data, folder, *, test, dev) -> dict:
+    out = folder.path
+    folder.begin()
+    clf = clf.fit(data, dev=dev)
     summary: dict = {"kind": "few-shot", "train": str(data), "backbone": clf.backbone_name_,
                      "best_epoch": clf.best_epoch_, "pairs": clf.n_pairs_,
                      "fit_seconds": round(clf.fit_seconds_, 2), "history": clf.history_}
@@ -96,4 +100,5 @@ def few_shot_run(data: str | Path, out: str | Path, *, test: str | Path | None =
         summary["test"] = clf.evaluate(test)
         summary["evaluate_seconds"] = round(time.perf_counter() - t0, 2)
     (out / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    folder.finish()
     return summary

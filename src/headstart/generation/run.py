@@ -21,9 +21,10 @@ __all__ = ["train_generation_run", "evaluate_generation_run"]
 _EVAL_OPTIONS = ("max_new_tokens", "limit", "samples")
 
 
-def train_generation_run(train: str | Path, out: Path, *, dev=None, test=None, resume: bool = False,
+def train_generation_run(train: str | Path, folder, *, dev=None, test=None, resume: bool = False,
                          max_new_tokens: int = 64, limit: int | None = 100, samples: int = 5, **options) -> dict:
-    """Instruction-tune on files and write the run folder; returns metrics.json's content.
+    """Instruction-tune on files and write the run folder (a claimed `headstart.runs.RunFolder`); returns
+    metrics.json's content.
 
     Args:
         max_new_tokens, limit: greedy generation for ROUGE-L: tokens per answer, and how many held-out
@@ -32,6 +33,7 @@ def train_generation_run(train: str | Path, out: Path, *, dev=None, test=None, r
     """
     from headstart.runs import peak_rss_mb
 
+    out = folder.path
     train_set = as_instructions(train)
     dev_set = as_instructions(dev) if dev else None
     test_set = as_instructions(test) if test else None  # read before training: a bad file fails fast
@@ -39,11 +41,11 @@ def train_generation_run(train: str | Path, out: Path, *, dev=None, test=None, r
     if dev_set is None:
         train_set, dev_set = _split_dev(train_set, est.dev_fraction, est.seed)
     target, eval_name = (test_set, "test") if test_set is not None else (dev_set, "dev")
-    out.mkdir(parents=True, exist_ok=True)
+    folder.begin()
     est.build()
     scoring = {"max_new_tokens": max_new_tokens, "limit": limit, "samples": samples}
     before = est.evaluate(target, **scoring)
-    est.fit_task(train_set, dev_set, checkpoint=out / "checkpoint.pt", resume=resume, built=True)
+    est.fit_task(train_set, dev_set, checkpoint=folder.checkpoint, resume=resume, built=True)
     after = est.evaluate(target, **scoring)
     result = est.fit_result_
     metrics = {
@@ -69,7 +71,7 @@ def train_generation_run(train: str | Path, out: Path, *, dev=None, test=None, r
     write_generation_report(out, title=f"headstart generation run: {est.strategy} on {Path(str(train)).name}",
                             summary=_summary(metrics), before=before, after=after,
                             samples=_side_by_side(before, after), history=result.history, config=config)
-    (out / "checkpoint.pt").unlink(missing_ok=True)
+    folder.finish()
     return metrics
 
 

@@ -8,7 +8,8 @@
       predictions.npz class probabilities on dev (held out) and test, with the label order (what
                       `headstart compare` averages into an ensemble without reloading the model)
       report.md, report.html, learning_curves.png, confusion_matrix.png
-      checkpoint.pt   only while training: the last epoch, for --resume
+      checkpoint.safetensors   only while training: the last epoch, for --resume
+      headstart-run.json       the marker: this folder is a headstart run, and the files it wrote
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from headstart.data import Split, TaskData, load_task, read_split
 from headstart.data.validate import check_known_labels
 from headstart.errors import HeadstartError
 from headstart.evaluation import classification_metrics, majority_baseline, tfidf_baseline, write_report
+from headstart.runs.folder import RunFolder, claim
 from headstart.task_runs import check_task, detect_task, evaluate_span_run, train_span_run
 
 __all__ = ["train_run", "evaluate_run", "load_run_config", "peak_rss_mb", "PREDICTIONS"]
@@ -40,22 +42,6 @@ def peak_rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # macOS reports bytes, Linux KiB
 
 
-def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
-    """Never silently replace a finished run, never restart over a resumable one."""
-    finished = (out / "metrics.json").exists()
-    resumable = (out / "checkpoint.pt").exists()
-    if resume and not resumable:
-        raise HeadstartError(f"nothing to resume in {out}.", expected=f"{out}/checkpoint.pt from an interrupted run",
-                             found="a finished run" if finished else "no checkpoint",
-                             fix="drop --resume to start a new run")
-    if not resume and not overwrite and (finished or resumable):
-        what = "a finished run" if finished else "an interrupted run"
-        raise HeadstartError(f"{out} already holds {what}; it was left untouched.",
-                             expected="a new or empty --out folder",
-                             found=what, fix=("pass --resume to continue it, " if resumable else "")
-                             + "choose another --out, or pass --overwrite to replace it")
-
-
 def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = None,
               test: str | Path | None = None, resume: bool = False, overwrite: bool = False,
               text_column: str = "text", label_column: str = "label", label_sep: str | None = None,
@@ -66,31 +52,38 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
     Args:
         train, dev, test: data files (dev defaults to a stratified 10% of train; test is optional).
         out: the run directory.
-        resume: continue an interrupted run from out/checkpoint.pt.
-        overwrite: replace a finished run in `out`.
+        resume: continue an interrupted run from its checkpoint in `out`.
+        overwrite: replace an earlier headstart run in `out` (never a folder holding other files; see
+            headstart.runs.folder).
         **options: HeadstartClassifier options (backbone, strategy, top_n, epochs, lr, ...).
 
     Returns:
         The metrics dict also written to out/metrics.json.
     """
-    out = Path(out)
-    _check_out(out, resume, overwrite)
+    with claim(out, resume=resume, overwrite=overwrite) as folder:
+        return _train_run(train, folder, dev=dev, test=test, resume=resume, text_column=text_column,
+                          label_column=label_column, label_sep=label_sep, **options)
+
+
+def _train_run(train, folder: RunFolder, *, dev, test, resume: bool, text_column: str, label_column: str,
+               label_sep: str | None, **options) -> dict:
+    out = folder.path
     task = options.pop("task", None) or detect_task(train)
     check_task(task)
     for name in ("backbone", "max_length"):  # None: the task's own default (e.g. smollm2 for generation)
         if options.get(name) is None:
             options.pop(name, None)
     if task == "generation":  # instruction tuning: its own estimator, scores and report
-        return _generation_run(train, out, dev=dev, test=test, resume=resume, options=options)
+        return _generation_run(train, folder, dev=dev, test=test, resume=resume, options=options)
     if task != "classification":  # NER and QA: the same run folder, their own readers and scores
         options = {k: v for k, v in options.items() if v is not None}  # None: the estimator's default
-        return train_span_run(task, train, out, dev=dev, test=test, resume=resume, **options)
+        return train_span_run(task, train, folder, dev=dev, test=test, resume=resume, **options)
     options.pop("stride", None)
     columns = {"text_column": text_column, "label_column": label_column, "label_sep": label_sep}
     task = load_task(train, dev=dev, test=test, **columns)
-    out.mkdir(parents=True, exist_ok=True)
     clf = HeadstartClassifier(**columns, **options)
-    clf.fit_task(task, checkpoint=out / "checkpoint.pt", resume=resume)
+    folder.begin()
+    clf.fit_task(task, checkpoint=folder.checkpoint, resume=resume)
 
     eval_name = "test" if task.test is not None else "dev"
     metrics = _summary(clf, task)
@@ -120,18 +113,18 @@ def train_run(train: str | Path, out: str | Path, *, dev: str | Path | None = No
                                                   "best_epoch", "averaged_epochs", "primary_metric")},
                  metrics=metrics[eval_name], baselines=metrics["baselines"], history=clf.fit_result_.history,
                  drift=clf.drift_, data_stats=asdict(task.stats), config=config)
-    (out / "checkpoint.pt").unlink(missing_ok=True)
+    folder.finish()
     return metrics
 
 
-def _generation_run(train, out: Path, *, dev, test, resume: bool, options: dict) -> dict:
+def _generation_run(train, folder: RunFolder, *, dev, test, resume: bool, options: dict) -> dict:
     """`train_run` for instruction data: the generator's own options (None: its default)."""
     from headstart.generation.run import train_generation_run
     from headstart.generator import HeadstartGenerator
 
     allowed = set(HeadstartGenerator._get_param_names())
     kept = {k: v for k, v in options.items() if k in allowed and v is not None}
-    return train_generation_run(train, out, dev=dev, test=test, resume=resume, **kept)
+    return train_generation_run(train, folder, dev=dev, test=test, resume=resume, **kept)
 
 
 def _summary(clf: HeadstartClassifier, task: TaskData) -> dict:

@@ -1,0 +1,97 @@
+"""The typer app every command registers on, the consoles, and `command`: the decorator that gives every
+command the same error handling and exit codes.
+
+Exit codes (documented in the README):
+    0    success
+    1    a user or data error (a HeadstartError: the message says what was expected, found, and the fix)
+    2    a usage error (unknown option, missing argument: typer / click)
+    3    an internal error: a bug in headstart; the traceback is written to a log file named in the message
+    130  interrupted (Ctrl-C)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import tempfile
+import traceback
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from headstart.errors import HeadstartError
+from headstart.strategies import STRATEGIES
+
+__all__ = ["app", "command", "console", "err", "StrategyName", "Compute", "EXIT_USER", "EXIT_INTERNAL",
+           "EXIT_INTERRUPTED"]
+
+EXIT_USER, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 1, 2, 3, 130
+ISSUES = "https://github.com/headstart-nlp/headstart/issues"
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Adapt a pretrained language model to your text task, with the best practices built in.")
+console = Console()
+err = Console(stderr=True)
+
+StrategyName = Enum("StrategyName", {name.replace("-", "_"): name for name in STRATEGIES}, type=str)
+
+
+class Compute(str, Enum):
+    very_low = "very-low"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+def fail(exc: HeadstartError) -> None:
+    """Print a user error without a traceback and exit 1."""
+    # soft_wrap: paths and values in the message stay on one line, whole, for copying
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(EXIT_USER)
+
+
+def command(*args, **kwargs):
+    """`app.command` with the shared error handling: a HeadstartError exits 1 with its message, Ctrl-C
+    exits 130, and anything else is a bug: its traceback goes to a log file and the command exits 3."""
+
+    def register(fn):
+        @functools.wraps(fn)  # typer reads the signature through __wrapped__
+        def guarded(*a, **k):
+            try:
+                return fn(*a, **k)
+            except HeadstartError as exc:
+                fail(exc)
+            except KeyboardInterrupt:
+                err.print("interrupted")
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            except (typer.Exit, typer.Abort, SystemExit):
+                raise
+            except Exception as exc:  # a bug, not a user mistake
+                log = _crash_log(fn.__name__)
+                err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))[:500]}\n"
+                          f"This is a bug in headstart, not in what you ran. The traceback is in {log}; please "
+                          f"report it at {ISSUES} with that file.", highlight=False, soft_wrap=True)
+                raise typer.Exit(EXIT_INTERNAL) from None
+
+        return app.command(*args, **kwargs)(guarded)
+
+    return register
+
+
+def _crash_log(name: str) -> Path:
+    """Write the current traceback to $HEADSTART_HOME/logs (or the temp folder) and return the file."""
+    home = Path(os.environ.get("HEADSTART_HOME", Path.home() / ".headstart"))
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for folder in (home / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"crash-{name}-{stamp}-{os.getpid()}.log"
+            path.write_text(traceback.format_exc())
+            return path
+        except OSError:
+            continue
+    return Path("(could not be written)")

@@ -1,0 +1,255 @@
+"""`headstart train`, `evaluate`, `predict` and `pretrain`: training a model and using it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from headstart.cli._app import EXIT_INTERRUPTED, StrategyName, command, console, err
+from headstart.errors import HeadstartError
+
+
+@command()
+def train(
+    data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns; "
+                                               "CoNLL or JSONL tokens + tags (NER); SQuAD JSON (QA)")],
+    out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/latest"),
+    task: Annotated[str | None, typer.Option(help="classification, ner, qa or generation (default: detected from DATA)")] = None,
+    stride: Annotated[int | None, typer.Option(help="ner / qa: tokens shared by the windows of a long text "
+                                               "(default 32 / 128)")] = None,
+    strategy: Annotated[StrategyName, typer.Option(help="how to adapt the model")] = "top-n",
+    backbone: Annotated[str | None, typer.Option(help="registered name, local folder or Hugging Face id "
+                                                      "(default: minilm; smollm2 for instruction data)")] = None,
+    dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA)")] = None,
+    test: Annotated[Path | None, typer.Option(help="test data, evaluated at the end")] = None,
+    top_n: Annotated[int | None, typer.Option(help="top-n: number of top blocks to train")] = None,
+    classifier: Annotated[str | None, typer.Option(help="features: logreg or svm")] = None,
+    refit: Annotated[bool, typer.Option(help="features: after scoring on dev, fit again on train + dev")] = True,
+    train_embeddings: Annotated[bool, typer.Option(help="full: also train the embedding layer")] = False,
+    rank: Annotated[int | None, typer.Option(help="lora: rank r (default 8)")] = None,
+    alpha: Annotated[float | None, typer.Option(help="lora: scale alpha (default 16)")] = None,
+    lora_dropout: Annotated[float | None, typer.Option(help="lora: dropout (default 0.1)")] = None,
+    target_modules: Annotated[str | None, typer.Option(
+        help="lora: all-linear (default), attention (the anatomy table's query/value ...) or comma-separated "
+        "projection names; ia3: projection names (default: keys, values, feed-forward output)")] = None,
+    virtual_tokens: Annotated[int | None, typer.Option(help="prompt / prefix: virtual tokens (default 20)")] = None,
+    reduction_factor: Annotated[int | None, typer.Option(
+        help="adapter / compacter: hidden size / bottleneck size (default 16)")] = None,
+    placement: Annotated[str | None, typer.Option(help="adapter: houlsby or pfeiffer (default houlsby)")] = None,
+    phm_dim: Annotated[int | None, typer.Option(help="compacter: Kronecker factors n (default 4)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="epochs (default: the strategy's)")] = None,
+    lr: Annotated[float | None, typer.Option(help="head learning rate; lower layers get less")] = None,
+    lr_decay: Annotated[float | None, typer.Option(help="learning-rate factor between layer groups (default 2.6; full: 1.6)")] = None,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    max_length: Annotated[int | None, typer.Option(help="tokens per text (default: 128; QA 384, instruction "
+                                                         "data 256)")] = None,
+    gradual_unfreeze: Annotated[bool, typer.Option(help="unfreeze one layer group per epoch, top first")] = False,
+    patience: Annotated[int, typer.Option(help="early-stopping patience in epochs (0: off)")] = 2,
+    metric: Annotated[str | None, typer.Option(help="dev metric: auc, macro_f1, accuracy ...")] = None,
+    schedule: Annotated[str, typer.Option(help="linear or slanted")] = "linear",
+    class_weights: Annotated[str, typer.Option(help="auto (balance when imbalance >= 10:1), balanced or none")] = "auto",
+    warm_start: Annotated[bool, typer.Option(help="start the head from a linear probe (head-only baseline first)")] = True,
+    prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
+    average_epochs: Annotated[int | None, typer.Option(
+        help="keep the mean of the last N epochs' weights up to the best one (default: full 2, others 1)")] = None,
+    label_smoothing: Annotated[float | None, typer.Option(
+        help="move this share of the training target off the true class, spread over all classes "
+        "(default: full on single-label classification with 3+ classes 0.1, else 0)")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    text_column: Annotated[str, typer.Option()] = "text",
+    label_column: Annotated[str, typer.Option()] = "label",
+    label_sep: Annotated[str | None, typer.Option(help="multi-label separator inside the label cell, e.g. '|'")] = None,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace a finished run in --out")] = False,
+) -> None:
+    """Train a classifier, tagger (NER) or QA model and write a run directory with the model, metrics and a
+    report."""
+    from headstart.runs import train_run
+
+    try:
+        metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite,
+                            text_column=text_column, label_column=label_column, label_sep=label_sep,
+                            backbone=backbone, strategy=strategy.value, top_n=top_n, classifier=classifier,
+                            refit=None if refit else False, train_embeddings=train_embeddings or None, rank=rank, alpha=alpha,
+                            lora_dropout=lora_dropout,
+                            target_modules=target_modules.split(",") if target_modules else None,
+                            virtual_tokens=virtual_tokens, reduction_factor=reduction_factor, placement=placement,
+                            phm_dim=phm_dim,
+                            epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
+                            gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
+                            schedule=schedule, class_weights=class_weights, warm_start=warm_start,
+                            prefix_cache=prefix_cache, average_epochs=average_epochs,
+                            label_smoothing=label_smoothing, seed=seed, progress=True, task=task, stride=stride)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: the last finished epoch is in {out}/checkpoint.safetensors; "
+                  f"continue with the same command and --resume")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    _print_metrics(metrics, metrics["evaluated_on"])
+    console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
+
+
+def _print_span_metrics(metrics: dict, split: str) -> None:
+    scores = metrics[split]
+    keys = [k for k in ("precision", "recall", "f1", "em") if k in scores]
+    table = Table(title=f"{metrics['task']}: {metrics['strategy']} on {metrics['backbone']} ({split} set)")
+    for key in ["", *keys]:
+        table.add_column(key.upper() if key == "em" else key)
+    table.add_row("headstart", *(f"{scores[k]:.4f}" for k in keys))
+    console.print(table)
+    for kind, s in (scores.get("per_type") or {}).items():
+        console.print(f"  {escape(kind)}: F1 {s['f1']:.4f} (support {s['support']})", highlight=False)
+
+
+def _print_generation_metrics(metrics: dict, split: str) -> None:
+    table = Table(title=f"{metrics['strategy']} on {metrics['backbone']} ({split} set)")
+    for col in ("", "loss", "perplexity", "ROUGE-L"):
+        table.add_column(col)
+    for name, m in (("before training", metrics.get("before")), ("after training", metrics[split])):
+        if m:
+            rouge = "-" if m.get("rougeL") is None else f"{m['rougeL']:.4f}"
+            table.add_row(name, f"{m['loss']:.4f}", f"{m['perplexity']:.2f}", rouge)
+    console.print(table)
+
+
+def _print_metrics(metrics: dict, split: str) -> None:
+    if metrics.get("task") == "generation":
+        _print_generation_metrics(metrics, split)
+        return _print_costs(metrics)
+    if metrics.get("task", "classification") != "classification":
+        _print_span_metrics(metrics, split)
+        return _print_costs(metrics)
+    table = Table(title=f"{metrics['strategy']} on {metrics['backbone']} ({split} set)")
+    for col in ("model", "accuracy", "macro-F1", "AUC"):
+        table.add_column(col)
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.4f}"
+
+    rows = [("headstart", metrics[split])] + [(f"baseline: {k}", v) for k, v in metrics["baselines"].items()]
+    for name, m in rows:
+        table.add_row(name, fmt(m["accuracy"]), fmt(m["macro_f1"]), fmt(m.get("auc")))
+    console.print(table)
+    _print_costs(metrics)
+
+
+def _print_costs(metrics: dict) -> None:
+    if "train_seconds" in metrics:
+        saved = metrics.get("saved_bytes")
+        what = "" if not metrics.get("adapter") else " (adapter)" if metrics.get("task") == "generation" \
+            else " (adapter + head)"
+        console.print(f"trainable parameters {metrics['trainable_params']:,} of {metrics['total_params']:,} "
+                      f"({metrics.get('trainable_percent', 0):.2f}%); training {metrics['train_seconds']:.1f} s; "
+                      f"best epoch {metrics['best_epoch']}; peak memory {metrics['peak_rss_mb']:.0f} MB"
+                      + (f"; saved {saved / 1e6:.2f} MB{what}" if saved is not None else ""))
+
+
+@command()
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
+    data: Annotated[Path, typer.Argument(help="labelled data to evaluate on")],
+) -> None:
+    """Evaluate a trained run on labelled data, beside the baselines; writes a report."""
+    from headstart.runs import evaluate_run
+
+    result = evaluate_run(run, data)
+    _print_metrics({"task": result.get("task", "classification"), "strategy": result["strategy"],
+                    "backbone": result["backbone"], "eval": result["metrics"],
+                    "baselines": result.get("baselines", {})}, "eval")
+    console.print(f"report: {result['report']}")
+
+
+@command()
+def predict(
+    run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify or tag; questions for a QA run")] = None,
+    file: Annotated[Path | None, typer.Option(help="a CSV/TSV/JSONL file with a text column")] = None,
+    context: Annotated[str | None, typer.Option(help="qa: the passage the answers come from")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
+) -> None:
+    """Classify texts, print the entities in them (NER), or answer questions about --context (QA)."""
+    from headstart.task_runs import load
+
+    clf = load(run)
+    items = list(texts or []) + (clf._texts(file) if file else [])
+    if not items:
+        raise HeadstartError("nothing to predict.", expected="texts as arguments or --file",
+                             found="neither", fix='headstart predict RUN "some text"')
+    if clf.task == "qa":
+        return _predict_qa(clf, items, context, as_json)
+    if clf.task == "ner":
+        return _predict_entities(clf, items, as_json)
+    proba = clf.predict_proba(items)
+    for text, p in zip(items, proba, strict=True):
+        order = p.argsort()[::-1]
+        label = [clf.labels_[i] for i in order if p[i] >= 0.5] if clf.multilabel_ else clf.labels_[order[0]]
+        if as_json:
+            print(json.dumps({"text": text, "label": label,
+                              "scores": {clf.labels_[i]: round(float(p[i]), 4) for i in order[:5]}}))
+        else:
+            console.print(f"[bold]{label}[/] ({p[order[0]]:.3f})  {text}", highlight=False)
+
+
+def _predict_entities(tagger, texts: list[str], as_json: bool) -> None:
+    for text, entities in zip(texts, tagger.predict(texts), strict=True):
+        if as_json:
+            print(json.dumps({"text": text, "entities": entities}))
+            continue
+        console.print(escape(text), highlight=False)
+        for e in entities or []:
+            console.print(f"  [bold]{escape(e['type'])}[/] {escape(e['text'])!r} [{e['start']}:{e['end']}]",
+                          highlight=False)
+        if not entities:
+            console.print("  (no entities)")
+
+
+def _predict_qa(qa, questions: list[str], context: str | None, as_json: bool) -> None:
+    if not context:
+        raise HeadstartError("a QA run answers from a passage.", expected="--context TEXT", found="no --context",
+                             fix='headstart predict RUN "Who wrote Hamlet?" --context "Hamlet is a play by ..."')
+    answers = qa.predict([{"id": str(i), "question": q, "context": context} for i, q in enumerate(questions)])
+    for question, answer in zip(questions, answers, strict=True):
+        if as_json:
+            print(json.dumps({"question": question, "answer": answer["text"], "start": answer["start"],
+                              "score": answer["score"]}))
+        else:
+            console.print(f"[bold]{escape(answer['text']) or '(no answer)'}[/]  <- {escape(question)}", highlight=False)
+
+
+
+@command()
+def pretrain(
+    corpus: Annotated[Path, typer.Argument(help="unlabelled text, one document per line (with --tapt: a task's "
+                                                "training file)")],
+    out: Annotated[Path, typer.Option(help="folder for the adapted backbone")] = Path("backbones/adapted"),
+    backbone: Annotated[str, typer.Option(help="the encoder to continue training")] = "minilm",
+    tapt: Annotated[bool, typer.Option(help="task-adaptive: CORPUS is a task's training file; its texts are "
+                                            "the corpus")] = False,
+    name: Annotated[str | None, typer.Option(help="register the result under this name (default: the --out "
+                                                  "folder's name)")] = None,
+    epochs: Annotated[int, typer.Option()] = 3,
+    lr: Annotated[float, typer.Option(help="one learning rate for all layers")] = 1e-4,
+    batch_size: Annotated[int, typer.Option()] = 32,
+    max_length: Annotated[int, typer.Option(help="tokens per chunk")] = 128,
+    patience: Annotated[int, typer.Option(help="early stopping on the held-out masked-LM loss (0: off)")] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier pretrained backbone in --out")] = False,
+) -> None:
+    """Continue masked-LM pretraining on domain text (DAPT) or the task's own texts (TAPT); the result is
+    registered as a backbone every command accepts."""
+    from headstart.pretrain import pretrain as run_pretrain
+
+    summary = run_pretrain(corpus, out, backbone=backbone, tapt=tapt, name=name, epochs=epochs, lr=lr,
+                           batch_size=batch_size, max_length=max_length, patience=patience, seed=seed,
+                           log=lambda text: console.print(escape(text), highlight=False), overwrite=overwrite)
+    b, a = summary["dev_before"], summary["dev_after"]
+    console.print(f"held-out masked-LM loss {b['mlm_loss']:.3f} -> {a['mlm_loss']:.3f}, masked-token accuracy "
+                  f"{b['mlm_accuracy']:.3f} -> {a['mlm_accuracy']:.3f} ({summary['train_chunks']} chunks, "
+                  f"{summary['seconds']:.0f} s)")
+    console.print(f"saved in [bold]{out}[/]; use it as --backbone {summary['registered_as']}")
+
+
