@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-import headstart.api
+import headstart.tasks.classification.estimator
 from common import load_dataset, machine, set_threads
 from headstart import HeadstartClassifier
 from headstart.data import Split, load_task
@@ -58,7 +58,7 @@ def main() -> None:
         raw[epoch + 1] = {k: v.detach().clone() for k, v in clf.model_.named_parameters() if v.requires_grad}
 
     # the probe's only hook into training: fit() with an on_epoch_end callback that copies the weights
-    headstart.api.fit = functools.partial(headstart.api.fit, on_epoch_end=keep_raw)
+    headstart.tasks.classification.estimator.fit = functools.partial(headstart.tasks.classification.estimator.fit, on_epoch_end=keep_raw)
     t0 = time.perf_counter()
     clf.fit(train)
     seconds = time.perf_counter() - t0

@@ -35,8 +35,8 @@ def main() -> None:
     args = parser.parse_args()
     set_threads()
 
-    from headstart.data.instructions import read_instructions
-    from headstart.generator import HeadstartGenerator, _split_dev
+    from headstart.tasks.generation.estimator import HeadstartGenerator, _split_dev
+    from headstart.tasks.generation.reader import read_instructions
 
     train = read_instructions(DATA / "self_instruct" / "train.jsonl")
     test = read_instructions(DATA / "self_instruct" / "test.jsonl")

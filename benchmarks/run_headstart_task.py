@@ -19,8 +19,8 @@ import time
 
 from common import DATA, folder_bytes, set_threads
 from headstart import HeadstartQA, HeadstartTagger
-from headstart.data.conll import TokenSplit, read_token_file
-from headstart.data.squad import QASplit, read_squad
+from headstart.tasks.extractive_qa.reader import QASplit, read_squad
+from headstart.tasks.tagging.reader import TokenSplit, read_token_file
 
 
 def parse_args() -> argparse.Namespace:

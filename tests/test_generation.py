@@ -11,11 +11,11 @@ import transformers as tf
 from typer.testing import CliRunner
 
 from conftest import SHARED_DATA, tiny_config
-from headstart.data.instructions import Instruction, read_instructions
 from headstart.errors import ConfigError, DataError
-from headstart.generation.format import PromptFormat, encode_decoder, pack, plain_prompt
-from headstart.generator import HeadstartGenerator, as_instructions
 from headstart.task_runs import detect_task
+from headstart.tasks.generation.estimator import HeadstartGenerator, as_instructions
+from headstart.tasks.generation.format import PromptFormat, encode_decoder, pack, plain_prompt
+from headstart.tasks.generation.reader import Instruction, read_instructions
 from headstart.training.objectives import InstructionLM
 
 FAMILIES = ("gpt2", "llama", "t5")

@@ -14,8 +14,15 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 from conftest import SHARED_DATA
-from headstart.data.align import IGNORE_INDEX, Window, encode_words, merge_word_scores
-from headstart.data.conll import (
+from headstart.errors import ConfigError, DataError
+from headstart.tasks.tagging.metrics import (
+    bio_spans,
+    entities_in_text,
+    entity_metrics,
+    example_errors,
+    split_words,
+)
+from headstart.tasks.tagging.reader import (
     TokenSplit,
     check_known_types,
     detect_scheme,
@@ -24,14 +31,7 @@ from headstart.data.conll import (
     to_iob2,
     token_split_from_records,
 )
-from headstart.errors import ConfigError, DataError
-from headstart.evaluation.entities import (
-    bio_spans,
-    entities_in_text,
-    entity_metrics,
-    example_errors,
-    split_words,
-)
+from headstart.tasks.tagging.windows import IGNORE_INDEX, Window, encode_words, merge_word_scores
 
 WNUT_TRAIN = SHARED_DATA / "wnut17" / "train.txt"
 NCBI_DEV = SHARED_DATA / "ncbi_disease" / "dev.txt"

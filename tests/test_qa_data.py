@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from headstart.data.qa_features import QAFeature, decode_spans, prepare_features
-from headstart.data.squad import QAExample, QASplit, qa_split_from_records, read_squad
 from headstart.errors import BackboneError, ConfigError, DataError
-from headstart.evaluation.squad_metrics import exact_match, f1_score, normalize_answer, squad_metrics
+from headstart.tasks.extractive_qa.features import QAFeature, decode_spans, prepare_features
+from headstart.tasks.extractive_qa.metrics import exact_match, f1_score, normalize_answer, squad_metrics
+from headstart.tasks.extractive_qa.reader import QAExample, QASplit, qa_split_from_records, read_squad
 
 SQUAD_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad_v1_dev_subset"
 CONTEXT = "The Eiffel Tower is in Paris. It was built by Gustave Eiffel in 1889."

@@ -470,7 +470,7 @@ def test_balanced_class_weights() -> None:
 
 
 def test_auto_class_weights_balance_only_strong_imbalance() -> None:
-    from headstart.api import AUTO_BALANCE_RATIO
+    from headstart.tasks.classification.estimator import AUTO_BALANCE_RATIO
 
     clf = HeadstartClassifier()
     clf.labels_, clf.multilabel_ = ["a", "b"], False

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from headstart.api import HeadstartClassifier
 from headstart.backbones import list_backbones, load_backbone
 from headstart.compare import compare
 from headstart.config import TrainConfig
@@ -20,12 +19,13 @@ from headstart.data import load_task, read_split
 from headstart.ensemble import EnsembleClassifier
 from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
 from headstart.multi import MultiAdapterClassifier
-from headstart.qa import HeadstartQA
 from headstart.recommender import recommend
 from headstart.runs import evaluate_run, train_run
 from headstart.strategies import STRATEGIES, make_strategy
-from headstart.tagger import HeadstartTagger
 from headstart.task_runs import load
+from headstart.tasks.classification.estimator import HeadstartClassifier
+from headstart.tasks.extractive_qa.estimator import HeadstartQA
+from headstart.tasks.tagging.estimator import HeadstartTagger
 
 __version__ = "0.2.0"
 __all__ = [

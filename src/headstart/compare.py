@@ -153,7 +153,7 @@ class Constraints:
 
 def _training_options() -> list[str]:
     """The training settings one candidate may change: HeadstartClassifier's, less SHARED_TRAINING."""
-    from headstart.api import _TRAIN_OPTIONS
+    from headstart.tasks.classification.estimator import _TRAIN_OPTIONS
 
     return [name for name in _TRAIN_OPTIONS if name not in SHARED_TRAINING]
 
@@ -163,7 +163,7 @@ def settable_options(strategy: str) -> dict[str, object]:
     strategy's own typed options (rank, top_n, ...) and the training settings not in SHARED_TRAINING."""
     import typing
 
-    from headstart.api import _STRATEGY_OPTIONS, HeadstartClassifier
+    from headstart.tasks.classification.estimator import _STRATEGY_OPTIONS, HeadstartClassifier
 
     hints = typing.get_type_hints(HeadstartClassifier.__init__)
     own = {f.name for f in fields(STRATEGIES[strategy].options_cls)} & set(_STRATEGY_OPTIONS)

@@ -55,11 +55,11 @@ def task_texts(path: str | Path) -> list[str]:
 
     task = detect_task(path)
     if task == "ner":
-        from headstart.data.conll import read_token_file
+        from headstart.tasks.tagging.reader import read_token_file
 
         return [" ".join(words) for words in read_token_file(path).sentences]
     if task == "qa":
-        from headstart.data.squad import read_squad
+        from headstart.tasks.extractive_qa.reader import read_squad
 
         return list(dict.fromkeys(e.context for e in read_squad(path).examples))
     from headstart.data import read_split

@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 
 from headstart.adapters.store import adapter_bytes
-from headstart.data.tags import TAG_PATTERN
 from headstart.errors import ConfigError
 from headstart.evaluation.report import write_span_report
+from headstart.tasks.tagging.tags import TAG_PATTERN
 
 __all__ = ["TASKS", "detect_task", "estimator_class", "load", "train_span_run", "evaluate_span_run"]
 
@@ -61,18 +61,18 @@ def _instruction_keys(head: str) -> bool:
 def estimator_class(task: str):
     check_task(task)
     if task == "generation":
-        from headstart.generator import HeadstartGenerator
+        from headstart.tasks.generation.estimator import HeadstartGenerator
 
         return HeadstartGenerator
     if task == "ner":
-        from headstart.tagger import HeadstartTagger
+        from headstart.tasks.tagging.estimator import HeadstartTagger
 
         return HeadstartTagger
     if task == "qa":
-        from headstart.qa import HeadstartQA
+        from headstart.tasks.extractive_qa.estimator import HeadstartQA
 
         return HeadstartQA
-    from headstart.api import HeadstartClassifier
+    from headstart.tasks.classification.estimator import HeadstartClassifier
 
     return HeadstartClassifier
 

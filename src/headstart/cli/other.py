@@ -74,7 +74,7 @@ def generate(
     no_sample: Annotated[bool, typer.Option("--no-sample", help="greedy decoding")] = False,
 ) -> None:
     """Answer PROMPT with a generative model, streaming the tokens as they are produced."""
-    from headstart.generator import HeadstartGenerator
+    from headstart.tasks.generation.estimator import HeadstartGenerator
 
     path = Path(run)
     gen = HeadstartGenerator.load(path) if path.exists() else HeadstartGenerator.pretrained(run)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from headstart.adapters.store import adapter_bytes
-from headstart.api import HeadstartClassifier
+from headstart.tasks.classification.estimator import HeadstartClassifier
 from headstart.data import Split, TaskData, load_task, read_split
 from headstart.data.validate import check_known_labels
 from headstart.errors import HeadstartError
@@ -119,8 +119,8 @@ def _train_run(train, folder: RunFolder, *, dev, test, resume: bool, text_column
 
 def _generation_run(train, folder: RunFolder, *, dev, test, resume: bool, options: dict) -> dict:
     """`train_run` for instruction data: the generator's own options (None: its default)."""
-    from headstart.generation.run import train_generation_run
-    from headstart.generator import HeadstartGenerator
+    from headstart.tasks.generation.run import train_generation_run
+    from headstart.tasks.generation.estimator import HeadstartGenerator
 
     allowed = set(HeadstartGenerator._get_param_names())
     kept = {k: v for k, v in options.items() if k in allowed and v is not None}
@@ -177,7 +177,7 @@ def evaluate_run(run: str | Path, data: str | Path, *, out: str | Path | None = 
         return _evaluate_classifier(clf, run, data, load_run_config(clf.folders[0].parent), out)
     config = load_run_config(run)
     if config.get("task") == "generation":
-        from headstart.generation.run import evaluate_generation_run
+        from headstart.tasks.generation.run import evaluate_generation_run
 
         return evaluate_generation_run(run, data, config, out=out)
     if config.get("task", "classification") != "classification":

@@ -384,7 +384,7 @@ def _generation_run(path: Path) -> Path | None:
 def _from_generator(folder: Path, source: str | Path, name: str | None) -> ChatModel:
     """Serve a trained generator as it was trained: LoRA / IA3 / prompt / prefix through its peft wrapper
     (soft prompts and prefixes cannot be merged into the weights), full / top-n as the saved LM."""
-    from headstart.generator import HeadstartGenerator
+    from headstart.tasks.generation.estimator import HeadstartGenerator
 
     gen = HeadstartGenerator.load(folder)
     if gen.model_.seq2seq:

@@ -11,7 +11,7 @@ response tokens only, early stopping on the held-out loss) and the strategies of
 ia3, prompt, prefix (peft, saved in the PEFT layout), full and top-n (saved as a Hugging Face model
 folder). The pretrained LM head is kept as it is (it is tied to the input embeddings in GPT-2, SmolLM2
 and T5): it trains only with `full --train-embeddings`, or under full / top-n when it is not tied.
-Prompt formatting, label masking, truncation and packing: `headstart.generation.format`.
+Prompt formatting, label masking, truncation and packing: `headstart.tasks.generation.format`.
 """
 
 from __future__ import annotations
@@ -27,16 +27,16 @@ from sklearn.base import BaseEstimator
 
 from headstart.backbones import anatomy_for, resolve
 from headstart.config import TrainConfig
-from headstart.data.instructions import (
+from headstart.errors import ConfigError, HeadstartError, reading_saved
+from headstart.strategies import make_strategy, saved_strategy
+from headstart.tasks.generation.format import PromptFormat, encode_examples, eos_id, pack
+from headstart.tasks.generation.model import GenerativeLM, load_lm
+from headstart.tasks.generation.reader import (
     Instruction,
     InstructionSet,
     instructions_from_records,
     read_instructions,
 )
-from headstart.errors import ConfigError, HeadstartError, reading_saved
-from headstart.generation.format import PromptFormat, encode_examples, eos_id, pack
-from headstart.generation.model import GenerativeLM, load_lm
-from headstart.strategies import make_strategy, saved_strategy
 from headstart.training import Examples, fit
 from headstart.training.groups import trains
 from headstart.training.objectives import InstructionLM

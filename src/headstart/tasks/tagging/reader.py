@@ -19,8 +19,8 @@ from typing import Any
 from headstart.data._sources import _decode, _missing_file
 from headstart.data._sources import _json_error as _json_line_error
 from headstart.data._sources import _json_lines as _json_records
-from headstart.data.tags import TAG_PATTERN, detect_scheme, entity_type, tag_hint, to_iob2
 from headstart.errors import DataError
+from headstart.tasks.tagging.tags import TAG_PATTERN, detect_scheme, entity_type, tag_hint, to_iob2
 
 __all__ = [
     "TokenSplit",
@@ -383,7 +383,7 @@ def _string_list(value: Any, where: _Where, key: str, what: str) -> list[str]:
         if what == "tokens"
         else f"a list of {what}",
         found=f"a {type(value).__name__}: {repr(value)[:60]}",
-        fix="split the text into words first (headstart.evaluation.entities.split_words does this)"
+        fix="split the text into words first (headstart.tasks.tagging.metrics.split_words does this)"
         if isinstance(value, str) and what == "tokens"
         else f"write {key!r} as a JSON list",
     )

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from headstart.data._qa_records import SQUAD_SHAPE, Where, check_answers, check_text, get_key
 from headstart.data._sources import _decode, _nearby
 from headstart.data._sources import _json_lines as _json_records
 from headstart.errors import DataError
+from headstart.tasks.extractive_qa.records import SQUAD_SHAPE, Where, check_answers, check_text, get_key
 
 __all__ = ["QAExample", "QASplit", "read_squad", "qa_split_from_records"]
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from headstart.data.squad import QAExample, QASplit
 from headstart.errors import BackboneError, ConfigError, DataError
+from headstart.tasks.extractive_qa.reader import QAExample, QASplit
 
 __all__ = ["QAFeature", "prepare_features", "decode_spans"]
 

@@ -14,8 +14,8 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
-from headstart.data.squad import QAExample, QASplit
 from headstart.errors import DataError
+from headstart.tasks.extractive_qa.reader import QAExample, QASplit
 
 __all__ = ["normalize_answer", "exact_match", "f1_score", "squad_metrics"]
 

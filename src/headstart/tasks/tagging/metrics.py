@@ -204,5 +204,5 @@ def _check_tags(true_tags: list[list[str]], pred_tags: list[list[str]]) -> None:
                     f"sentence {i}: {which} tag {bad!r} is not an IOB2 tag",
                     expected="O, B-<type> or I-<type>",
                     found=repr(bad),
-                    fix="convert the tags first with headstart.data.tags.to_iob2(tags, scheme)",
+                    fix="convert the tags first with headstart.tasks.tagging.tags.to_iob2(tags, scheme)",
                 )

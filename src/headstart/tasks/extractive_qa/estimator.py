@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from headstart.api import HeadstartClassifier
 from headstart.backbones import DEFAULT_BACKBONE
-from headstart.data.qa_features import QAFeature, decode_spans, prepare_features
-from headstart.data.squad import QASplit, qa_split_from_records, read_squad
 from headstart.errors import DataError
-from headstart.evaluation.squad_metrics import squad_metrics
 from headstart.persist import SavedMeta
+from headstart.tasks.classification.estimator import HeadstartClassifier
+from headstart.tasks.extractive_qa.features import QAFeature, decode_spans, prepare_features
+from headstart.tasks.extractive_qa.metrics import squad_metrics
+from headstart.tasks.extractive_qa.reader import QASplit, qa_split_from_records, read_squad
 from headstart.training import Examples, predict_logits
 from headstart.training.objectives import SpanExtraction
 

@@ -17,19 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from headstart.api import HeadstartClassifier
 from headstart.backbones import DEFAULT_BACKBONE
-from headstart.data.align import Window, encode_words, merge_word_scores
-from headstart.data.conll import (
+from headstart.errors import DataError
+from headstart.persist import SavedMeta
+from headstart.tasks.classification.estimator import HeadstartClassifier
+from headstart.tasks.tagging.metrics import entities_in_text, entity_metrics, example_errors, split_words
+from headstart.tasks.tagging.reader import (
     TokenSplit,
     check_known_types,
     entity_types,
     read_token_file,
     token_split_from_records,
 )
-from headstart.errors import DataError
-from headstart.evaluation.entities import entities_in_text, entity_metrics, example_errors, split_words
-from headstart.persist import SavedMeta
+from headstart.tasks.tagging.windows import Window, encode_words, merge_word_scores
 from headstart.training import Examples, predict_logits
 from headstart.training.objectives import TokenTagging
 

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from headstart.adapters.store import adapter_bytes
-from headstart.evaluation.generation_report import write_generation_report
-from headstart.generator import HeadstartGenerator, _split_dev, as_instructions
+from headstart.tasks.generation.estimator import HeadstartGenerator, _split_dev, as_instructions
+from headstart.tasks.generation.report import write_generation_report
 
 __all__ = ["train_generation_run", "evaluate_generation_run"]
 

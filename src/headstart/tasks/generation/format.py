@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headstart.data.instructions import Instruction
+from headstart.tasks.generation.reader import Instruction
 
 __all__ = ["PromptFormat", "plain_prompt", "encode_decoder", "encode_seq2seq", "pack", "eos_id"]
 
