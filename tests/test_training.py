@@ -15,6 +15,7 @@ from headstart import HeadstartClassifier
 from headstart.config import TrainConfig
 from headstart.errors import HeadstartError
 from headstart.strategies import make_strategy
+from headstart.tasks.classification.objective import Classification
 from headstart.training import (
     BucketBatchSampler,
     EarlyStopper,
@@ -32,7 +33,6 @@ from headstart.training import (
 from headstart.training import checkpoint as checkpoint_module
 from headstart.training.checkpoint import load_checkpoint, save_atomic
 from headstart.training.groups import param_groups
-from headstart.training.objectives import Classification
 
 MAX_LENGTH = 16
 
@@ -500,7 +500,7 @@ def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
         seen.append(weights)
         return original(logits, labels, weights, multilabel, smoothing)
 
-    from headstart.training import objectives
+    from headstart.tasks.classification import objective as objectives
 
     original = objectives.loss_fn
     monkeypatch.setattr(objectives, "loss_fn", spy)
@@ -518,7 +518,9 @@ def test_fit_weighs_the_loss_by_class(tiny_bert, toy_data, monkeypatch) -> None:
 
 
 def test_label_smoothing_is_cross_entropy_against_a_softened_target() -> None:
-    from headstart.training.objectives import SpanExtraction, TokenTagging, loss_fn
+    from headstart.tasks.extractive_qa.objective import SpanExtraction
+    from headstart.tasks.tagging.objective import TokenTagging
+    from headstart.training.objectives import loss_fn
 
     torch.manual_seed(0)
     logits, labels, eps = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 0, 1]), 0.2
@@ -559,7 +561,7 @@ def test_label_smoothing_default(strategy, n_outputs, kind, given, expected, tin
 
 
 def test_fit_smooths_the_training_loss_and_not_the_dev_loss(tiny_bert, toy_data, monkeypatch) -> None:
-    from headstart.training import objectives
+    from headstart.tasks.classification import objective as objectives
 
     seen = []
 

@@ -29,7 +29,7 @@ from headstart.data._sources import _decode
 from headstart.errors import BackboneError, DataError
 from headstart.modeling import TransformerClassifier
 from headstart.training import Examples, fit
-from headstart.training.objectives import MaskedLM
+from headstart.training.masking import MaskedLM
 
 __all__ = ["pretrain", "read_corpus", "task_texts", "chunk_documents"]
 

@@ -22,10 +22,10 @@ from headstart.evaluation.metrics import primary_metric
 from headstart.modeling import TransformerClassifier
 from headstart.persist import SavedMeta, load_model, save_model
 from headstart.strategies import make_strategy, saved_strategy
+from headstart.tasks.classification.objective import Classification
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities, tokenize
 from headstart.training.drift import drift_from, snapshot
 from headstart.training.groups import trains
-from headstart.training.objectives import Classification
 from headstart.training.warm_start import warm_start_head
 
 __all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]

@@ -23,9 +23,9 @@ from headstart.persist import SavedMeta
 from headstart.tasks.classification.estimator import HeadstartClassifier
 from headstart.tasks.extractive_qa.features import QAFeature, decode_spans, prepare_features
 from headstart.tasks.extractive_qa.metrics import squad_metrics
+from headstart.tasks.extractive_qa.objective import SpanExtraction
 from headstart.tasks.extractive_qa.reader import QASplit, qa_split_from_records, read_squad
 from headstart.training import Examples, predict_logits
-from headstart.training.objectives import SpanExtraction
 
 __all__ = ["HeadstartQA", "as_qa_split"]
 

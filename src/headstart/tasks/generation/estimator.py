@@ -31,6 +31,7 @@ from headstart.errors import ConfigError, HeadstartError, reading_saved
 from headstart.strategies import make_strategy, saved_strategy
 from headstart.tasks.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.tasks.generation.model import GenerativeLM, load_lm
+from headstart.tasks.generation.objective import InstructionLM
 from headstart.tasks.generation.reader import (
     Instruction,
     InstructionSet,
@@ -39,7 +40,6 @@ from headstart.tasks.generation.reader import (
 )
 from headstart.training import Examples, fit
 from headstart.training.groups import trains
-from headstart.training.objectives import InstructionLM
 
 __all__ = ["HeadstartGenerator", "GENERATION_STRATEGIES", "as_instructions", "rouge_l"]
 

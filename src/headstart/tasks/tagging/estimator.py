@@ -22,6 +22,7 @@ from headstart.errors import DataError
 from headstart.persist import SavedMeta
 from headstart.tasks.classification.estimator import HeadstartClassifier
 from headstart.tasks.tagging.metrics import entities_in_text, entity_metrics, example_errors, split_words
+from headstart.tasks.tagging.objective import TokenTagging
 from headstart.tasks.tagging.reader import (
     TokenSplit,
     check_known_types,
@@ -31,7 +32,6 @@ from headstart.tasks.tagging.reader import (
 )
 from headstart.tasks.tagging.windows import Window, encode_words, merge_word_scores
 from headstart.training import Examples, predict_logits
-from headstart.training.objectives import TokenTagging
 
 __all__ = ["HeadstartTagger", "as_token_split", "word_tokenizer"]
 
