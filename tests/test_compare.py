@@ -102,7 +102,7 @@ def test_settings_are_typed_per_strategy() -> None:
     ("rank=16", ("cannot read the setting 'rank=16'",)),
     ("bitfit.lr=1e-3", ("names 'bitfit', which is not a candidate", "expected: one of lora, full",
                         "add bitfit to --strategies")),
-    ("full.rank=16", ("'full' has no setting 'rank'", "expected: one of train_embeddings, epochs, lr")),
+    ("full.rank=16", ("'full' has no setting 'rank'", "expected: one of train_embeddings, epochs, batch_size, lr")),
     ("lora.seed=1", ("'lora' has no setting 'seed'",)),
     ("lora.rank=big", ("cannot read the value of 'lora.rank=big'", "expected: rank: a whole number", "found:", "'big'")),
     ("lora.lr=fast", ("expected: lr: a number, e.g. 2e-3",)),

@@ -163,7 +163,7 @@ def test_training_lowers_held_out_loss(lm_folders, family, strategy):
 
 
 def test_refuses_a_strategy_that_cannot_generate(lm_folders):
-    with pytest.raises(ConfigError, match="strategy 'features' does not train generative models"):
+    with pytest.raises(ConfigError, match="strategy 'features' does not train generation models"):
         HeadstartGenerator(backbone=str(lm_folders["gpt2"]), strategy="features").build()
 
 

@@ -32,6 +32,7 @@ from headstart.backbones import DEFAULT_BACKBONE
 from headstart.data import TaskData, load_task
 from headstart.errors import ConfigError, reading_saved
 from headstart.evaluation import primary_metric
+from headstart.options import convert, training_options
 from headstart.runs.folder import claim
 from headstart.strategies import OWN_COMMANDS, PLANNED, STRATEGIES, make_strategy
 
@@ -151,52 +152,15 @@ class Constraints:
         return ", ".join(limits) or "none"
 
 
-def _training_options() -> list[str]:
-    """The training settings one candidate may change: HeadstartClassifier's, less SHARED_TRAINING."""
-    from headstart.tasks.classification.estimator import _TRAIN_OPTIONS
-
-    return [name for name in _TRAIN_OPTIONS if name not in SHARED_TRAINING]
-
-
 def settable_options(strategy: str) -> dict[str, object]:
     """What `--set STRATEGY.OPTION=VALUE` may change for one strategy, with each option's type: the
-    strategy's own typed options (rank, top_n, ...) and the training settings not in SHARED_TRAINING."""
-    import typing
+    strategy's own typed options (rank, top_n, ...) and the training settings not in SHARED_TRAINING
+    (both from their one declaration, headstart.options)."""
+    from headstart.options import options_of
 
-    from headstart.tasks.classification.estimator import _STRATEGY_OPTIONS, HeadstartClassifier
-
-    hints = typing.get_type_hints(HeadstartClassifier.__init__)
-    own = {f.name for f in fields(STRATEGIES[strategy].options_cls)} & set(_STRATEGY_OPTIONS)
-    return {name: hints[name] for name in sorted(own) + _training_options()}
-
-
-def _convert(text: str, hint) -> object:
-    """`text` as the type `hint` names (int, float, bool, str, list[str], each possibly `| None`)."""
-    import typing
-
-    kinds = [k for k in typing.get_args(hint) if k is not type(None)] or [hint]
-    kind = kinds[0]
-    if typing.get_origin(kind) is list:
-        items = [t.strip() for t in text.split(",") if t.strip()]
-        if not items:
-            raise ValueError("a comma-separated list")
-        return items
-    if kind is bool:
-        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-        if text.lower() not in words:
-            raise ValueError("true or false")
-        return words[text.lower()]
-    if kind is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise ValueError("a whole number") from None
-    if kind is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise ValueError("a number, e.g. 2e-3") from None
-    return text
+    own = options_of(STRATEGIES[strategy].options_cls, strategy, none_defaults=True)
+    shared = {k: o for k, o in training_options().items() if k not in SHARED_TRAINING}
+    return {name: o.type for name, o in sorted(own.items())} | {name: o.type for name, o in shared.items()}
 
 
 def parse_settings(items: Iterable[str], strategies: Iterable[str]) -> dict[str, dict]:
@@ -228,13 +192,13 @@ def parse_settings(items: Iterable[str], strategies: Iterable[str]) -> dict[str,
             raise ConfigError(f"{name!r} has no setting {option!r}.", expected="one of " + ", ".join(allowed),
                               found=repr(option), fix="use one of those names")
         try:
-            value = _convert(text.strip(), allowed[option])
+            value = convert(text.strip(), allowed[option])
         except ValueError as exc:
             raise ConfigError(f"cannot read the value of {item!r}.", expected=f"{option}: {exc}",
                               found=repr(text), fix=f"write e.g. --set {name}.{option}=VALUE") from None
         settings.setdefault(name, {})[option] = value
     for name, chosen in settings.items():  # ranges and choices, checked where the options are defined
-        training = _training_options()
+        training = [k for k in training_options() if k not in SHARED_TRAINING]
         make_strategy(name, **{k: v for k, v in chosen.items() if k not in training})
         TrainConfig(**{k: v for k, v in chosen.items() if k in training})
     return settings

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from headstart.errors import ConfigError
 
-__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "DEFAULT_LOWER_LR_CAP", "check_choice", "check_range"]
+__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "DEFAULT_LOWER_LR_CAP", "check_choice", "check_range", "option"]
 
 DEFAULT_LR_DECAY = 2.6  # ULMFiT's factor between adjacent layer groups
 # the forgetting guard for strategies that train pretrained weights; adapter strategies lift it (1.0): their
@@ -38,61 +38,53 @@ def check_range(name: str, value, low=None, high=None, *, integer: bool = False)
         )
 
 
+def option(default, help: str, *, factory=None):
+    """A dataclass field with its help text: every user-facing option (training settings here, each
+    strategy's own in its options class, each task's in its estimator) is declared once this way, and the
+    estimators' parameters, the CLI flags, `--set` and the docs' option table are generated from it
+    (headstart.options)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
-    """How the gradient-based strategies train. `None` means "the strategy's default".
+    """How the gradient-based strategies train. `None` means "the strategy's default" (each field's help
+    says what it is). Validated when built; round-trips through JSON (`to_dict` / `from_dict`)."""
 
-    Attributes:
-        epochs: passes over the training data (early stopping may end sooner).
-        batch_size: examples per step.
-        lr: learning rate of the head; lower groups get lr / lr_decay**distance (discriminative LRs).
-        lr_decay: geometric factor between adjacent layer groups (ULMFiT's 2.6 unless the strategy
-            sets its own: `full` uses 1.6, since 2.6 over six or more blocks all but freezes the bottom).
-        lower_lr_cap: forgetting guard: the bottom half of the blocks never exceed this learning rate.
-        schedule: "linear" (warmup then linear decay) or "slanted" (slanted triangular, ULMFiT).
-        warmup_ratio: fraction of steps spent warming up (linear schedule) / rising (slanted).
-        weight_decay: AdamW weight decay (not applied to biases and norms).
-        max_length: tokens per text; longer texts are truncated.
-        gradual_unfreeze: train the top group first, unfreeze one more group each epoch.
-        patience: epochs without improvement of the dev metric before stopping; 0 disables.
-        metric: dev metric for early stopping and model selection (None: ROC-AUC for binary, macro-F1 else).
-        class_weights: "balanced" weighs the loss by inverse class frequency, "none" does not, "auto"
-            (default) balances only when the largest class is at least 10x the smallest: reweighting buys
-            minority recall with majority precision, worth it only under strong imbalance.
-        warm_start: start the head from a logistic-regression probe on the frozen features (LP-FT);
-            the probe is also "epoch 0" of the history, so training never ends worse than it on dev.
-        prefix_cache: compute the frozen bottom of the model once and reuse it every epoch.
-        average_epochs: keep the mean of the weights at the ends of the best epoch and the epochs just
-            before it, this many in all (checkpoint averaging, SWA over epoch ends), unless that mean scores
-            below the starting point on dev; 1 keeps the best epoch's weights as they are. `full` averages 2
-            (benchmarks/average_probe.py).
-        label_smoothing: the training target puts 1 - label_smoothing on the true class and spreads the rest
-            over all classes (Szegedy et al. 2016); 0 is plain cross-entropy. Classification, tagging and
-            extractive QA read it; the dev loss is always the plain one. Default: `full` on single-label
-            classification with three or more classes 0.1 (benchmarks/sweep.py --grid smoothing), else 0.
-        dropout: dropout before the head.
-        seed: seeds data order, initialisation and dropout.
-    """
-
-    epochs: int | None = None
-    batch_size: int = 32
-    lr: float | None = None
-    lr_decay: float | None = None  # None: the strategy's default, else DEFAULT_LR_DECAY
-    lower_lr_cap: float | None = None  # None: the strategy's default, else DEFAULT_LOWER_LR_CAP
-    schedule: str = "linear"
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_length: int = 128
-    gradual_unfreeze: bool = False
-    patience: int = 2
-    metric: str | None = None
-    class_weights: str = "auto"
-    warm_start: bool = True
-    prefix_cache: bool = True
-    average_epochs: int | None = None  # None: the strategy's default, else 1 (off)
-    label_smoothing: float | None = None  # None: the strategy's default where it applies (see above), else 0
-    dropout: float = 0.1
-    seed: int = 0
+    epochs: int | None = option(None, "passes over the training data (early stopping may end sooner; default: "
+                                "the strategy's)")
+    batch_size: int = option(32, "examples per step")
+    lr: float | None = option(None, "learning rate of the head; lower layer groups get lr / lr_decay per group "
+                              "below (discriminative rates; default: the strategy's)")
+    lr_decay: float | None = option(None, "factor between adjacent layer groups' rates (default 2.6, ULMFiT's; "
+                                    "full 1.6: 2.6 over six or more blocks all but freezes the bottom; "
+                                    "adapters 1)")
+    lower_lr_cap: float | None = option(None, "forgetting guard: the bottom half of the blocks never exceed this "
+                                        "rate (default 1e-4; adapters 1.0, no cap)")
+    schedule: str = option("linear", "linear (warmup then linear decay) or slanted (slanted triangular, "
+                           "ULMFiT)")
+    warmup_ratio: float = option(0.1, "share of the steps spent warming up (linear) / rising (slanted)")
+    weight_decay: float = option(0.01, "AdamW weight decay (not on biases and norms)")
+    max_length: int = option(128, "tokens per text; longer texts are truncated")
+    gradual_unfreeze: bool = option(False, "train the top layer group first, unfreeze one more group each epoch")
+    patience: int = option(2, "epochs without a better dev metric before stopping early (0: off)")
+    metric: str | None = option(None, "dev metric for early stopping and model selection: auc, macro_f1, "
+                                "accuracy, micro_f1, weighted_f1 (default: ROC-AUC for binary, macro-F1 else)")
+    class_weights: str = option("auto", "auto (weigh the loss by inverse class frequency only when the largest "
+                                "class is >= 10x the smallest), balanced or none")
+    warm_start: bool = option(True, "start the head from a logistic-regression probe on the frozen features "
+                              "(LP-FT; the probe is epoch 0, so training never ends worse than it on dev)")
+    prefix_cache: bool = option(True, "compute the frozen bottom of the model once and reuse it every epoch")
+    average_epochs: int | None = option(None, "keep the mean of the weights at the ends of the best epoch and the "
+                                        "epochs just before it, this many in all (checkpoint averaging; default: "
+                                        "full 2, others 1 = off)")
+    label_smoothing: float | None = option(None, "move this share of the training target off the true class, "
+                                           "spread over all classes (Szegedy et al. 2016; training loss only; "
+                                           "default: full on single-label tasks with 3+ classes 0.1, else 0)")
+    dropout: float = option(0.1, "dropout before the head")
+    seed: int = option(0, "seeds data order, initialisation and dropout")
 
     def __post_init__(self) -> None:
         if self.epochs is not None:

@@ -10,22 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from headstart.adapters.bottleneck import BottleneckConfig, add_bottleneck_adapters, is_adapter_parameter
-from headstart.config import check_choice, check_range
+from headstart.config import check_choice, check_range, option
 from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
 
 __all__ = ["Adapter", "AdapterOptions", "Compacter", "CompacterOptions"]
 
 
+_REDUCTION = ("adapter / compacter: hidden size / bottleneck size (16: a 384-wide model gets 24-wide "
+              "adapters; compacter: both divisible by phm_dim)")
+
+
 @dataclass
 class AdapterOptions:
-    """Args:
-        reduction_factor: hidden size / bottleneck size (16: a 384-wide model gets 24-wide adapters).
-        placement: "houlsby" (after attention and after the feed-forward of every block, Houlsby et al.
-            2019) or "pfeiffer" (after the feed-forward only, Pfeiffer et al. 2021: half the adapters).
-    """
+    """Houlsby et al. 2019 put adapters after attention and after the feed-forward of every block;
+    Pfeiffer et al. 2021 after the feed-forward only (half the adapters)."""
 
-    reduction_factor: int = 16
-    placement: str = "houlsby"
+    reduction_factor: int = option(16, _REDUCTION)
+    placement: str = option("houlsby", "adapter: houlsby or pfeiffer")
 
     def __post_init__(self) -> None:
         check_range("reduction_factor", self.reduction_factor, 1, 4096, integer=True)
@@ -34,14 +35,11 @@ class AdapterOptions:
 
 @dataclass
 class CompacterOptions:
-    """Args:
-        reduction_factor: hidden size / bottleneck size; both must be divisible by phm_dim.
-        phm_dim: n, the number of Kronecker products each adapter weight is a sum of (Karimi Mahabadi et
-            al. 2021); the n x n "rules" are shared by all layers.
-    """
+    """Karimi Mahabadi et al. 2021: each adapter weight is a sum of phm_dim Kronecker products; the
+    n x n "rules" are shared by all layers."""
 
-    reduction_factor: int = 16
-    phm_dim: int = 4
+    reduction_factor: int = option(16, _REDUCTION)
+    phm_dim: int = option(4, "compacter: n, the Kronecker products each adapter weight is a sum of")
 
     def __post_init__(self) -> None:
         check_range("reduction_factor", self.reduction_factor, 1, 4096, integer=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from headstart.config import check_choice, check_range
+from headstart.config import check_choice, check_range, option
 from headstart.strategies.base import Strategy
 
 __all__ = ["Features", "FeaturesOptions", "fit_linear_probe"]
@@ -19,18 +19,13 @@ __all__ = ["Features", "FeaturesOptions", "fit_linear_probe"]
 
 @dataclass
 class FeaturesOptions:
-    """Args:
-    classifier: "logreg" (probabilities) or "svm" (linear SVM; probabilities are a softmax of margins,
-        not calibrated).
-    C: inverse regularisation strength.
-    refit: after scoring the fitted model on the dev rows, fit it once more on train + dev, so the saved
-        model learns from every labelled row (scikit-learn's `refit`). The dev score reported, and the one
-        `headstart compare` ranks on, stays the held-out one, measured before the refit.
-    """
+    """The linear model on the frozen features; `refit` as scikit-learn's: the dev score reported (and
+    ranked on by `headstart compare`) stays the held-out one, measured before the refit."""
 
-    classifier: str = "logreg"
-    C: float = 1.0
-    refit: bool = True
+    classifier: str = option("logreg", "features: logreg (probabilities) or svm (linear SVM; probabilities are "
+                             "a softmax of margins, not calibrated)")
+    C: float = option(1.0, "features: inverse regularisation strength of the linear model")
+    refit: bool = option(True, "features: after scoring on the dev rows, fit again on train + dev")
 
     def __post_init__(self) -> None:
         check_choice("classifier", self.classifier, ("logreg", "svm"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from headstart.config import option
 from headstart.strategies.base import Strategy
 
 __all__ = ["Full", "FullOptions"]
@@ -15,10 +16,10 @@ __all__ = ["Full", "FullOptions"]
 
 @dataclass
 class FullOptions:
-    """Args: train_embeddings: also train the embedding layer (off by default: it is the layer most
-    prone to forgetting, and small data rarely covers the vocabulary)."""
+    """Off by default: the embeddings are the layer most prone to forgetting, and small data rarely covers
+    the vocabulary."""
 
-    train_embeddings: bool = False
+    train_embeddings: bool = option(False, "full: also train the embedding layer")
 
 
 class Full(Strategy):

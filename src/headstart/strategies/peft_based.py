@@ -7,7 +7,7 @@ N blocks only also gets the frozen-prefix cache: the blocks below run once per t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from headstart.adapters.peft_methods import (
@@ -19,31 +19,29 @@ from headstart.adapters.peft_methods import (
     is_peft_parameter,
     peft_config,
 )
-from headstart.config import check_range
+from headstart.config import check_range, option
 from headstart.errors import ConfigError
 from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
 
 __all__ = ["Lora", "LoraOptions", "IA3", "IA3Options", "Prefix", "PrefixOptions", "Prompt", "PromptOptions"]
 
 
+_TARGETS = ("lora: all-linear (every linear projection in the blocks), attention (the anatomy table's "
+            "query/value ...) or projection names; ia3: projection names (default: keys, values, "
+            "feed-forward output)")
+
+
 @dataclass
 class LoraOptions:
-    """Args:
-        rank: rank r of the update B @ A. alpha: scale (the update is multiplied by alpha / r).
-        lora_dropout: dropout on the LoRA input.
-        target_modules: what to adapt: "all-linear" (the default: every linear projection inside the
-            blocks, attention and feed-forward), "attention" (the anatomy table's attention projections:
-            query/value for BERT-style models, c_attn for GPT-2, q_proj/v_proj for Llama-style ...), or
-            projection names. All-linear is the default because query/value alone under-fit on the packaged
-            MiniLM: SST-2, 3 seeds, test accuracy 0.853 -> 0.862 (docs/benchmarks.md#lora-targets).
-        top_n: adapt only the top N blocks (None: all).
-    """
+    """All-linear is the default target because query/value alone under-fit on the packaged MiniLM: SST-2,
+    3 seeds, test accuracy 0.853 -> 0.862 (docs/benchmarks.md#lora-targets)."""
 
-    rank: int = 8
-    alpha: float = 16.0
-    lora_dropout: float = 0.1
-    target_modules: list[str] = field(default_factory=lambda: [ALL_LINEAR])
-    top_n: int | None = None
+    rank: int = option(8, "lora: rank r of the update B @ A")
+    alpha: float = option(16.0, "lora: scale alpha (the update is multiplied by alpha / r)")
+    lora_dropout: float = option(0.1, "lora: dropout on the LoRA input")
+    target_modules: list[str] = option(None, _TARGETS, factory=lambda: [ALL_LINEAR])
+    top_n: int | None = option(None, "top-n: how many of the highest blocks train; lora: adapt only the top N "
+                               "blocks")
 
     def __post_init__(self) -> None:
         if isinstance(self.target_modules, str):  # "all-linear", "attention", or one name
@@ -63,16 +61,19 @@ class LoraOptions:
 
 @dataclass
 class IA3Options:
-    """Args: target_modules: projections to rescale; None takes keys, values and the feed-forward output."""
+    """None takes keys, values and the feed-forward output."""
 
-    target_modules: list[str] | None = None
+    target_modules: list[str] | None = option(None, _TARGETS)
+
+
+_VIRTUAL = "prompt / prefix: virtual tokens (prompt: before the input; prefix: key/value pairs per layer)"
 
 
 @dataclass
 class PromptOptions:
-    """Args: virtual_tokens: length of the learned soft prompt prepended to every input."""
+    """The learned soft prompt's length."""
 
-    virtual_tokens: int = 20
+    virtual_tokens: int = option(20, _VIRTUAL)
 
     def __post_init__(self) -> None:
         check_range("virtual_tokens", self.virtual_tokens, 1, 512, integer=True)
@@ -80,11 +81,10 @@ class PromptOptions:
 
 @dataclass
 class PrefixOptions:
-    """Args: virtual_tokens: prefix length (key/value pairs per layer). projection: reparameterise the
-    prefix through an MLP (Li & Liang 2021; more parameters while training, steadier)."""
+    """Li & Liang 2021 reparameterise the prefix through an MLP: more parameters while training, steadier."""
 
-    virtual_tokens: int = 20
-    projection: bool = False
+    virtual_tokens: int = option(20, _VIRTUAL)
+    projection: bool = option(False, "prefix: reparameterise the prefix through an MLP")
 
     def __post_init__(self) -> None:
         check_range("virtual_tokens", self.virtual_tokens, 1, 512, integer=True)

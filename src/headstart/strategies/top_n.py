@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from headstart.config import check_range
+from headstart.config import check_range, option
 from headstart.strategies.base import Strategy
 
 __all__ = ["TopN", "TopNOptions"]
@@ -15,9 +15,9 @@ __all__ = ["TopN", "TopNOptions"]
 
 @dataclass
 class TopNOptions:
-    """Args: top_n: how many of the highest transformer blocks train (at least 1)."""
+    """How many of the highest transformer blocks train."""
 
-    top_n: int = 2
+    top_n: int = option(2, "top-n: how many of the highest blocks train; lora: adapt only the top N blocks")
 
     def __post_init__(self) -> None:
         check_range("top_n", self.top_n, 1, integer=True)

@@ -13,43 +13,44 @@ search, at most `max_answer_length` tokens).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from headstart.backbones import DEFAULT_BACKBONE
+from headstart.config import option
 from headstart.errors import DataError
 from headstart.persist import SavedMeta
-from headstart.tasks.classification.estimator import HeadstartClassifier
+from headstart.tasks.base import HeadEstimator
 from headstart.tasks.extractive_qa.features import QAFeature, decode_spans, prepare_features
 from headstart.tasks.extractive_qa.metrics import squad_metrics
 from headstart.tasks.extractive_qa.objective import SpanExtraction
 from headstart.tasks.extractive_qa.reader import QASplit, qa_split_from_records, read_squad
+from headstart.tasks.tagging.estimator import TaggingOptions
 from headstart.training import Examples, predict_logits
 
 __all__ = ["HeadstartQA", "as_qa_split"]
 
 
-class HeadstartQA(HeadstartClassifier):
+@dataclass
+class QAOptions:
+    """Answer spans."""
+
+    max_answer_length: int = option(30, "qa: the longest answer, in tokens")
+
+
+class HeadstartQA(HeadEstimator):
     """Adapt a pretrained encoder to extractive question answering.
 
-    Takes every HeadstartClassifier option plus `stride` (tokens two windows of one context share; default
-    a third of `max_length`, 128 at 384) and
-    `max_answer_length` (tokens). `max_length` defaults to 384 here, the usual SQuAD window. The dev
-    metric is SQuAD F1. The `features` strategy does not apply (a span is not a per-token class).
+    Takes the options of every task plus `stride` (tokens two windows of one context share; default a third
+    of `max_length`, 128 at 384) and `max_answer_length` (tokens). `max_length` defaults to 384 here, the
+    usual SQuAD window. The dev metric is SQuAD F1. The `features` strategy does not apply (a span is not a
+    per-token class).
     """
 
     task = "qa"
-
-    def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, stride: int | None = None,
-                 max_answer_length: int = 30, max_length: int = 384, **options) -> None:
-        super().__init__(backbone, strategy, max_length=max_length, **options)
-        self.stride = stride
-        self.max_answer_length = max_answer_length
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:  # scikit-learn's get_params / clone: the base options + ours
-        return sorted({*HeadstartClassifier._get_param_names(), "stride", "max_answer_length"})
+    task_options = (TaggingOptions, QAOptions)
+    default_overrides = {"max_length": 384}
 
     # ---- fitting ------------------------------------------------------------------------------------
     def fit(self, X, y=None, *, dev=None) -> HeadstartQA:

@@ -19,16 +19,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
 
 from headstart.backbones import anatomy_for, resolve
-from headstart.config import TrainConfig
+from headstart.config import TrainConfig, option
 from headstart.errors import ConfigError, HeadstartError, reading_saved
-from headstart.strategies import make_strategy, saved_strategy
+from headstart.strategies import saved_strategy
+from headstart.tasks.base import TaskEstimator
 from headstart.tasks.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.tasks.generation.model import GenerativeLM, load_lm
 from headstart.tasks.generation.objective import InstructionLM
@@ -44,10 +45,6 @@ from headstart.training.groups import trains
 __all__ = ["HeadstartGenerator", "GENERATION_STRATEGIES", "as_instructions", "rouge_l"]
 
 GENERATION_STRATEGIES = ("lora", "ia3", "prompt", "prefix", "full", "top-n")
-_STRATEGY_OPTIONS = ("top_n", "train_embeddings", "rank", "alpha", "lora_dropout", "target_modules",
-                     "virtual_tokens")
-_TRAIN_OPTIONS = ("epochs", "lr", "batch_size", "max_length", "lr_decay", "lower_lr_cap", "schedule",
-                  "warmup_ratio", "patience", "seed")
 FORMAT = "headstart-generation/1"
 
 
@@ -71,65 +68,35 @@ def rouge_l(predictions: list[str], references: list[str]) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-class HeadstartGenerator(BaseEstimator):
+@dataclass
+class GenerationOptions:
+    """How instruction examples become token sequences."""
+
+    packing: bool = option(False, "generation: concatenate short decoder examples up to max_length")
+    chat_template: bool = option(True, "generation: use the tokenizer's chat template when it has one (else the "
+                                 "plain ### Instruction template)")
+
+
+class HeadstartGenerator(TaskEstimator):
     """Instruction-tune a decoder or an encoder-decoder; generate text.
 
-    Args:
-        backbone: registered name (default the packaged "smollm2"), local model folder or hub id.
-        strategy: one of GENERATION_STRATEGIES.
-        top_n, train_embeddings, rank, alpha, lora_dropout, target_modules, virtual_tokens: strategy options.
-        epochs, lr, batch_size, max_length, lr_decay, lower_lr_cap, schedule, warmup_ratio, patience, seed:
-            training options (TrainConfig); None takes the strategy's default.
-        packing: concatenate short decoder examples up to max_length (see generation.format).
-        chat_template: use the tokenizer's chat template when it has one (else the plain template).
-        dev_fraction: share of the training rows held out for early stopping when no dev set is given.
-        progress: show a progress bar.
+    Takes `backbone` (default the packaged "smollm2"), `strategy` (one of GENERATION_STRATEGIES; default
+    lora), the strategies' and training options (TrainConfig; None takes the strategy's default; batches
+    of 8 and 256 tokens by default here), packing, chat_template, dev_fraction and progress.
     """
 
     task = "generation"
-
-    def __init__(self, backbone: str = "smollm2", strategy: str = "lora", *, top_n: int | None = None,
-                 train_embeddings: bool | None = None, rank: int | None = None, alpha: float | None = None,
-                 lora_dropout: float | None = None, target_modules: list[str] | None = None,
-                 virtual_tokens: int | None = None, epochs: int | None = None, lr: float | None = None,
-                 batch_size: int = 8, max_length: int = 256, lr_decay: float | None = None,
-                 lower_lr_cap: float | None = None, schedule: str = "linear", warmup_ratio: float = 0.1,
-                 patience: int = 1, seed: int = 0, packing: bool = False, chat_template: bool = True,
-                 dev_fraction: float = 0.1, progress: bool = False) -> None:
-        self.backbone = backbone
-        self.strategy = strategy
-        self.top_n = top_n
-        self.train_embeddings = train_embeddings
-        self.rank = rank
-        self.alpha = alpha
-        self.lora_dropout = lora_dropout
-        self.target_modules = target_modules
-        self.virtual_tokens = virtual_tokens
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.max_length = max_length
-        self.lr_decay = lr_decay
-        self.lower_lr_cap = lower_lr_cap
-        self.schedule = schedule
-        self.warmup_ratio = warmup_ratio
-        self.patience = patience
-        self.seed = seed
-        self.packing = packing
-        self.chat_template = chat_template
-        self.dev_fraction = dev_fraction
-        self.progress = progress
+    task_options = (GenerationOptions,)
+    strategies = GENERATION_STRATEGIES
+    default_backbone = "smollm2"
+    default_strategy = "lora"
+    default_overrides = {"batch_size": 8, "max_length": 256, "patience": 1}
 
     # ---- building ------------------------------------------------------------------------------------
     def build(self) -> HeadstartGenerator:
         """Load the backbone and attach the strategy's modules (untrained); `fit` calls it."""
-        if self.strategy not in GENERATION_STRATEGIES:
-            raise ConfigError(f"strategy {self.strategy!r} does not train generative models.",
-                              expected="one of " + ", ".join(GENERATION_STRATEGIES), found=repr(self.strategy),
-                              fix="pick lora (the usual choice), ia3, prompt, prefix, full or top-n")
-        strategy = make_strategy(self.strategy, **{k: getattr(self, k) for k in _STRATEGY_OPTIONS})
-        cfg = TrainConfig(**{k: getattr(self, k) for k in _TRAIN_OPTIONS}, warm_start=False, prefix_cache=False,
-                          dropout=0.0).with_defaults(strategy.defaults)
+        strategy, cfg = self._strategy_and_config(warm_start=False, prefix_cache=False, dropout=0.0)
+        cfg = cfg.with_defaults(strategy.defaults)
         self._load_backbone(self.backbone)
         torch.manual_seed(cfg.seed)  # adapter initialisation
         strategy.prepare(self.model_)

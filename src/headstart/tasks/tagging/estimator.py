@@ -13,14 +13,15 @@ tokens shared); each word is read from the window where it has the most context.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from headstart.backbones import DEFAULT_BACKBONE
+from headstart.config import option
 from headstart.errors import DataError
 from headstart.persist import SavedMeta
-from headstart.tasks.classification.estimator import HeadstartClassifier
+from headstart.tasks.base import HeadEstimator
 from headstart.tasks.tagging.metrics import entities_in_text, entity_metrics, example_errors, split_words
 from headstart.tasks.tagging.objective import TokenTagging
 from headstart.tasks.tagging.reader import (
@@ -36,25 +37,23 @@ from headstart.training import Examples, predict_logits
 __all__ = ["HeadstartTagger", "as_token_split", "word_tokenizer"]
 
 
-class HeadstartTagger(HeadstartClassifier):
+@dataclass
+class TaggingOptions:
+    """How long sentences are cut into windows."""
+
+    stride: int | None = option(None, "ner / qa: tokens two windows of one long text share (default: ner a "
+                                "quarter of max_length, 32 at 128; qa a third, 128 at 384)")
+
+
+class HeadstartTagger(HeadEstimator):
     """Adapt a pretrained encoder to named-entity recognition.
 
-    Takes every HeadstartClassifier option (backbone, strategy, epochs, lr, max_length, ...) plus
-    `stride`: the tokens two windows of one long sentence share (default: a quarter of `max_length`, 32 at
-    128). The dev metric is entity-level F1
-    (seqeval, strict IOB2).
+    Takes the options of every task (backbone, strategy, epochs, lr, max_length, ...) plus `stride`. The
+    dev metric is entity-level F1 (seqeval, strict IOB2).
     """
 
     task = "ner"
-
-    def __init__(self, backbone: str = DEFAULT_BACKBONE, strategy: str = "top-n", *, stride: int | None = None,
-                 **options) -> None:
-        super().__init__(backbone, strategy, **options)
-        self.stride = stride
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:  # scikit-learn's get_params / clone: the base options + stride
-        return sorted({*HeadstartClassifier._get_param_names(), "stride"})
+    task_options = (TaggingOptions,)
 
     # ---- fitting ------------------------------------------------------------------------------------
     def fit(self, X, y=None, *, dev=None) -> HeadstartTagger:

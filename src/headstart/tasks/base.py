@@ -1,0 +1,264 @@
+"""What every task's estimator shares: its parameters (generated from the one declaration of each option,
+`headstart.options`), and build / train / merge / save / load of the transformer with its head, once.
+
+    TaskEstimator                  parameters; _strategy_and_config; _check_fitted
+      HeadEstimator                build (backbone + head + strategy modules), train (the one loop, or the
+        HeadstartClassifier        features strategy's closed form), merge, save / load (headstart.persist)
+        HeadstartPairClassifier
+        HeadstartTagger, HeadstartQA
+      HeadstartGenerator           the whole LM as the backbone: builds and saves its own way
+
+A task's estimator declares `task` (the name saved runs dispatch on), `task_options` (dataclasses of its
+own options, declared with `config.option`), `default_overrides` (task-specific defaults of shared
+options) and `strategies` (the registry names it trains with; None: all of them).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from headstart.backbones import DEFAULT_BACKBONE, load_backbone
+from headstart.config import TrainConfig, option
+from headstart.data import read_split
+from headstart.errors import ConfigError, DataError
+from headstart.modeling import TransformerClassifier
+from headstart.options import OptionBag, estimator_signature, options_of, strategy_options, training_options
+from headstart.persist import SavedMeta, load_model, save_model
+from headstart.strategies import make_strategy, saved_strategy
+from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities
+from headstart.training.drift import drift_from, snapshot
+from headstart.training.groups import trains
+from headstart.training.warm_start import warm_start_head
+
+__all__ = ["TaskEstimator", "HeadEstimator", "EstimatorOptions", "concat_labels"]
+
+
+@dataclass
+class EstimatorOptions:
+    """Options every task's estimator has, beyond training and strategy options."""
+
+    dev_fraction: float = option(0.1, "share of the training rows held out for early stopping when no dev "
+                                 "set is given")
+    progress: bool = option(False, "show a progress bar while training")
+
+
+class TaskEstimator(OptionBag, BaseEstimator):
+    """The parameters of a task's estimator: `backbone`, `strategy`, then every option (keyword-only)."""
+
+    task: ClassVar[str] = ""
+    task_options: ClassVar[tuple[type, ...]] = ()
+    default_overrides: ClassVar[dict] = {}
+    strategies: ClassVar[tuple[str, ...] | None] = None
+    default_backbone: ClassVar[str] = DEFAULT_BACKBONE
+    default_strategy: ClassVar[str] = "top-n"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:  # a subclass that writes its own __init__ keeps it
+            return
+        signature = cls.signature()
+
+        def __init__(self, *args, **kw) -> None:
+            OptionBag.__init__(self, *args, **kw)
+
+        __init__.__signature__ = signature  # what scikit-learn's get_params and typer's help read
+        __init__.__doc__ = f"{cls.__name__}(backbone, strategy, **options): see `headstart.options`."
+        cls.__init__ = __init__
+
+    @classmethod
+    def option_table(cls) -> dict:
+        """Every option this estimator takes, name -> headstart.options.Option."""
+        table = strategy_options(cls.strategies) | training_options()
+        for declared in (*cls.task_options, EstimatorOptions):
+            table |= options_of(declared, cls.task or "estimator")
+        return table
+
+    @classmethod
+    def signature(cls):
+        import inspect
+
+        leading = [inspect.Parameter("backbone", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=cls.default_backbone,
+                                     annotation=str),
+                   inspect.Parameter("strategy", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=cls.default_strategy,
+                                     annotation=str)]
+        return estimator_signature(leading, cls.option_table(), cls.default_overrides)
+
+    def _strategy_and_config(self, **fixed):
+        """The strategy with its own options and the TrainConfig of the training options, both validated
+        (before any slow load); `fixed` sets training options this task does not leave to the user."""
+        if self.strategies is not None and self.strategy not in self.strategies:
+            raise ConfigError(f"strategy {self.strategy!r} does not train {self.task} models.",
+                              expected="one of " + ", ".join(self.strategies), found=repr(self.strategy),
+                              fix="pick one of those (`headstart models` lists what each does)")
+        given = {k: getattr(self, k) for k in strategy_options(self.strategies) if getattr(self, k) is not None}
+        strategy = make_strategy(self.strategy, **given)  # an option of another strategy is a clear error
+        cfg = TrainConfig(**({k: getattr(self, k) for k in training_options()} | fixed))
+        return strategy, cfg
+
+    def _texts(self, X) -> list[str]:
+        """Texts to predict on: a list of strings, or a DataFrame / Dataset / file with a text column."""
+        self._check_fitted()
+        if isinstance(X, str):
+            raise DataError("predict takes a list of texts.", expected="a list of strings", found="one string",
+                            fix="wrap it in a list: predict([text])")
+        if isinstance(X, list | tuple | np.ndarray):
+            return [str(t) for t in X]
+        return read_split(X, text_column=getattr(self, "text_column", "text"),
+                          label_column=getattr(self, "label_column", "label"), require_labels=False).texts
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"This {type(self).__name__} is not fitted yet: call fit(...) or load(...) first.")
+
+
+class HeadEstimator(TaskEstimator):
+    """Tasks whose model is a backbone with a new head (headstart.modeling.TransformerClassifier)."""
+
+    # ---- building and training (every task of this family calls these) --------------------------------
+    def _build(self, n_outputs: int, *, per_token: bool = False,
+               multilabel: bool = False) -> tuple[TransformerClassifier, TrainConfig]:
+        """Strategy, training config, backbone and a fresh model with its head (and adapters)."""
+        strategy, cfg = self._strategy_and_config()  # checked before the slow load
+        bb = load_backbone(self.backbone)
+        defaults = strategy.defaults_for(bb.hidden_size)
+        if per_token or multilabel or n_outputs < 3:  # label smoothing's default: measured on multi-class only
+            defaults.pop("label_smoothing", None)
+        cfg = cfg.with_defaults(defaults)
+        torch.manual_seed(cfg.seed)  # the head's (and any adapter's) initialisation
+        model = TransformerClassifier(bb.model, bb.anatomy, n_outputs, dropout=cfg.dropout, per_token=per_token)
+        strategy.prepare(model)  # adapters / prompt encoders, before the groups are read
+        self.tokenizer_, self.model_ = bb.tokenizer, model
+        self.backbone_name_, self.backbone_source_ = bb.name, bb.source
+        self.strategy_, self.train_config_ = strategy, cfg
+        return model, cfg
+
+    def _train(self, train: Examples, dev: Examples, objective, *, balanced_probe: bool = False,
+               checkpoint: str | Path | None = None, resume: bool = False):
+        """Train `self.model_` on token-id examples under `objective`, then record what it cost."""
+        model, strategy, cfg = self.model_, self.strategy_, self.train_config_
+        names = [g.name for g in model.layer_groups()]
+        trainable = strategy.trainable_groups(names)
+        pad_id = self.tokenizer_.pad_token_id
+        before = snapshot(model)
+        t0 = time.perf_counter()
+        self.refit_on_dev_, self.heldout_dev_proba_ = False, None  # features' refit sets them
+        if strategy.uses_gradients:
+            self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
+                                   objective=objective, balanced_probe=balanced_probe,
+                                   checkpoint=checkpoint, resume=resume, progress=self.progress)
+        else:
+            self.fit_result_ = self._fit_features(model, train, dev, objective, pad_id, cfg, balanced_probe)
+        self.fit_seconds_ = time.perf_counter() - t0
+        self.drift_ = drift_from(model, before)
+        trained = {id(p): p for g in model.layer_groups() if g.name in trainable  # a shared weight once
+                   for n, p in g.named_parameters() if trains(g.name, n, strategy.keep)}
+        self.trainable_params_ = sum(p.numel() for p in trained.values())
+        self.total_params_ = sum(p.numel() for p in model.parameters())
+        self.backbone_modified_ = strategy.modifies_backbone(names)
+        self.adapter_ = strategy.adapter
+        return self
+
+    def _fit_features(self, model, train: Examples, dev: Examples, objective, pad_id: int, cfg: TrainConfig,
+                      balanced: bool):
+        """Fit the linear model on the frozen features of train; score it on dev (the history's one row);
+        with `refit`, fit it again on train + dev. Dev features are computed once, for both."""
+        from headstart.training.loop import FitResult
+
+        if not objective.has_probe:
+            raise ConfigError("the features strategy cannot learn this task.", expected="a task with a label per "
+                              "text or per token (classification, NER)", found=f"{type(objective).__name__}",
+                              fix="use strategy head (or top-n, full, lora) instead")
+        o = self.strategy_.options
+
+        def fit_head(features: list, labels) -> None:
+            X, y = objective.probe(features, labels)
+            warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=objective.multilabel,
+                            balanced=balanced, seed=cfg.seed, C=o.C, classifier=o.classifier)
+
+        pooled = list(pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments))
+        fit_head(pooled, train.labels)
+        model.eval()
+        result = FitResult(metric=objective.metric, best_epoch=1, cache_depth=model.n_blocks)
+        if len(dev):
+            dev_pooled = list(pooled_features(model, dev.inputs, pad_id=pad_id, segments=dev.segments))
+            row = {"epoch": 1, "train_loss": None} | objective.evaluate(
+                model, Examples(dev_pooled, dev.labels), pad_id=pad_id, depth=model.n_blocks)
+            result.history.append(row)
+            result.best_metric = row[f"dev_{objective.metric}"]
+            if o.refit:
+                if not model.per_token:  # what the run writer scores the held-out dev rows with
+                    logits = predict_logits(model, Examples(dev_pooled, None), pad_id=pad_id, depth=model.n_blocks)
+                    self.heldout_dev_proba_ = probabilities(logits, objective.multilabel)
+                fit_head(pooled + dev_pooled, concat_labels(train.labels, dev.labels))
+                self.refit_on_dev_ = True
+        return result
+
+    def merge(self):
+        """Fold a LoRA / IA3 adapter into the backbone weights (for deployment: no adapter arithmetic at
+        prediction time). Predictions stay equal up to float rounding (tests check 1e-5). The model then
+        saves as a whole backbone."""
+        self._check_fitted()
+        if self.model_.peft is None or self.model_.prompt_learning:
+            raise ConfigError("only LoRA and IA3 adapters can be merged into the backbone.",
+                              expected="a model trained with strategy lora or ia3",
+                              found=f"strategy {self.strategy_.name!r}",
+                              fix="use the adapter as it is; prompt, prefix and bottleneck adapters add computation "
+                              "that cannot be folded into existing weights")
+        backbone = self.model_.peft.merge_and_unload()
+        self.model_.backbone = backbone
+        self.model_.attach_peft(None)
+        self.adapter_, self.backbone_modified_ = None, True
+        return self
+
+    # ---- persistence -----------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save to a folder (Hugging Face formats; see headstart.persist)."""
+        self._check_fitted()
+        meta = SavedMeta(labels=self.labels_, multilabel=self.multilabel_,
+                         max_length=self.train_config_.max_length, backbone_name=self.backbone_name_,
+                         backbone_source=self.backbone_source_, backbone_saved=self.backbone_modified_,
+                         strategy=self.strategy_.describe() | {"train": self.train_config_.to_dict()},
+                         adapter=self.adapter_, task=self.task, task_options=self._task_options())
+        return save_model(path, self.model_, self.tokenizer_, meta, strategy=self.strategy_)
+
+    def _task_options(self) -> dict | None:
+        """What a loaded model of this task needs beyond the common fields (subclasses)."""
+        return None
+
+    def _restore_task(self, meta: SavedMeta) -> None:
+        """Set what `_task_options` saved on a loaded model (subclasses)."""
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Load a folder written by `save` (or a run folder of `headstart train`)."""
+        path = Path(path)
+        if (path / "model" / "headstart.json").exists():
+            path = path / "model"
+        model, tokenizer, meta = load_model(path)
+        if meta.task != cls.task:
+            raise ConfigError(f"{path} holds a {meta.task} model, not a {cls.task} one.",
+                              expected=f"a model trained for {cls.task}", found=f"task {meta.task!r}",
+                              fix="load it with headstart.load(path), which picks the right class")
+        train = TrainConfig.from_dict(meta.strategy.get("train", {}))
+        est = cls(backbone=meta.backbone_name, strategy=meta.strategy["strategy"], max_length=meta.max_length)
+        est.model_, est.tokenizer_, est.labels_, est.multilabel_ = model, tokenizer, meta.labels, meta.multilabel
+        est.classes_ = np.array(meta.labels)
+        est.strategy_ = saved_strategy(meta.strategy)
+        est.train_config_, est.backbone_name_, est.backbone_source_ = train, meta.backbone_name, meta.backbone_source
+        est.backbone_modified_, est.adapter_ = meta.backbone_saved, meta.adapter
+        est._restore_task(meta)
+        return est
+
+
+def concat_labels(a, b):
+    """Train labels followed by dev labels: arrays (one label or multi-hot row per text) or lists (per token)."""
+    return np.concatenate([a, b]) if isinstance(a, np.ndarray) else [*a, *b]
