@@ -300,7 +300,7 @@ def test_compare_tries_an_ensemble_of_the_best_candidates(data_csv: Path, tiny_b
     from sklearn.metrics import roc_auc_score
 
     from headstart.ensemble import EnsembleClassifier, save_ensemble
-    from headstart.task_runs import load
+    from headstart.tasks.registry import load
 
     out = tmp_path / "cmp"
     result = invoke("compare", data_csv, "--strategies", "features,head,top-n", "--budget", "5m", "--out", out,

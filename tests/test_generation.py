@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 
 from conftest import SHARED_DATA, tiny_config
 from headstart.errors import ConfigError, DataError
-from headstart.task_runs import detect_task
 from headstart.tasks.generation.estimator import HeadstartGenerator, as_instructions
 from headstart.tasks.generation.format import PromptFormat, encode_decoder, pack, plain_prompt
 from headstart.tasks.generation.objective import InstructionLM
 from headstart.tasks.generation.reader import Instruction, read_instructions
+from headstart.tasks.registry import detect_task
 
 FAMILIES = ("gpt2", "llama", "t5")
 STRATEGIES = ("lora", "ia3", "prompt", "prefix", "full", "top-n")

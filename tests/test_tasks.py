@@ -22,8 +22,8 @@ from headstart import HeadstartClassifier, HeadstartQA, HeadstartTagger
 from headstart.backbones import load_backbone
 from headstart.cli import app
 from headstart.errors import ConfigError
-from headstart.task_runs import detect_task
 from headstart.tasks.extractive_qa.estimator import as_qa_split
+from headstart.tasks.registry import detect_task
 from headstart.training import Examples, predict_logits
 
 _GOOD = ("good", "great", "love", "excellent", "wonderful")

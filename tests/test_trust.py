@@ -292,12 +292,12 @@ def test_two_trainings_into_one_folder_one_is_refused(tmp_path, tiny_bert, data)
 
 
 def test_an_internal_error_exits_3_with_a_log_and_no_traceback(tmp_path, monkeypatch, data) -> None:
-    import headstart.runs.train as train_module
+    import headstart.runs.writer as writer_module
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(train_module, "_train_run", broken)
+    monkeypatch.setattr(writer_module, "write_run", broken)
     monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
     result = invoke("train", data, "--out", tmp_path / "run")
     assert result.exit_code == 3 and "Traceback" not in result.output

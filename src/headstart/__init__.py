@@ -22,9 +22,9 @@ from headstart.multi import MultiAdapterClassifier
 from headstart.recommender import recommend
 from headstart.runs import evaluate_run, train_run
 from headstart.strategies import STRATEGIES, make_strategy
-from headstart.task_runs import load
 from headstart.tasks.classification.estimator import HeadstartClassifier
 from headstart.tasks.extractive_qa.estimator import HeadstartQA
+from headstart.tasks.registry import load
 from headstart.tasks.tagging.estimator import HeadstartTagger
 
 __version__ = "0.2.0"

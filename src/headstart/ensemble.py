@@ -118,7 +118,7 @@ class EnsembleClassifier:
     @classmethod
     def load(cls, path: str | Path) -> EnsembleClassifier:
         """Load a folder written by `save`: every member from its own saved folder."""
-        from headstart.task_runs import load
+        from headstart.tasks.registry import load
 
         path = Path(path)
         with reading_saved(path, "ensemble"):

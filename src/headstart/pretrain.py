@@ -51,7 +51,7 @@ def read_corpus(path: str | Path) -> list[str]:
 
 def task_texts(path: str | Path) -> list[str]:
     """TAPT: the texts of a task's training file (classification rows, NER sentences, QA contexts)."""
-    from headstart.task_runs import detect_task
+    from headstart.tasks.registry import detect_task
 
     task = detect_task(path)
     if task == "ner":

@@ -172,7 +172,7 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
 ) -> None:
     """Classify texts, print the entities in them (NER), or answer questions about --context (QA)."""
-    from headstart.task_runs import load
+    from headstart.tasks.registry import load
 
     clf = load(run)
     items = list(texts or []) + (clf._texts(file) if file else [])

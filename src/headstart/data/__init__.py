@@ -26,6 +26,7 @@ def load_task(
     label_sep: str | None = None,
     dev_fraction: float = 0.1,
     seed: int = 0,
+    reader=read_split,
 ) -> TaskData:
     """Read and check a task's splits; without a dev split, hold out a stratified one from train.
 
@@ -38,6 +39,8 @@ def load_task(
         label_sep: splits a label cell into several labels (multi-label), e.g. "|".
         dev_fraction: the share of train held out when no dev split is given.
         seed: the seed for that split.
+        reader: reads one split (`read_split`'s signature); a task with texts of another shape (sentence
+            pairs) passes its own.
 
     Returns:
         TaskData with the sorted label names and the statistics of the data.
@@ -47,7 +50,7 @@ def load_task(
         >>> task.labels, task.stats.warnings  # doctest: +SKIP
     """
     columns = {"text_column": text_column, "label_column": label_column, "label_sep": label_sep}
-    train_split = read_split(train, **columns)
+    train_split = reader(train, **columns)
     multilabel = any(isinstance(label, tuple) for label in train_split.labels)
     check_train_labels(train_split)
     check_min_per_class(train_split)
@@ -55,10 +58,10 @@ def load_task(
 
     dev_split = test_split = None
     if dev is not None:
-        dev_split = read_split(dev, **columns, multilabel=multilabel)
+        dev_split = reader(dev, **columns, multilabel=multilabel)
         check_known_labels(dev_split, labels)
     if test is not None:
-        test_split = read_split(test, **columns, multilabel=multilabel)
+        test_split = reader(test, **columns, multilabel=multilabel)
         check_known_labels(test_split, labels)
     if dev_split is None:
         train_split, dev_split = stratified_split(train_split, fraction=dev_fraction, seed=seed)

@@ -66,8 +66,10 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
         """
         task = load_task(self._as_table(X, y), dev=dev, text_column=self.text_column,
                          label_column=self.label_column, label_sep=self.label_sep,
-                         dev_fraction=self.dev_fraction, seed=self.seed)
+                         dev_fraction=self.dev_fraction, seed=self.seed, reader=self.reader)
         return self.fit_task(task)
+
+    reader = staticmethod(read_split)  # reads one split of this task's files (sentence pairs: their own)
 
     def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
                  resume: bool = False) -> HeadstartClassifier:
@@ -76,13 +78,17 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
         self.labels_, self.multilabel_ = list(task.labels), task.multilabel
         self.classes_ = np.array(self.labels_)
         self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
-        train = Examples(tokenize(self.tokenizer_, task.train.texts, cfg.max_length), self.encode_labels(task.train))
-        dev = Examples(tokenize(self.tokenizer_, task.dev.texts, cfg.max_length), self.encode_labels(task.dev))
+        train = self._examples(task.train.texts, self.encode_labels(task.train))
+        dev = self._examples(task.dev.texts, self.encode_labels(task.dev))
         weights = self._class_weights(train.labels, cfg)
         objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights,
                                    label_smoothing=cfg.label_smoothing)
         return self._train(train, dev, objective, balanced_probe=weights is not None, checkpoint=checkpoint,
                            resume=resume)
+
+    def _examples(self, texts: list, labels) -> Examples:
+        """Token ids (truncated to max_length, special tokens added, no padding) and labels."""
+        return Examples(tokenize(self.tokenizer_, texts, self.train_config_.max_length), labels)
 
     def _balanced(self, y: np.ndarray, cfg: TrainConfig) -> bool:
         """Whether to weigh classes ("auto": only when the largest class is >= AUTO_BALANCE_RATIO x the smallest)."""
@@ -108,9 +114,8 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
     # ---- prediction ---------------------------------------------------------------------------
     def predict_proba(self, X) -> np.ndarray:
         """(n, n_classes) probabilities; columns in the order of `classes_`."""
-        texts = self._texts(X)
-        ids = tokenize(self.tokenizer_, texts, self.train_config_.max_length)
-        logits = predict_logits(self.model_, Examples(ids, None), pad_id=self.tokenizer_.pad_token_id)
+        texts = self._texts(X)  # checks the model is fitted
+        logits = predict_logits(self.model_, self._examples(texts, None), pad_id=self.tokenizer_.pad_token_id)
         return probabilities(logits, self.multilabel_)
 
     def predict(self, X) -> np.ndarray:
@@ -139,7 +144,11 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
 
         split = self._as_split(X, y)
         labels = [list(v) if isinstance(v, tuple) else v for v in split.labels]
-        return pd.DataFrame({self.text_column: split.texts, self.label_column: labels})
+        return pd.DataFrame({**self._text_frame(split.texts), self.label_column: labels})
+
+    def _text_frame(self, texts: list) -> dict:
+        """Texts as the columns of a DataFrame the reader reads back."""
+        return {self.text_column: texts}
 
     def _as_split(self, X, y) -> Split:
         if y is not None:
@@ -148,10 +157,14 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
                 raise DataError("texts and labels differ in length.", expected="one label per text",
                                 found=f"{len(texts)} texts, {len(y)} labels", fix="pass matching lists")
             labels = [tuple(v) if isinstance(v, list | tuple | set) else str(v) for v in y]
-            return Split([str(t) for t in texts], labels, "<memory>")
+            return Split(self._memory_texts(texts), labels, "<memory>")
         if isinstance(X, list | tuple | np.ndarray) and (len(X) == 0 or isinstance(X[0], str)):
             raise DataError("labels are missing.", expected="fit(texts, labels) or fit(DataFrame)",
                             found="a list of texts and no labels", fix="pass the labels as y")
-        return read_split(X, text_column=self.text_column, label_column=self.label_column,
-                          label_sep=self.label_sep)
+        return self.reader(X, text_column=self.text_column, label_column=self.label_column,
+                           label_sep=self.label_sep)
+
+    def _memory_texts(self, texts: list) -> list:
+        """Texts given in memory, as the model reads them."""
+        return [str(t) for t in texts]
 

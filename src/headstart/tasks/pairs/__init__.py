@@ -1,1 +1,1 @@
-"""tasks/pairs"""
+"""Sentence-pair classification (NLI, paraphrase, question-answer relevance): two texts, one label."""
