@@ -48,10 +48,11 @@ class SavedMeta:
     task: str = "classification"  # "classification", "ner" (a tag per token) or "qa" (start/end per token)
     task_options: dict | None = None  # what the task needs to predict again (NER / QA: the window stride)
     format_version: int = FORMAT_VERSION
+    token_outputs: bool | None = None  # the head reads every position (tagging, QA); None: older folders
 
     @property
     def per_token(self) -> bool:
-        return self.task != "classification"
+        return self.token_outputs if self.token_outputs is not None else self.task in ("ner", "qa")
 
 
 @contextmanager

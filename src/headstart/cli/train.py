@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,86 +12,55 @@ from rich.markup import escape
 from rich.table import Table
 
 from headstart.cli._app import EXIT_INTERRUPTED, StrategyName, command, console, err
+from headstart.cli.options import all_estimator_options, chosen_options, option_parameters
 from headstart.errors import HeadstartError
 
+_OPTIONS = all_estimator_options()
+_OWN = {"backbone", "strategy", "progress"}  # flags of their own below; progress is always on here
 
-@command()
+
 def train(
-    data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns; "
-                                               "CoNLL or JSONL tokens + tags (NER); SQuAD JSON (QA)")],
+    data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns "
+                                               "(two text columns for sentence pairs); CoNLL or JSONL tokens + tags "
+                                               "(NER); SQuAD JSON (QA); instruction JSONL (generation)")],
     out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/latest"),
-    task: Annotated[str | None, typer.Option(help="classification, ner, qa or generation (default: detected from DATA)")] = None,
-    stride: Annotated[int | None, typer.Option(help="ner / qa: tokens shared by the windows of a long text "
-                                               "(default 32 / 128)")] = None,
-    strategy: Annotated[StrategyName, typer.Option(help="how to adapt the model")] = "top-n",
+    task: Annotated[str | None, typer.Option(help="classification, pairs, ner, qa or generation (default: "
+                                                  "detected from DATA)")] = None,
+    strategy: Annotated[StrategyName | None, typer.Option(help="how to adapt the model (default: top-n; lora for "
+                                                                "instruction data)")] = None,
     backbone: Annotated[str | None, typer.Option(help="registered name, local folder or Hugging Face id "
                                                       "(default: minilm; smollm2 for instruction data)")] = None,
     dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA)")] = None,
     test: Annotated[Path | None, typer.Option(help="test data, evaluated at the end")] = None,
-    top_n: Annotated[int | None, typer.Option(help="top-n: number of top blocks to train")] = None,
-    classifier: Annotated[str | None, typer.Option(help="features: logreg or svm")] = None,
-    refit: Annotated[bool, typer.Option(help="features: after scoring on dev, fit again on train + dev")] = True,
-    train_embeddings: Annotated[bool, typer.Option(help="full: also train the embedding layer")] = False,
-    rank: Annotated[int | None, typer.Option(help="lora: rank r (default 8)")] = None,
-    alpha: Annotated[float | None, typer.Option(help="lora: scale alpha (default 16)")] = None,
-    lora_dropout: Annotated[float | None, typer.Option(help="lora: dropout (default 0.1)")] = None,
-    target_modules: Annotated[str | None, typer.Option(
-        help="lora: all-linear (default), attention (the anatomy table's query/value ...) or comma-separated "
-        "projection names; ia3: projection names (default: keys, values, feed-forward output)")] = None,
-    virtual_tokens: Annotated[int | None, typer.Option(help="prompt / prefix: virtual tokens (default 20)")] = None,
-    reduction_factor: Annotated[int | None, typer.Option(
-        help="adapter / compacter: hidden size / bottleneck size (default 16)")] = None,
-    placement: Annotated[str | None, typer.Option(help="adapter: houlsby or pfeiffer (default houlsby)")] = None,
-    phm_dim: Annotated[int | None, typer.Option(help="compacter: Kronecker factors n (default 4)")] = None,
-    epochs: Annotated[int | None, typer.Option(help="epochs (default: the strategy's)")] = None,
-    lr: Annotated[float | None, typer.Option(help="head learning rate; lower layers get less")] = None,
-    lr_decay: Annotated[float | None, typer.Option(help="learning-rate factor between layer groups (default 2.6; full: 1.6)")] = None,
-    batch_size: Annotated[int, typer.Option()] = 32,
-    max_length: Annotated[int | None, typer.Option(help="tokens per text (default: 128; QA 384, instruction "
-                                                         "data 256)")] = None,
-    gradual_unfreeze: Annotated[bool, typer.Option(help="unfreeze one layer group per epoch, top first")] = False,
-    patience: Annotated[int, typer.Option(help="early-stopping patience in epochs (0: off)")] = 2,
-    metric: Annotated[str | None, typer.Option(help="dev metric: auc, macro_f1, accuracy ...")] = None,
-    schedule: Annotated[str, typer.Option(help="linear or slanted")] = "linear",
-    class_weights: Annotated[str, typer.Option(help="auto (balance when imbalance >= 10:1), balanced or none")] = "auto",
-    warm_start: Annotated[bool, typer.Option(help="start the head from a linear probe (head-only baseline first)")] = True,
-    prefix_cache: Annotated[bool, typer.Option(help="compute the frozen bottom of the model once")] = True,
-    average_epochs: Annotated[int | None, typer.Option(
-        help="keep the mean of the last N epochs' weights up to the best one (default: full 2, others 1)")] = None,
-    label_smoothing: Annotated[float | None, typer.Option(
-        help="move this share of the training target off the true class, spread over all classes "
-        "(default: full on single-label classification with 3+ classes 0.1, else 0)")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
-    text_column: Annotated[str, typer.Option()] = "text",
-    label_column: Annotated[str, typer.Option()] = "label",
-    label_sep: Annotated[str | None, typer.Option(help="multi-label separator inside the label cell, e.g. '|'")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="any option below as NAME=VALUE, repeatable "
+                                                   "(e.g. --set rank=16)")] = None,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
-    overwrite: Annotated[bool, typer.Option(help="replace a finished run in --out")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier headstart run in --out (never a folder of "
+                                                 "other files)")] = False,
+    **options,
 ) -> None:
-    """Train a classifier, tagger (NER) or QA model and write a run directory with the model, metrics and a
-    report."""
+    """Train a classifier, pair classifier, tagger (NER), QA model or instruction-tuned generator and write a
+    run directory with the model, metrics and a report. Every option has a flag and a --set form."""
     from headstart.runs import train_run
 
+    chosen = chosen_options(_OPTIONS, options, set_)
     try:
-        metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite,
-                            text_column=text_column, label_column=label_column, label_sep=label_sep,
-                            backbone=backbone, strategy=strategy.value, top_n=top_n, classifier=classifier,
-                            refit=None if refit else False, train_embeddings=train_embeddings or None, rank=rank, alpha=alpha,
-                            lora_dropout=lora_dropout,
-                            target_modules=target_modules.split(",") if target_modules else None,
-                            virtual_tokens=virtual_tokens, reduction_factor=reduction_factor, placement=placement,
-                            phm_dim=phm_dim,
-                            epochs=epochs, lr=lr, lr_decay=lr_decay, batch_size=batch_size, max_length=max_length,
-                            gradual_unfreeze=gradual_unfreeze, patience=patience, metric=metric,
-                            schedule=schedule, class_weights=class_weights, warm_start=warm_start,
-                            prefix_cache=prefix_cache, average_epochs=average_epochs,
-                            label_smoothing=label_smoothing, seed=seed, progress=True, task=task, stride=stride)
+        metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite, task=task,
+                            backbone=backbone, strategy=strategy.value if strategy else None, progress=True,
+                            **chosen)
     except KeyboardInterrupt:
         err.print(f"interrupted: the last finished epoch is in {out}/checkpoint.safetensors; "
                   f"continue with the same command and --resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_metrics(metrics, metrics["evaluated_on"])
     console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
+
+
+_signature = inspect.signature(train, eval_str=True)
+train.__signature__ = _signature.replace(parameters=[p for p in _signature.parameters.values()
+                                                     if p.kind is not p.VAR_KEYWORD]
+                                         + option_parameters(_OPTIONS, _OWN | set(_signature.parameters)))
+command()(train)
 
 
 def _print_span_metrics(metrics: dict, split: str) -> None:
@@ -188,7 +158,8 @@ def predict(
         order = p.argsort()[::-1]
         label = [clf.labels_[i] for i in order if p[i] >= 0.5] if clf.multilabel_ else clf.labels_[order[0]]
         if as_json:
-            print(json.dumps({"text": text, "label": label,
+            shown = {"text_a": text.a, "text_b": text.b} if hasattr(text, "b") else {"text": text}  # a pair
+            print(json.dumps({**shown, "label": label,
                               "scores": {clf.labels_[i]: round(float(p[i]), 4) for i in order[:5]}}))
         else:
             console.print(f"[bold]{label}[/] ({p[order[0]]:.3f})  {text}", highlight=False)

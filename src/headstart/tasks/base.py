@@ -227,15 +227,21 @@ class HeadEstimator(TaskEstimator):
                          max_length=self.train_config_.max_length, backbone_name=self.backbone_name_,
                          backbone_source=self.backbone_source_, backbone_saved=self.backbone_modified_,
                          strategy=self.strategy_.describe() | {"train": self.train_config_.to_dict()},
-                         adapter=self.adapter_, task=self.task, task_options=self._task_options())
+                         adapter=self.adapter_, task=self.task, task_options=self._task_options(),
+                         token_outputs=self.model_.per_token)
         return save_model(path, self.model_, self.tokenizer_, meta, strategy=self.strategy_)
 
     def _task_options(self) -> dict | None:
-        """What a loaded model of this task needs beyond the common fields (subclasses)."""
-        return None
+        """The task's own options (columns, windows ...): a loaded model reads and predicts as trained."""
+        names = [f for cls in self.task_options for f in cls.__dataclass_fields__]
+        return {name: getattr(self, name) for name in names} or None
 
     def _restore_task(self, meta: SavedMeta) -> None:
-        """Set what `_task_options` saved on a loaded model (subclasses)."""
+        """Set what `_task_options` saved on a loaded model (what older folders lack keeps its default);
+        subclasses add what else their loaded model needs."""
+        for name, value in (meta.task_options or {}).items():
+            if hasattr(self, name):
+                setattr(self, name, value)
 
     @classmethod
     def load(cls, path: str | Path):

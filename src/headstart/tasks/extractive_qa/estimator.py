@@ -129,13 +129,8 @@ class HeadstartQA(HeadEstimator):
         return as_qa_split(data)
 
     # ---- persistence --------------------------------------------------------------------------------
-    def _task_options(self) -> dict:
-        return {"stride": self.stride, "max_answer_length": self.max_answer_length}
-
     def _restore_task(self, meta: SavedMeta) -> None:
-        options = meta.task_options or {}
-        self.stride = options.get("stride")
-        self.max_answer_length = options.get("max_answer_length", 30)
+        super()._restore_task(meta)
         self.metric_, self.classes_ = "f1", None
 
 

@@ -30,10 +30,9 @@ class HeadstartPairClassifier(HeadstartClassifier):
     reader = staticmethod(read_pairs)
 
     def _examples(self, texts: list, labels) -> Examples:
-        tok = self.tokenizer_
-        encoded = tok([t.a for t in texts], [t.b for t in texts], truncation=True,
-                      max_length=self.train_config_.max_length)
-        segmented = getattr(self.model_.backbone.config, "type_vocab_size", 0) >= 2 and "token_type_ids" in encoded
+        segmented = getattr(self.model_.backbone.config, "type_vocab_size", 0) >= 2
+        encoded = self.tokenizer_([t.a for t in texts], [t.b for t in texts], truncation=True,
+                                  max_length=self.train_config_.max_length, return_token_type_ids=segmented)
         return Examples(encoded["input_ids"], labels, encoded["token_type_ids"] if segmented else None)
 
     def _memory_texts(self, texts: list) -> list:

@@ -146,11 +146,8 @@ class HeadstartTagger(HeadEstimator):
         return as_token_split(data)
 
     # ---- persistence --------------------------------------------------------------------------------
-    def _task_options(self) -> dict:
-        return {"stride": self.stride}
-
     def _restore_task(self, meta: SavedMeta) -> None:
-        self.stride = (meta.task_options or {}).get("stride")
+        super()._restore_task(meta)
         self.metric_ = "f1"
         self.tokenizer_ = word_tokenizer(self.tokenizer_)
 
