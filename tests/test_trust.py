@@ -308,3 +308,126 @@ def test_an_internal_error_exits_3_with_a_log_and_no_traceback(tmp_path, monkeyp
 
 def test_usage_errors_exit_2() -> None:
     assert invoke("train", "--no-such-option").exit_code == 2
+
+
+# --- defects 5-8: readers ---------------------------------------------------------------------------------
+
+
+def test_csv_fields_longer_than_the_csv_modules_limit_are_read(tmp_path) -> None:
+    from headstart.data import read_split
+
+    path = tmp_path / "long.csv"
+    path.write_text('text,label\n"' + "word " * 40_000 + '",a\nshort,b\n')  # 200,000 characters
+    assert len(read_split(path).texts[0]) == 200_000
+
+
+def test_a_broken_quote_is_a_clear_error_with_its_line(tmp_path) -> None:
+    from headstart.data import read_split
+
+    path = tmp_path / "q.tsv"
+    path.write_text('text\tlabel\nfine\ta\n"never closed\tb\nmore\tc\n')
+    with pytest.raises(HeadstartError, match=r"q.tsv, line 3"):
+        read_split(path)
+
+
+@pytest.mark.parametrize("name, body, line, column", [
+    ("dup.csv", "text,label,text\na,b,c\n", 1, 3),
+    ("dup.jsonl", '{"text": "a", "label": "x"}\n{"text": "a", "label": "x", "text": "b"}\n', 2, None),
+])
+def test_duplicate_column_names_and_json_keys_are_refused(tmp_path, name, body, line, column) -> None:
+    from headstart.data import read_split
+
+    (tmp_path / name).write_text(body)
+    where = f"{name}, line {line}" + (f", column {column}" if column else "")
+    with pytest.raises(HeadstartError, match=re.escape(where) + ".*'text' (twice|.*twice)"):
+        read_split(tmp_path / name)
+
+
+def test_duplicate_dataframe_columns_are_refused() -> None:
+    from headstart.data import read_split
+
+    frame = pd.DataFrame([["a", "x", "b"]], columns=["text", "label", "text"])
+    with pytest.raises(HeadstartError, match="'text' twice"):
+        read_split(frame)
+
+
+@pytest.mark.parametrize("label", ["nan", "NaN", "None", "null", "<NA>"])
+def test_a_missing_value_written_as_text_is_not_a_class(tmp_path, label) -> None:
+    from headstart.data import read_split
+
+    path = tmp_path / "l.csv"
+    path.write_text(f"text,label\nfirst,pos\nsecond,{label}\nthird,neg\n")
+    with pytest.raises(HeadstartError, match=rf"l.csv, line 3, column label: the label '{re.escape(label)}' is a "
+                                             "missing value written as text"):
+        read_split(path)
+
+
+def test_an_empty_ner_token_is_refused_with_its_line(tmp_path) -> None:
+    from headstart.tasks.tagging.reader import read_token_file
+
+    path = tmp_path / "e.jsonl"
+    path.write_text('{"tokens": ["EU"], "tags": ["B-ORG"]}\n{"tokens": ["EU", "", "x"], "tags": ["B-ORG", "O", "O"]}\n')
+    with pytest.raises(HeadstartError, match=r"e.jsonl, line 2: item 1 of the 'tokens' list is empty"):
+        read_token_file(path)
+
+
+# --- defect 6: task detection on slightly broken files ------------------------------------------------------
+
+
+def test_detection_tolerates_broken_lines_and_boms_and_the_right_reader_reports(tmp_path, tiny_bert) -> None:
+    from headstart.tasks.registry import detect_task
+
+    conll = tmp_path / "ner.txt"
+    conll.write_text("EU\tB-ORG\nrejects\tO\nthis line is broken\nPeter\tB-PER\n\nBonn\tB-LOC\n")
+    squad = tmp_path / "qa.json"
+    squad.write_text('{"version": "1.1", "paragraphs": [{"context": "x", "qas": []}]}')
+    chat = tmp_path / "i.jsonl"
+    chat.write_bytes(b"\xef\xbb\xbf" + json.dumps({"instruction": "Say hi", "output": "hi"}).encode() + b"\n")
+    assert (detect_task(conll), detect_task(squad), detect_task(chat)) == ("ner", "qa", "generation")
+    for path, message in ((conll, "ner.txt, line 3, column 4: malformed tag 'broken'"),
+                          (squad, "qa.json: the document has no 'data' key")):
+        result = invoke("train", path, "--backbone", tiny_bert, "--out", tmp_path / f"run-{path.stem}")
+        assert result.exit_code == 1 and message in flat(result.output), result.output
+
+
+def test_a_file_no_task_reads_says_why_each_was_ruled_out(tmp_path) -> None:
+    path = tmp_path / "data.parquet"
+    path.write_bytes(b"PAR1")
+    result = invoke("train", path, "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    text = flat(result.output)
+    assert "cannot tell which task data.parquet is for" in text
+    for task in ("classification:", "pairs:", "ner:", "qa:", "generation:"):
+        assert task in text
+
+
+# --- defect 10: a full or read-only disk ------------------------------------------------------------------
+
+
+def test_a_full_disk_is_a_clear_error_and_leaves_no_temporary_files(tmp_path, tiny_bert, data, monkeypatch) -> None:
+    import errno as errno_module
+
+    import headstart.persist as persist
+
+    def full(*args, **kwargs):
+        raise OSError(errno_module.ENOSPC, "No space left on device", str(tmp_path / "run" / "model.tmp"))
+
+    monkeypatch.setattr(persist, "save_file", full)
+    result = invoke("train", data, "--backbone", tiny_bert, "--strategy", "head", "--epochs", 1, "--out", tmp_path / "run")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    text = flat(result.output)
+    assert "No space left on device" in text and "MB free" in text
+    assert not list((tmp_path / "run").glob("*.tmp"))  # the half-written model folder was removed
+
+
+# --- defect 11: generation within the model's context -------------------------------------------------------
+
+
+def test_generation_keeps_prompt_and_answer_inside_a_short_context(tiny_folders) -> None:
+    from headstart.tasks.generation.estimator import HeadstartGenerator
+
+    gen = HeadstartGenerator(backbone=str(tiny_folders["gpt2"]), strategy="lora", max_length=32).build()
+    assert gen.model_.lm.config.n_positions == 64
+    long = " ".join(["good movie"] * 200)  # far past 64 positions
+    assert isinstance(gen.generate_batch([long, "short"], max_new_tokens=100)[0], str)
+    assert isinstance(gen.generate(long, max_new_tokens=100, do_sample=False), str)

@@ -12,6 +12,7 @@ Exit codes (documented in the README):
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import os
 import tempfile
@@ -70,7 +71,9 @@ def command(*args, **kwargs):
                 raise typer.Exit(EXIT_INTERRUPTED) from None
             except (typer.Exit, typer.Abort, SystemExit):
                 raise
-            except Exception as exc:  # a bug, not a user mistake
+            except Exception as exc:  # a bug, not a user mistake (unless the disk is full or read-only)
+                if isinstance(exc, OSError) and exc.errno in _DISK_ERRORS:
+                    fail(_disk_error(exc))
                 log = _crash_log(fn.__name__)
                 err.print(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: {escape(str(exc))[:500]}\n"
                           f"This is a bug in headstart, not in what you ran. The traceback is in {log}; please "
@@ -80,6 +83,24 @@ def command(*args, **kwargs):
         return app.command(*args, **kwargs)(guarded)
 
     return register
+
+
+# a full disk, a read-only one, a quota, a missing permission: the user's to fix, not a bug
+_DISK_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
+
+
+def _disk_error(exc: OSError) -> HeadstartError:
+    import shutil
+
+    path = Path(exc.filename) if exc.filename else Path.cwd()
+    folder = next((p for p in (path, *path.parents) if p.exists()), Path.cwd())
+    try:
+        free = f"{shutil.disk_usage(folder).free / 2**20:,.0f} MB free on {folder}"
+    except OSError:
+        free = "free space unknown"
+    return HeadstartError(f"cannot write {path}: {exc.strerror}.", expected="a writable folder with room for the run",
+                          found=f"{exc.strerror} ({free})",
+                          fix="free disk space, or choose a writable --out; what was saved before is unchanged")
 
 
 def _crash_log(name: str) -> Path:

@@ -33,6 +33,20 @@ MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()  # 
 _HEAD = 200  # rows looked at to guess what a mixed-up header should have been
 
 
+def _raise_field_limit() -> None:
+    """Long fields are legal CSV: lift the csv module's 131,072-character default to what the platform allows."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:  # a C long narrower than Python's int (Windows)
+            limit //= 2
+
+
+_raise_field_limit()
+
+
 @dataclass
 class Table:
     """Raw columns of one source. `lines[i]` is row i's physical line (None for in-memory data)."""
@@ -68,6 +82,7 @@ def table_from_memory(source: Any) -> Table | None:
     """Wrap a pandas DataFrame or a `datasets.Dataset`; None for anything else. Neither library is imported."""
     pd, hf = sys.modules.get("pandas"), sys.modules.get("datasets")
     if pd is not None and isinstance(source, pd.DataFrame):
+        _check_unique(Path("DataFrame"), [str(c) for c in source.columns], None)
         names = {str(c): c for c in source.columns}
         head = {name: source[c].iloc[:_HEAD].tolist() for name, c in names.items()}
         return Table("DataFrame", list(names), len(source), lambda name: source[names[name]].tolist(), head)
@@ -188,12 +203,13 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> Table:
     rows: list[list[str]] = []
     lines: list[int] = []
     start = 1  # physical line where the next record begins
-    for record in reader:
+    for record in _records(path, reader, kind):
         line, start = start, reader.line_num + 1
         if not record:  # a blank line
             continue
         if header is None:
             header, header_line = [c.strip() for c in record], line
+            _check_unique(path, header, line)
             continue
         if len(record) != len(header):
             raise _field_count_error(path, kind, header, record, line, reader.line_num)
@@ -212,6 +228,30 @@ def _read_delimited(path: Path, text: str, delimiter: str) -> Table:
     return Table(
         str(path), header, len(rows), lambda name: [r[columns[name]] for r in rows], head, lines, header_line
     )
+
+
+def _records(path: Path, reader, kind: str):
+    """The reader's records; the csv module's own error becomes a DataError at its line."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise DataError(f"this {kind} line cannot be parsed: {e}", expected=f"well-formed {kind} (RFC 4180 quoting)",
+                            found=str(e), fix='put a text holding quotes or line breaks in double quotes, with inner '
+                            'quotes doubled: "he said ""hi"""', file=path, line=reader.line_num) from None
+
+
+def _check_unique(path: Path, header: list[str], line: int | None) -> None:
+    """Two columns of one name: which one holds the texts would be a guess."""
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, 1):
+        if name in seen:
+            raise DataError(f"the header names column {name!r} twice (columns {seen[name]} and {i})",
+                            expected="distinct column names", found=", ".join(header)[:200],
+                            fix="rename one of the two columns", file=path, line=line, column=i if line else None)
+        seen[name] = i
 
 
 def _field_count_error(
@@ -234,7 +274,9 @@ def _field_count_error(
 def _read_json(path: Path, text: str) -> Table:
     if text.lstrip().startswith("["):  # a .json file holding one array of objects
         try:
-            records = json.loads(text)
+            records = json.loads(text, object_pairs_hook=_unique_keys)
+        except DuplicateKey as e:
+            raise _duplicate_key_error(path, e, None) from None
         except json.JSONDecodeError as e:
             raise _json_error(path, e, text.split("\n")[e.lineno - 1], e.lineno) from None
         lines = None
@@ -284,11 +326,31 @@ def _json_lines(path: Path, text: str, example: str = '{"text": "great film", "l
         if not raw.strip():
             continue
         try:
-            records.append(json.loads(raw))
+            records.append(json.loads(raw, object_pairs_hook=_unique_keys))
+        except DuplicateKey as e:
+            raise _duplicate_key_error(path, e, n) from None
         except json.JSONDecodeError as e:
             raise _json_error(path, e, raw, n, example) from None
         lines.append(n)
     return records, lines
+
+
+class DuplicateKey(ValueError):
+    """A JSON object naming one key twice (json keeps the last silently)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _duplicate_key_error(path: Path, e: DuplicateKey, line: int | None) -> DataError:
+    return DataError(f"this JSON object has the key {e.args[0]!r} twice", expected="each key once per object",
+                     found=f"{e.args[0]!r} repeated", fix="remove or rename one of them", file=path, line=line)
 
 
 def _missing_file(path: Path) -> DataError:

@@ -21,7 +21,11 @@ from headstart.data._sources import (
 from headstart.data.types import Split
 from headstart.errors import DataError
 
-__all__ = ["read_split", "SUPPORTED_SUFFIXES"]
+__all__ = ["read_split", "SUPPORTED_SUFFIXES", "MISSING_WORDS"]
+
+# label cells that are a missing value written out as text (str(float("nan")), str(None), pandas' <NA>):
+# taken as a class, they would train a class "nan"
+MISSING_WORDS = frozenset({"nan", "none", "null", "<na>", "n/a"})
 
 
 def read_split(
@@ -186,6 +190,17 @@ def _label(
             expected=f"a class name in column {column!r}",
             found=repr(v) if isinstance(v, str) else "nothing",
             fix="fill in the label, or delete this row",
+        )
+    missing = [n for n in (names or (name,)) if n.lower() in MISSING_WORDS]
+    if missing:
+        raise _row_error(
+            table,
+            i,
+            column,
+            f"the label {missing[0]!r} is a missing value written as text",
+            expected=f"a class name in column {column!r}",
+            found=repr(missing[0]),
+            fix="fill in the label, or delete this row (a NaN turned into text by str() or astype(str) does this)",
         )
     if not multilabel:
         return name

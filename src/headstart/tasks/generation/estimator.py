@@ -227,7 +227,8 @@ class HeadstartGenerator(TaskEstimator):
             stream: called with each new piece of text as it is produced.
         """
         self._check_ready()
-        ids = torch.tensor([self._prompt_ids(prompt)], device=self._device())
+        prompt_ids, max_new_tokens = self._fit_context([self._prompt_ids(prompt)], max_new_tokens)
+        ids = torch.tensor(prompt_ids, device=self._device())
         streamer = None
         if stream is not None:
             streamer = _CallbackStreamer(self.tokenizer_, stream)
@@ -244,7 +245,7 @@ class HeadstartGenerator(TaskEstimator):
         """Greedy answers to several prompts (decoders are left-padded so every answer starts at the end)."""
         self._check_ready()
         pad = self.tokenizer_.pad_token_id
-        encoded = [self._prompt_ids(p) for p in prompts]
+        encoded, max_new_tokens = self._fit_context([self._prompt_ids(p) for p in prompts], max_new_tokens)
         outputs: list[str] = []
         for start in range(0, len(encoded), batch_size):
             chunk = encoded[start:start + batch_size]
@@ -260,6 +261,18 @@ class HeadstartGenerator(TaskEstimator):
                 max_new_tokens=max_new_tokens, do_sample=False, **self._ids_for_generate())
             outputs += [self._decode(row, width) for row in out]
         return outputs
+
+    def _fit_context(self, prompts: list[list[int]], max_new_tokens: int) -> tuple[list[list[int]], int]:
+        """Prompts and a token budget that fit the model's context window: a decoder's prompt and answer share
+        it, so an over-long prompt keeps its end (the question nearest the answer) and the answer what is left.
+        Encoder-decoders (T5, relative positions) are left as they are."""
+        cfg = self.model_.lm.config
+        window = getattr(cfg, "max_position_embeddings", None) or getattr(cfg, "n_positions", None)
+        if self.model_.seq2seq or not window:
+            return prompts, max_new_tokens
+        max_new_tokens = max(1, min(max_new_tokens, window // 2))
+        keep = window - max_new_tokens
+        return [p[-keep:] for p in prompts], max_new_tokens
 
     def _ids_for_generate(self) -> dict:
         return {"pad_token_id": self.tokenizer_.pad_token_id, "eos_token_id": self.eos_id_}

@@ -358,6 +358,11 @@ def _parse_records(
 
 def _string_list(value: Any, where: _Where, key: str, what: str) -> list[str]:
     if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        blank = next((i for i, v in enumerate(value) if not v.strip()), None)
+        if blank is not None:  # an empty token has no sub-words: its tag could never be learnt or read
+            raise where.error(f"item {blank} of the {key!r} list is empty", expected=f"non-empty {what}",
+                              found=repr(value[blank]), fix=f"remove the empty item and the {'tag' if what == 'tokens' else 'token'} "
+                              "at the same position")
         return list(value)
     if isinstance(value, list | tuple) and not value:
         raise where.error(
