@@ -22,11 +22,12 @@ import json
 import os
 import statistics
 import sys
+from pathlib import Path
 
 from calibration import SETS
 from common import HERE, RESULTS, machine, run_child
 
-RUNS = RESULTS / "defaults" / "runs.jsonl"
+RUNS = Path(os.environ.get("HEADSTART_DEFAULTS_RUNS", RESULTS / "defaults" / "runs.jsonl"))
 MAX_LENGTH = 128  # headstart's default: what a new user runs (and the peer gets the same)
 
 # setting label -> (script, arguments after the data set). Peers first: they do not depend on headstart.

@@ -21,6 +21,7 @@ from common import first_rows, folder_bytes, load_dataset, set_threads
 from headstart import HeadstartClassifier
 from headstart.data import Split
 from headstart.evaluation import classification_metrics
+from headstart.tasks.pairs.estimator import HeadstartPairClassifier
 
 
 def parse_args() -> argparse.Namespace:
@@ -81,6 +82,8 @@ def result_row(args: argparse.Namespace, clf: HeadstartClassifier, train: pd.Dat
     if not clf.multilabel_:  # a label the training rows never showed cannot be predicted: score the rest
         keep = [i for i, v in enumerate(split.labels) if v in set(clf.labels_)]
         split = Split([split.texts[i] for i in keep], [split.labels[i] for i in keep])
+    if "," in clf.text_column:  # pairs: predict_proba takes the (first, second) tuples
+        split.texts = [(t.a, t.b) for t in split.texts]
     proba = clf.predict_proba(split.texts)
     m = classification_metrics(clf.encode_labels(split), proba, clf.labels_, multilabel=clf.multilabel_)
     epochs_run = max(1, sum(row["epoch"] >= 1 for row in clf.fit_result_.history))  # row 0: the start
@@ -120,9 +123,10 @@ def main() -> None:
     set_threads()
     train, test, columns = frames(args)
     backbone = {"backbone": args.backbone} if args.backbone else {}
-    clf = HeadstartClassifier(**backbone, strategy=args.strategy, epochs=args.epochs, max_length=args.max_length,
-                              batch_size=args.batch_size, seed=args.seed, top_n=args.top_n, rank=args.rank,
-                              **columns, **options(args))
+    cls = HeadstartPairClassifier if "," in columns.get("text_column", "") else HeadstartClassifier
+    clf = cls(**backbone, strategy=args.strategy, epochs=args.epochs, max_length=args.max_length,
+              batch_size=args.batch_size, seed=args.seed, top_n=args.top_n, rank=args.rank, **columns,
+              **options(args))
     t0 = time.perf_counter()
     clf.fit(train)
     train_seconds = time.perf_counter() - t0  # everything: loading, caching, training, early stopping
