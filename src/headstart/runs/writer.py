@@ -1,0 +1,110 @@
+"""The one run writer: what `headstart train` writes for every task, and how `evaluate` reads any run back.
+
+    runs/x/
+      headstart-run.json   the marker: a headstart run, and the files it wrote (headstart.runs.folder)
+      config.json          everything needed to reproduce the run (task, data, estimator options, resolved)
+      model/               the trained model (Hugging Face formats; headstart.persist)
+      metrics.json         dev / test scores, baselines, time, memory, trainable parameters, size on disk
+      history.json         one row per epoch (losses, dev metrics, learning rate)
+      report.md, report.html (+ plots)
+      <the task's own>     classification: predictions.npz; generation: samples.json
+      checkpoint.safetensors   only while training: the last epoch, for --resume
+
+The folder is claimed first (marker, lock); the task reads its data and builds its estimator before
+anything is written; then training, then every part above.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from headstart.adapters.store import adapter_bytes
+from headstart.errors import HeadstartError
+from headstart.runs.folder import RunFolder, claim
+from headstart.tasks.registry import detect_task, get_task
+
+__all__ = ["train_run", "evaluate_run", "load_run_config", "write_run"]
+
+
+def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = False, overwrite: bool = False,
+              task: str | None = None, **options) -> dict:
+    """Train on data files and write a complete run folder. The task is detected from the training file
+    (headstart.tasks.registry.detect_task) unless `task` is given.
+
+    Args:
+        train, dev, test: data files (dev defaults to a held-out part of train; test is optional).
+        out: the run folder.
+        resume: continue an interrupted run from its checkpoint in `out`.
+        overwrite: replace an earlier headstart run in `out` (never a folder holding other files).
+        **options: the estimator's options (backbone, strategy, top_n, epochs, lr, text_column ...); None
+            takes the task's default.
+
+    Returns:
+        The metrics dict also written to out/metrics.json.
+    """
+    with claim(out, resume=resume, overwrite=overwrite) as folder:
+        chosen = get_task(task) if task else get_task(detect_task(train, text_column=options.get("text_column")))
+        run = chosen.start(train, dev=dev, test=test, options=options)
+        folder.begin()
+        run.fit(checkpoint=folder.checkpoint, resume=resume)
+        metrics = write_run(folder, run)
+        folder.finish()
+        return metrics
+
+
+def write_run(folder: RunFolder, run) -> dict:
+    """Every part of a trained run into its folder: model, config, history, metrics, the task's files and
+    the report."""
+    out = folder.path
+    metrics = run.results()
+    config = run.config()
+    run.estimator.save(out / "model")
+    metrics["saved_bytes"] = adapter_bytes(out / "model")  # what this run adds on disk beside the backbone
+    (out / "config.json").write_text(json.dumps(config, indent=2))
+    (out / "history.json").write_text(json.dumps(run.history(), indent=2))
+    for name, content in run.files().items():
+        (out / name).write_bytes(content)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    run.report(out, metrics, config)
+    return metrics
+
+
+def load_run_config(run: str | Path) -> dict:
+    path = Path(run) / "config.json"
+    if not path.exists():
+        raise HeadstartError(f"{run} is not a headstart run folder.", expected="a folder written by `headstart train`",
+                             found="no config.json", fix="pass the --out folder of `headstart train`")
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise HeadstartError(f"cannot read {path}.", expected="the JSON headstart wrote", found=str(exc)[:200],
+                             fix="the run folder is damaged: train it again") from None
+
+
+def evaluate_run(run: str | Path, data, *, out: str | Path | None = None) -> dict:
+    """Evaluate a trained run on a labelled file; writes metrics.json and a report into
+    `run/eval-<file stem>/` (or `out`). Labels unseen in training are an error naming them. `run` may be
+    an ensemble folder of `headstart compare` (its members' runs say how to read the data)."""
+    from headstart.ensemble import EnsembleClassifier
+
+    run = Path(run)
+    dest = Path(out) if out else run / f"eval-{Path(str(data)).stem}"
+    if EnsembleClassifier.is_ensemble(run):
+        clf = EnsembleClassifier.load(run)
+        config = load_run_config(clf.folders[0].parent)
+        result = get_task(config.get("task", "classification")).evaluate(clf.folders[0].parent, data, config,
+                                                                         _fresh(dest), clf=clf)
+    else:
+        config = load_run_config(run)
+        result = get_task(config.get("task", "classification")).evaluate(run, data, config, _fresh(dest))
+    result["report"] = str(dest / "report.html")
+    return result
+
+
+def _fresh(dest: Path) -> Path:
+    """An evaluation folder, emptied of an earlier evaluation of the same file."""
+    if dest.exists() and (dest / "metrics.json").exists():
+        shutil.rmtree(dest)
+    return dest
