@@ -182,8 +182,7 @@ def test_a_features_run_reports_dev_metrics_from_before_the_refit(tmp_path, tiny
                         flag, "--out", out)
         assert result.exit_code == 0, result.output
         dev[flag] = json.loads((out / "metrics.json").read_text())["dev"]
-        assert json.loads((out / "config.json").read_text())["resolved"]["strategy"]["options"]["refit"] is (
-            flag == "--refit")
+        assert json.loads((out / "config.json").read_text())["resolved"]["train"]["refit"] is (flag == "--refit")
     assert dev["--refit"] == dev["--no-refit"]
     dev_texts = _dev_texts(texts, labels)
     dev_labels = dict(zip(texts, labels, strict=True))

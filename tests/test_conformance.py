@@ -46,7 +46,8 @@ CASES = [pytest.param(strategy, family, id=f"{strategy}-{family}",
          for family in (ADAPTER_FAMILIES if STRATEGIES[strategy].adapter else MATRIX_FAMILIES)
          if (strategy, family) not in NOT_APPLICABLE]
 MAX_LENGTH = 16
-OPTIONS = {"epochs": 4, "lr": 3e-3, "batch_size": 8, "max_length": MAX_LENGTH, "patience": 0, "seed": 0}
+OPTIONS = {"epochs": 4, "lr": 3e-3, "batch_size": 8, "max_length": MAX_LENGTH, "patience": 0, "seed": 0,
+           "refit": False}  # the mechanics of one fit; the refit has its own tests (test_refit.py)
 # the tiny models are 32 wide: Compacter's default bottleneck (32 / 16 = 2) is not divisible by its phm_dim 4
 STRATEGY_OPTIONS = {"compacter": {"reduction_factor": 4}}
 

@@ -6,12 +6,16 @@ from dataclasses import asdict, dataclass, field, fields
 
 from headstart.errors import ConfigError
 
-__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "DEFAULT_LOWER_LR_CAP", "check_choice", "check_range", "option"]
+__all__ = ["TrainConfig", "DEFAULT_LR_DECAY", "DEFAULT_LOWER_LR_CAP", "REFIT_MAX_ROWS", "check_choice", "check_range",
+           "option"]
 
 DEFAULT_LR_DECAY = 2.6  # ULMFiT's factor between adjacent layer groups
 # the forgetting guard for strategies that train pretrained weights; adapter strategies lift it (1.0): their
 # new weights cannot overwrite the pretrained ones, and a capped lower half would barely train them
 DEFAULT_LOWER_LR_CAP = 1e-4
+# refit on train + dev by default up to this many labelled rows: the rows held out for early stopping are
+# worth most where data is scarce, and a refit doubles the training time (benchmarks/defaults.py)
+REFIT_MAX_ROWS = 10_000
 
 
 def check_choice(name: str, value, allowed) -> None:
@@ -83,6 +87,10 @@ class TrainConfig:
     label_smoothing: float | None = option(None, "move this share of the training target off the true class, "
                                            "spread over all classes (Szegedy et al. 2016; training loss only; "
                                            "default: full on single-label tasks with 3+ classes 0.1, else 0)")
+    refit: bool | None = option(None, "after early stopping chose the epochs (and averaging its weights), train "
+                                "again on train + dev for that schedule, so the model learns from every "
+                                "labelled row; dev scores stay those of the first fit (default: on up to "
+                                f"{REFIT_MAX_ROWS:,} rows, and always for features)")
     dropout: float = option(0.1, "dropout before the head")
     seed: int = option(0, "seeds data order, initialisation and dropout")
 

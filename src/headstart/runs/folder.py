@@ -27,7 +27,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from headstart.errors import HeadstartError
-from headstart.training.checkpoint import CHECKPOINT
+from headstart.training.checkpoint import CHECKPOINT, REFIT_CHECKPOINT
 
 __all__ = ["MARKER", "LOCK", "RunFolder", "claim", "is_run_folder", "LEGACY_CHECKPOINT"]
 
@@ -40,7 +40,8 @@ _LEGACY_RUN = ("config.json", "metrics.json", "model/headstart.json")
 _KNOWN = ("config.json", "metrics.json", "history.json", "predictions.npz", "samples.json", "report.md",
           "report.html", "model", "split", "candidates", "ensemble", "leaderboard.json", "leaderboard.csv",
           "pretrain.json",
-          CHECKPOINT, CHECKPOINT + ".tmp", LEGACY_CHECKPOINT, LEGACY_CHECKPOINT + ".tmp")
+          CHECKPOINT, CHECKPOINT + ".tmp", REFIT_CHECKPOINT, REFIT_CHECKPOINT + ".tmp", LEGACY_CHECKPOINT,
+          LEGACY_CHECKPOINT + ".tmp")
 _OWN = (MARKER, LOCK, _PID, "train.log")  # train.log: `headstart compare` logs each candidate's process there
 _NOUNS = {"run": "run", "compare": "comparison", "backbone": "pretrained backbone", "few-shot": "few-shot run"}
 _FINISHED = ("metrics.json", "leaderboard.json", "pretrain.json")  # written last by each kind of folder
@@ -78,7 +79,7 @@ class RunFolder:
             return
         self._begun = True
         if self.overwrite:
-            for name in sorted(set(self._previous_files()) | {CHECKPOINT, LEGACY_CHECKPOINT}):
+            for name in sorted(set(self._previous_files()) | {CHECKPOINT, REFIT_CHECKPOINT, LEGACY_CHECKPOINT}):
                 target = self.path / name
                 if target.is_dir() and not target.is_symlink():
                     shutil.rmtree(target)
@@ -91,6 +92,7 @@ class RunFolder:
     def finish(self) -> None:
         """The run is complete: record every entry headstart added since `begin`, drop the checkpoint."""
         self.checkpoint.unlink(missing_ok=True)
+        (self.path / REFIT_CHECKPOINT).unlink(missing_ok=True)
         self.wrote(*sorted({p.name for p in self.path.iterdir()} - self._before - set(_OWN)
                            - {MARKER + ".tmp"}))
 

@@ -72,6 +72,7 @@ def saved_strategy(described: dict) -> Strategy:
     default became "all-linear" (2026-11-26) recorded target_modules None, which then meant the anatomy
     table's attention projections: they are read as such, as their adapter weights were trained."""
     options = dict(described.get("options", {}))
+    options.pop("refit", None)  # a features option until 2026-12-03, now a training one (TrainConfig.refit)
     if described["strategy"] == "lora" and "target_modules" in options and options["target_modules"] is None:
         options["target_modules"] = ["attention"]
     return make_strategy(described["strategy"], **options)

@@ -19,13 +19,11 @@ __all__ = ["Features", "FeaturesOptions", "fit_linear_probe"]
 
 @dataclass
 class FeaturesOptions:
-    """The linear model on the frozen features; `refit` as scikit-learn's: the dev score reported (and
-    ranked on by `headstart compare`) stays the held-out one, measured before the refit."""
+    """The linear model on the frozen features (refit on train + dev: TrainConfig.refit)."""
 
     classifier: str = option("logreg", "features: logreg (probabilities) or svm (linear SVM; probabilities are "
                              "a softmax of margins, not calibrated)")
     C: float = option(1.0, "features: inverse regularisation strength of the linear model")
-    refit: bool = option(True, "features: after scoring on the dev rows, fit again on train + dev")
 
     def __post_init__(self) -> None:
         check_choice("classifier", self.classifier, ("logreg", "svm"))

@@ -25,7 +25,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from headstart.backbones import DEFAULT_BACKBONE, load_backbone
-from headstart.config import TrainConfig, option
+from headstart.config import REFIT_MAX_ROWS, TrainConfig, option
 from headstart.data import read_split
 from headstart.errors import ConfigError, DataError
 from headstart.modeling import TransformerClassifier
@@ -33,6 +33,7 @@ from headstart.options import OptionBag, estimator_signature, options_of, strate
 from headstart.persist import SavedMeta, load_model, save_model
 from headstart.strategies import make_strategy, saved_strategy
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities
+from headstart.training.checkpoint import REFIT_CHECKPOINT
 from headstart.training.drift import drift_from, snapshot
 from headstart.training.groups import trains
 from headstart.training.warm_start import warm_start_head
@@ -137,28 +138,32 @@ class HeadEstimator(TaskEstimator):
         model = TransformerClassifier(bb.model, bb.anatomy, n_outputs, dropout=cfg.dropout, per_token=per_token)
         strategy.prepare(model)  # adapters / prompt encoders, before the groups are read
         self.tokenizer_, self.model_ = bb.tokenizer, model
+        self._shape = (n_outputs, per_token, multilabel)  # what a refit builds again
         self.backbone_name_, self.backbone_source_ = bb.name, bb.source
         self.strategy_, self.train_config_ = strategy, cfg
         return model, cfg
 
     def _train(self, train: Examples, dev: Examples, objective, *, balanced_probe: bool = False,
                checkpoint: str | Path | None = None, resume: bool = False):
-        """Train `self.model_` on token-id examples under `objective`, then record what it cost."""
+        """Train `self.model_` on token-id examples under `objective` (then, when `_refits`, once more on
+        train + dev for the schedule early stopping chose), and record what it cost."""
         model, strategy, cfg = self.model_, self.strategy_, self.train_config_
         names = [g.name for g in model.layer_groups()]
         trainable = strategy.trainable_groups(names)
         pad_id = self.tokenizer_.pad_token_id
         before = snapshot(model)
         t0 = time.perf_counter()
-        self.refit_on_dev_, self.heldout_dev_proba_ = False, None  # features' refit sets them
+        self.refit_on_dev_, self.heldout_dev_proba_, self.refit_result_ = False, None, None
         if strategy.uses_gradients:
             self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
                                    objective=objective, balanced_probe=balanced_probe,
                                    checkpoint=checkpoint, resume=resume, progress=self.progress)
+            if self._refits(len(train) + len(dev)):
+                model = self._refit(train, dev, objective, trainable, balanced_probe, checkpoint, resume)
         else:
             self.fit_result_ = self._fit_features(model, train, dev, objective, pad_id, cfg, balanced_probe)
         self.fit_seconds_ = time.perf_counter() - t0
-        self.drift_ = drift_from(model, before)
+        self.drift_ = drift_from(model, before)  # the refit starts from the same pretrained weights
         trained = {id(p): p for g in model.layer_groups() if g.name in trainable  # a shared weight once
                    for n, p in g.named_parameters() if trains(g.name, n, strategy.keep)}
         self.trainable_params_ = sum(p.numel() for p in trained.values())
@@ -166,6 +171,33 @@ class HeadEstimator(TaskEstimator):
         self.backbone_modified_ = strategy.modifies_backbone(names)
         self.adapter_ = strategy.adapter
         return self
+
+    def _refits(self, rows: int) -> bool:
+        """Whether the rows held out for early stopping are given back (TrainConfig.refit; None: up to
+        REFIT_MAX_ROWS labelled rows, and always for the features strategy, whose refit is a second solve)."""
+        refit = self.train_config_.refit
+        if refit is None:
+            return not self.strategy_.uses_gradients or rows <= REFIT_MAX_ROWS
+        return refit
+
+    def _refit(self, train: Examples, dev: Examples, objective, trainable, balanced_probe, checkpoint, resume):
+        """A fresh model (the same seed, so the same head and adapter initialisation) trained on train + dev
+        for the epochs the first fit kept, with its averaging window; the first fit's dev predictions are
+        kept as the held-out ones (what the run reports and `compare` ranks on)."""
+        first, pad_id = self.fit_result_, self.tokenizer_.pad_token_id
+        if not self.model_.per_token:
+            logits = predict_logits(self.model_, dev, pad_id=pad_id)
+            self.heldout_dev_proba_ = probabilities(logits, objective.multilabel)
+        model, cfg = self._build(*self._shape[:1], per_token=self._shape[1], multilabel=self._shape[2])
+        both = Examples(list(train.inputs) + list(dev.inputs), concat_labels(train.labels, dev.labels),
+                        None if train.segments is None else list(train.segments) + list(dev.segments or []))
+        path = None if checkpoint is None else Path(checkpoint).with_name(REFIT_CHECKPOINT)
+        self.refit_result_ = fit(model, both, None, trainable=trainable, keep=self.strategy_.keep, cfg=cfg,
+                                 pad_id=pad_id, objective=objective, balanced_probe=balanced_probe, checkpoint=path,
+                                 resume=resume and path is not None and path.exists(), progress=self.progress,
+                                 stop_after=first.best_epoch, average_last=max(1, len(first.averaged_epochs)))
+        self.refit_on_dev_ = True
+        return model
 
     def _fit_features(self, model, train: Examples, dev: Examples, objective, pad_id: int, cfg: TrainConfig,
                       balanced: bool):
@@ -194,7 +226,7 @@ class HeadEstimator(TaskEstimator):
                 model, Examples(dev_pooled, dev.labels), pad_id=pad_id, depth=model.n_blocks)
             result.history.append(row)
             result.best_metric = row[f"dev_{objective.metric}"]
-            if o.refit:
+            if self._refits(len(train) + len(dev)):
                 if not model.per_token:  # what the run writer scores the held-out dev rows with
                     logits = predict_logits(model, Examples(dev_pooled, None), pad_id=pad_id, depth=model.n_blocks)
                     self.heldout_dev_proba_ = probabilities(logits, objective.multilabel)

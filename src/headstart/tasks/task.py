@@ -120,4 +120,8 @@ def costs(est, n_train: int) -> dict:
         "stopped_early": result.stopped_early, "cache_depth": result.cache_depth, "n_train": n_train,
         "examples_per_second": round(n_train * epochs_run / max(est.fit_seconds_, 1e-9), 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        # after a refit the saved model learnt from the dev rows too; the dev scores are the first fit's
+        "refit_on_dev": bool(getattr(est, "refit_on_dev_", False)),
+        "trained_on": "train + dev (refit after early stopping; dev scores from the first fit)"
+        if getattr(est, "refit_on_dev_", False) else "train (dev held out for early stopping)",
     }

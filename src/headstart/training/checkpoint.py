@@ -22,9 +22,10 @@ from safetensors.torch import save_file
 
 from headstart.errors import HeadstartError
 
-__all__ = ["CHECKPOINT", "save_atomic", "load_checkpoint", "encode_tree", "decode_tree"]
+__all__ = ["CHECKPOINT", "REFIT_CHECKPOINT", "save_atomic", "load_checkpoint", "encode_tree", "decode_tree"]
 
 CHECKPOINT = "checkpoint.safetensors"  # the file name inside a run folder
+REFIT_CHECKPOINT = "checkpoint-refit.safetensors"  # the refit on train + dev, beside it
 _TREE = "headstart_tree"  # the metadata key holding the JSON structure
 _FORMAT = "headstart-checkpoint-1"
 

@@ -2,11 +2,15 @@
 code on several GPUs or machines).
 
     1) seed, freeze what the strategy keeps frozen, cache the frozen prefix
-    2) optimizer with discriminative learning rates, warmup + decay schedule
-    3) resume from the last checkpoint if asked
-    4) epochs: (gradual unfreezing) -> steps -> dev evaluation -> early stopping -> checkpoint
-    5) restore the best epoch's weights, or with cfg.average_epochs = k > 1 the mean of the weights at the
+    2) "head-only baseline first": start the head from a linear probe
+    3) optimizer with discriminative learning rates, warmup + decay schedule
+    4) resume from the last checkpoint if asked
+    5) epochs: (gradual unfreezing) -> steps -> dev evaluation -> early stopping -> checkpoint
+    6) restore the best epoch's weights, or with cfg.average_epochs = k > 1 the mean of the weights at the
        ends of the best epoch and the k - 1 epochs before it (checkpoint averaging: SWA over epoch ends)
+
+Refit (`dev=None`, `stop_after=E`): the same schedule with nothing held out, stopped after the E epochs the
+first fit chose, keeping the mean of the last `average_last` epochs' weights (what the first fit kept).
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ class FitResult:
 def fit(
     model: TransformerClassifier,
     train: Examples,
-    dev: Examples,
+    dev: Examples | None,
     *,
     trainable: list[str],
     keep: Callable[[str], bool] | None = None,
@@ -66,12 +70,14 @@ def fit(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[int, dict], None] | None = None,
+    stop_after: int | None = None,
+    average_last: int = 1,
 ) -> FitResult:
     """Train `model` in place; leave it with the weights of its best dev epoch.
 
     Args:
         train, dev: token-id examples with labels (what `objective` reads: class indices, multi-hot rows,
-            one label per token, start/end positions, word ids for masking).
+            one label per token, start/end positions, word ids for masking). dev None: refit (below).
         trainable: layer-group names that train, bottom first (from the strategy).
         keep: which parameters of the trainable backbone groups train, by name (adapters, biases);
             None: all of them.
@@ -81,78 +87,50 @@ def fit(
         checkpoint: file written atomically after each epoch; with resume=True training continues
             from it and ends with the same weights as an uninterrupted run.
         on_epoch_end: called with (epoch, history row); raising in it interrupts training.
+        stop_after, average_last: refit only (dev None): run the schedule of cfg.epochs for this many
+            epochs (0: the warm-start probe alone), and keep the mean of the last `average_last` epochs.
     """
-    # 1) seed, freeze, cache -------------------------------------------------------------------
+    # 1) seed, freeze, cache ----------------------------------------------------------------------------
     set_seed(cfg.seed)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     model.to(accelerator.device)  # before caching, so the frozen prefix runs on the accelerator too
     groups = model.layer_groups()
-    names = [g.name for g in groups]
     freeze_except(model, groups, trainable, keep)
     keys = {name for name, p in model.named_parameters() if p.requires_grad}  # what checkpoints hold
     depth = cache_depth(model, trainable) if cfg.prefix_cache else None
-    pooled = None
-    if depth is not None:
-        cached, pooled = build_cache(model, train.inputs, depth, pad_id=pad_id, with_pooled=True,
-                                     segments=train.segments)
-        train = Examples(cached, train.labels)  # the cache holds the segments' effect: no longer needed
-        dev = Examples(build_cache(model, dev.inputs, depth, pad_id=pad_id, segments=dev.segments), dev.labels)
+    train, dev, pooled = _cached(model, train, dev, depth, pad_id)
 
-    # 1b) "head-only baseline first": start the head from a linear probe on the frozen features
-    # (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained features less than a random one)
+    # 2) "head-only baseline first" (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained
+    # features less than a random one); a resumed run has its head in the checkpoint
     state = load_checkpoint(checkpoint) if resume and checkpoint else None
     if cfg.warm_start and "head" in trainable and state is None and objective.has_probe:
-        if pooled is None:
-            pooled = pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments)
+        pooled = pooled if pooled is not None else pooled_features(model, train.inputs, pad_id=pad_id,
+                                                                   segments=train.segments)
         X, y = objective.probe(pooled, train.labels)
         warm_start_head(model, X, y, multilabel=objective.multilabel, balanced=balanced_probe, seed=cfg.seed)
 
-    # 2) optimizer: discriminative LRs; schedule ------------------------------------------------
-    lower_cap = DEFAULT_LOWER_LR_CAP if cfg.lower_lr_cap is None else cfg.lower_lr_cap
-    lrs = group_lrs(names, trainable, cfg.lr, cfg.lr_decay or DEFAULT_LR_DECAY, lower_cap)
-    optimizer = torch.optim.AdamW(param_groups(groups, lrs, cfg.weight_decay))
+    # 3) optimizer: discriminative LRs; schedule --------------------------------------------------------
     sampler = BucketBatchSampler(train.lengths(), cfg.batch_size, seed=cfg.seed)
-    total_steps = cfg.epochs * len(sampler)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_multiplier(s, total_steps, kind=cfg.schedule, warmup_ratio=cfg.warmup_ratio)
-    )
+    optimizer, scheduler = _optimizer(groups, trainable, cfg, cfg.epochs * len(sampler))
     loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: objective.collate(b, pad_id))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core = accelerator.unwrap_model(model)  # the module itself (model may be a DDP wrapper)
-    metric = objective.metric
-    stopper = EarlyStopper(cfg.patience, greater_is_better=objective.greater_is_better)
-    rng = torch.Generator()  # the objective's randomness per batch (masking), seeded by (seed, epoch, step)
-    result = FitResult(metric=metric, cache_depth=depth)
-    best_state = _state(core, keys)
-    start_epoch = 0
-    recent: deque = deque(maxlen=cfg.average_epochs or 1)  # (epoch, weights) at the ends of the last epochs
-    best_window: list = []  # `recent` as it was when the best epoch ended
+    run = _Run(objective, cfg, keys, depth, pad_id, dev, average_last if dev is None else cfg.average_epochs or 1)
 
-    # 3) resume ---------------------------------------------------------------------------------
+    # 4) resume, or evaluate the starting point (with a warm-started head, the linear-probe baseline) ------
     if state is not None:
-        core.load_state_dict(state["model"], strict=False)
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        stopper.load_state_dict(state["stopper"])
-        result.history, best_state = state["history"], state["best_state"]
-        result.train_seconds = state["train_seconds"]
-        torch.set_rng_state(state["rng"])
-        start_epoch = state["epoch"] + 1
-        recent.extend(state.get("recent", []))  # absent from checkpoints written before averaging existed
-        best_window = state.get("best_window", [])
+        run.restore(state, core, optimizer, scheduler)
+    else:
+        run.start(core)
 
-    # 4) epochs (epoch 0 is the starting point: with a warm-started head, the linear-probe baseline) ----
-    if start_epoch == 0:
-        row = _evaluate_epoch(core, objective, dev, -1, [], pad_id, depth)
-        result.history.append(row)
-        stopper.update(row[f"dev_{metric}"], -1, baseline=True)
-        best_state = _state(core, keys)
-    bar = Progress(enabled=progress, total=cfg.epochs * len(sampler), completed=start_epoch * len(sampler))
-    for epoch in range(start_epoch, cfg.epochs):
-        if stopper.should_stop:
-            result.stopped_early = True
+    # 5) epochs ----------------------------------------------------------------------------------------
+    last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
+    bar = Progress(enabled=progress, total=last * len(sampler), completed=run.first_epoch * len(sampler))
+    rng = torch.Generator()  # the objective's randomness per batch (masking), seeded by (seed, epoch, step)
+    for epoch in range(run.first_epoch, last):
+        if run.stopper.should_stop:
+            run.result.stopped_early = True
             break
-        t0 = time.perf_counter()
         # gradual unfreezing: epoch 0 trains the top group only, each epoch adds the next one down
         active = trainable[-(epoch + 1):] if cfg.gradual_unfreeze else trainable
         freeze_except(core, groups, active, keep)
@@ -160,64 +138,151 @@ def fit(
         # the batch order is a function of (seed, epoch) alone; accelerate's loader passes its own epoch
         # counter to the sampler when iterated, so set it there (a resumed run starts that count at 0)
         loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else sampler.set_epoch(epoch)
-        losses = []
-        for step, batch in enumerate(loader):
-            rng.manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + step)
-            batch = objective.prepare(batch, rng)
-            labels = batch.pop("labels")
-            logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels), per-token: (b, seq, n_labels)
-            loss = objective.loss(logits, labels)
-            accelerator.backward(loss)
-            accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            bar.advance(loss=float(np.mean(losses[-20:])))
-        result.train_seconds += time.perf_counter() - t0
-
-        row = _evaluate_epoch(core, objective, dev, epoch, losses, pad_id, depth)
-        row["lr"] = scheduler.get_last_lr()[-1]
-        result.history.append(row)
-        weights = _state(core, keys)
-        recent.append((epoch, weights))
-        if stopper.update(row[f"dev_{metric}"], epoch):
-            best_state, best_window = weights, list(recent)
-        bar.set_metric(metric, row[f"dev_{metric}"])
+        t0 = time.perf_counter()
+        losses = _train_epoch(model, loader, objective, optimizer, scheduler, accelerator, rng, cfg, epoch, depth, bar)
+        run.result.train_seconds += time.perf_counter() - t0
+        row = run.end_epoch(core, epoch, losses, scheduler.get_last_lr()[-1])
+        bar.set_metric(objective.metric, row.get(f"dev_{objective.metric}"))
         if checkpoint and accelerator.is_main_process:
-            save_atomic({"model": weights, "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "stopper": stopper.state_dict(),
-                         "history": result.history, "best_state": best_state, "epoch": epoch,
-                         "train_seconds": result.train_seconds, "rng": torch.get_rng_state(),
-                         "recent": list(recent), "best_window": best_window}, checkpoint)
+            save_atomic(run.state(epoch, optimizer, scheduler), checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
     else:
-        result.stopped_early = stopper.should_stop
+        run.result.stopped_early = run.stopper.should_stop
     bar.close()
 
-    # 5) best weights back, or their mean with the epochs before (when asked, and not worse on dev than the
-    # starting point: training never ends below the warm-start probe) -----------------------------------------
-    if len(best_window) > 1:  # the window ends at the best epoch (a trained one: epoch 0 never enters it)
-        core.load_state_dict({k: torch.stack([w[k] for _, w in best_window]).mean(0) for k in best_state},
-                             strict=False)
-        value = objective.evaluate(core, dev, pad_id=pad_id, depth=depth or 0)[f"dev_{metric}"]
-        start = result.history[0][f"dev_{metric}"]
-        if value >= start if objective.greater_is_better else value <= start:
-            result.averaged_epochs, result.averaged_metric = [epoch + 1 for epoch, _ in best_window], value
-    if not result.averaged_epochs:
-        core.load_state_dict(best_state, strict=False)
+    # 6) the weights kept ------------------------------------------------------------------------------
+    run.finish(core)
     freeze_except(core, groups, [])
     core.eval()
-    result.best_epoch, result.best_metric = stopper.best_epoch + 1, stopper.best
-    return result
+    return run.result
 
 
-def _state(model, keys: set[str]) -> dict:
-    """A CPU copy of the named parameters (the ones the strategy may train)."""
-    return {k: v.detach().cpu().clone() for k, v in model.named_parameters() if k in keys}
+def _cached(model, train: Examples, dev: Examples | None, depth: int | None, pad_id: int):
+    """(train, dev, pooled): the examples as the frozen prefix's outputs when there is one to cache, and the
+    frozen model's final features of train from the same pass (the warm start's input), else None."""
+    if depth is None:
+        return train, dev, None
+    cached, pooled = build_cache(model, train.inputs, depth, pad_id=pad_id, with_pooled=True, segments=train.segments)
+    train = Examples(cached, train.labels)  # the cache holds the segments' effect: no longer needed
+    if dev is not None:
+        dev = Examples(build_cache(model, dev.inputs, depth, pad_id=pad_id, segments=dev.segments), dev.labels)
+    return train, dev, pooled
 
 
-def _evaluate_epoch(model, objective: Objective, dev, epoch, losses, pad_id, depth) -> dict:
+def _optimizer(groups, trainable: list[str], cfg: TrainConfig, total_steps: int):
+    """AdamW over the layer groups with discriminative rates, and the warmup + decay schedule."""
+    names = [g.name for g in groups]
+    lower_cap = DEFAULT_LOWER_LR_CAP if cfg.lower_lr_cap is None else cfg.lower_lr_cap
+    lrs = group_lrs(names, trainable, cfg.lr, cfg.lr_decay or DEFAULT_LR_DECAY, lower_cap)
+    optimizer = torch.optim.AdamW(param_groups(groups, lrs, cfg.weight_decay))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_multiplier(s, total_steps, kind=cfg.schedule, warmup_ratio=cfg.warmup_ratio)
+    )
+    return optimizer, scheduler
+
+
+def _train_epoch(model, loader, objective, optimizer, scheduler, accelerator, rng, cfg, epoch, depth, bar) -> list:
+    """One pass over the training batches; the losses of its steps."""
+    losses = []
+    for step, batch in enumerate(loader):
+        rng.manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + step)
+        batch = objective.prepare(batch, rng)
+        labels = batch.pop("labels")
+        logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels), per-token: (b, seq, n_labels)
+        loss = objective.loss(logits, labels)
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        bar.advance(loss=float(np.mean(losses[-20:])))
+    return losses
+
+
+def _evaluate_epoch(model, objective: Objective, dev: Examples | None, epoch: int, losses: list, pad_id: int,
+                    depth) -> dict:
+    """The history row of one epoch: its mean training loss and the dev scores (none in a refit)."""
     row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None}
-    return row | objective.evaluate(model, dev, pad_id=pad_id, depth=depth or 0)
+    return row if dev is None else row | objective.evaluate(model, dev, pad_id=pad_id, depth=depth or 0)
+
+
+class _Run:
+    """What the loop keeps between epochs: the history, early stopping, the best epoch's weights and the
+    window of recent epochs' weights that checkpoint averaging means over; all of it goes into checkpoints."""
+
+    def __init__(self, objective: Objective, cfg: TrainConfig, keys: set[str], depth, pad_id: int,
+                 dev: Examples | None, window: int) -> None:
+        self.objective, self.keys, self.depth, self.pad_id, self.dev = objective, keys, depth, pad_id, dev
+        self.stopper = EarlyStopper(cfg.patience if dev is not None else 0,
+                                    greater_is_better=objective.greater_is_better)
+        self.result = FitResult(metric=objective.metric, cache_depth=depth)
+        self.recent: deque = deque(maxlen=window)  # (epoch, weights) at the ends of the last epochs
+        self.best_window: list = []  # `recent` as it was when the best epoch ended
+        self.best_state: dict = {}
+        self.first_epoch = 0
+
+    def weights(self, core) -> dict:
+        """A CPU copy of the named parameters (the ones the strategy may train)."""
+        return {k: v.detach().cpu().clone() for k, v in core.named_parameters() if k in self.keys}
+
+    def evaluate(self, core, epoch: int, losses: list) -> dict:
+        return _evaluate_epoch(core, self.objective, self.dev, epoch, losses, self.pad_id, self.depth)
+
+    def start(self, core) -> None:
+        """Epoch 0, the starting point (with a warm-started head, the linear-probe baseline)."""
+        row = self.evaluate(core, -1, [])
+        self.result.history.append(row)
+        if self.dev is not None:
+            self.stopper.update(row[f"dev_{self.objective.metric}"], -1, baseline=True)
+        self.best_state = self.weights(core)
+
+    def end_epoch(self, core, epoch: int, losses: list, lr: float) -> dict:
+        row = self.evaluate(core, epoch, losses) | {"lr": lr}
+        self.result.history.append(row)
+        weights = self.weights(core)
+        self.recent.append((epoch, weights))
+        value = row.get(f"dev_{self.objective.metric}")
+        if self.dev is None or self.stopper.update(value, epoch):  # a refit keeps its last epochs
+            self.best_state, self.best_window = weights, list(self.recent)
+            if self.dev is None:
+                self.stopper.best_epoch = epoch
+        return row
+
+    def finish(self, core) -> None:
+        """Best weights back, or their mean with the epochs before (when asked, and, with a dev set, not
+        worse on dev than the starting point: training never ends below the warm-start probe)."""
+        result, metric = self.result, self.objective.metric
+        if len(self.best_window) > 1:  # the window ends at the best epoch (a trained one: epoch 0 never enters it)
+            core.load_state_dict({k: torch.stack([w[k] for _, w in self.best_window]).mean(0) for k in self.best_state},
+                                 strict=False)
+            value = None
+            if self.dev is not None:
+                value = self.objective.evaluate(core, self.dev, pad_id=self.pad_id, depth=self.depth or 0)[f"dev_{metric}"]
+                start = result.history[0][f"dev_{metric}"]
+                keep = value >= start if self.objective.greater_is_better else value <= start
+            if self.dev is None or keep:
+                result.averaged_epochs, result.averaged_metric = [e + 1 for e, _ in self.best_window], value
+        if not result.averaged_epochs:
+            core.load_state_dict(self.best_state, strict=False)
+        result.best_epoch, result.best_metric = self.stopper.best_epoch + 1, self.stopper.best
+
+    def state(self, epoch: int, optimizer, scheduler) -> dict:
+        weights = self.recent[-1][1]
+        return {"model": weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "stopper": self.stopper.state_dict(), "history": self.result.history, "best_state": self.best_state,
+                "epoch": epoch, "train_seconds": self.result.train_seconds, "rng": torch.get_rng_state(),
+                "recent": list(self.recent), "best_window": self.best_window}
+
+    def restore(self, state: dict, core, optimizer, scheduler) -> None:
+        core.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        self.stopper.load_state_dict(state["stopper"])
+        self.result.history, self.best_state = state["history"], state["best_state"]
+        self.result.train_seconds = state["train_seconds"]
+        torch.set_rng_state(state["rng"])
+        self.first_epoch = state["epoch"] + 1
+        self.recent.extend(state.get("recent", []))  # absent from checkpoints written before averaging existed
+        self.best_window = state.get("best_window", [])
