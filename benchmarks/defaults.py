@@ -35,7 +35,18 @@ PEERS = {f"trainer lr{lr}": ("run_trainer.py", ["--lr", lr]) for lr in ("5e-5", 
 TRAINER_DEFAULT = "trainer lr5e-5"
 DEFAULTS = {name: ("run_headstart.py", [name]) for name in ("full", "top-n", "lora")}
 # candidate defaults, tried on dev across the sets; labels name what differs from the defaults
-CANDIDATES: dict[str, tuple[str, list[str]]] = {}
+
+
+def _variant(strategy: str, **sets) -> tuple[str, list[str]]:
+    return "run_headstart.py", [strategy, *[a for k, v in sets.items() for a in ("--set", f"{k}={json.dumps(v)}")]]
+
+
+CANDIDATES: dict[str, tuple[str, list[str]]] = {
+    **{f"{s} norefit": _variant(s, refit=False) for s in ("full", "top-n", "lora")},
+    "full e5": _variant("full", epochs=5),
+    "full e5 nocap": _variant("full", epochs=5, lower_lr_cap=1.0, lr_decay=1.3),
+    "full e5 emb": _variant("full", epochs=5, train_embeddings=True),
+}
 SETTINGS = {**PEERS, **DEFAULTS, **CANDIDATES}
 PLANS = {"peers": list(PEERS), "defaults": list(DEFAULTS), "all": list(SETTINGS)}
 
