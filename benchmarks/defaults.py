@@ -46,6 +46,7 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "full e5": _variant("full", epochs=5),
     "full e5 nocap": _variant("full", epochs=5, lower_lr_cap=1.0, lr_decay=1.3),
     "full e5 emb": _variant("full", epochs=5, train_embeddings=True),
+    "full e5 flat": _variant("full", epochs=5, lr=2e-4, lr_decay=1.0, lower_lr_cap=1.0),  # the Trainer's rates
 }
 SETTINGS = {**PEERS, **DEFAULTS, **CANDIDATES}
 PLANS = {"peers": list(PEERS), "defaults": list(DEFAULTS), "all": list(SETTINGS)}

@@ -124,9 +124,10 @@ def main() -> None:
     train, test, columns = frames(args)
     backbone = {"backbone": args.backbone} if args.backbone else {}
     cls = HeadstartPairClassifier if "," in columns.get("text_column", "") else HeadstartClassifier
-    clf = cls(**backbone, strategy=args.strategy, epochs=args.epochs, max_length=args.max_length,
-              batch_size=args.batch_size, seed=args.seed, top_n=args.top_n, rank=args.rank, **columns,
-              **options(args))
+    settings = {"strategy": args.strategy, "epochs": args.epochs, "max_length": args.max_length,
+                "batch_size": args.batch_size, "seed": args.seed, "top_n": args.top_n, "rank": args.rank,
+                **columns, **options(args)}  # a --set value wins over the flag's default
+    clf = cls(**backbone, **settings)
     t0 = time.perf_counter()
     clf.fit(train)
     train_seconds = time.perf_counter() - t0  # everything: loading, caching, training, early stopping

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from headstart.cli import app
-from headstart.compare import (
+from headstart.choice.compare import (
     MB,
     Candidate,
     Constraints,
@@ -22,15 +21,15 @@ from headstart.compare import (
     check_strategies,
     choose,
     compare,
-    order_strategies,
     parse_budget,
     parse_settings,
     settable_options,
 )
+from headstart.choice.compare.report import format_bytes, write_compare_report
+from headstart.choice.recommend import recommend
+from headstart.cli import app
 from headstart.data.types import DataStats
 from headstart.errors import ConfigError
-from headstart.evaluation.compare_report import format_bytes, write_compare_report
-from headstart.recommender import recommend
 from headstart.strategies import PLANNED, STRATEGIES
 from headstart.strategies.head import HeadOnly
 
@@ -67,11 +66,6 @@ def test_parse_budget_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(ConfigError, match=match("cannot read the time budget", "expected: a positive duration",
                                                 "found:", "fix:", "--budget 20m")):
         parse_budget(text)
-
-
-def test_order_is_cheapest_first_and_unknown_names_last() -> None:
-    given = ["full", "zzz-new", "top-n", "lora", "head", "features", "aaa-new", "bitfit"]
-    assert order_strategies(given) == ["features", "head", "bitfit", "lora", "top-n", "full", "zzz-new", "aaa-new"]
 
 
 def test_strategy_names_are_checked_against_the_registry(monkeypatch) -> None:
@@ -265,7 +259,7 @@ def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     board = json.loads((out / "leaderboard.json").read_text())
     rows = [r for r in board["rows"] if r["strategy"] != "ensemble"]  # an ensemble row joins when it wins on dev
-    assert [r["strategy"] for r in rows] == ["features", "head"]  # cheapest first, whatever the order given
+    assert [r["strategy"] for r in rows] == ["head", "features"]  # in the order given
     for r in rows:
         assert r["status"] == "finished" and r["meets_constraints"], r
         assert 0 <= r["dev_metric"] <= 1 and r["test_metric"] is None
@@ -409,13 +403,13 @@ def test_each_candidate_gets_its_own_settings(data_csv: Path, tiny_bert: Path, t
 
 
 def test_over_budget_stops_and_skips(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:
-    result = invoke("compare", data_csv, "--strategies", "features,head", "--budget", "1s", "--out", tmp_path,
+    result = invoke("compare", data_csv, "--strategies", "full,head", "--budget", "1s", "--out", tmp_path,
                     "--backbone", tiny_bert, "--text-column", "review", "--label-column", "y")
     assert result.exit_code == 0, result.output
     board = json.loads((tmp_path / "leaderboard.json").read_text())
-    first, second = board["rows"]
-    assert first["outcome"].startswith(("stopped: over budget", "skipped: budget spent")), first
-    assert second["outcome"] == "skipped: budget spent"
+    assert all(r["status"] in ("stopped", "skipped") for r in board["rows"]), board["rows"]
+    skipped = [r for r in board["rows"] if r["status"] == "skipped"]
+    assert all("--budget" in r["note"] and "would cover it" in r["note"] for r in skipped), skipped
     assert board["choice"] is None and "No candidate finished" in flat(result.output)
     assert (tmp_path / "report.html").is_file()
 
@@ -433,13 +427,23 @@ def test_user_errors_exit_2_without_a_traceback(args: tuple[str, ...], words: tu
     assert not (tmp_path / "x").exists()
 
 
-def test_a_failed_candidate_is_listed_and_the_next_one_runs(data_csv: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+def test_a_failed_candidate_is_listed_and_the_next_one_runs(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:
     events: list[str] = []
-    board = compare(data_csv, tmp_path, "features,head", 300, text_column="review", label_column="y",
-                    backbone=str(tmp_path / "no-such-model"), on_event=events.append)
-    assert [r.status for r in board.rows] == ["failed", "failed"]  # the first failure did not stop the second
-    assert all(r.note.startswith("BackboneError:") and "no-such-model" in r.note for r in board.rows), board.rows
-    assert "Traceback" in (tmp_path / "candidates" / "head" / "train.log").read_text()  # the details stay in the log
-    assert events[0] == "features: running (at most 300 s)" and events[-1].startswith("head: failed: BackboneError")
-    assert board.choice is None and (tmp_path / "report.html").is_file()
+    board = compare(data_csv, tmp_path, "lora,head", 300, text_column="review", label_column="y",
+                    backbone=str(tiny_bert), epochs=1, max_length=16, on_event=events.append,
+                    settings=["lora.target_modules=no_such_projection"])
+    by = {r.strategy: r for r in board.rows}
+    assert by["lora"].status == "failed" and by["head"].status == "finished"  # the failure did not stop the next
+    assert "no_such_projection" in by["lora"].note and "Traceback" not in by["lora"].note
+    assert "Traceback" in (tmp_path / "candidates" / "lora" / "train.log").read_text()  # the details stay in the log
+    assert any(e.startswith("lora: failed") for e in events) and board.choice == "head"
+
+
+def test_a_backbone_that_cannot_load_is_refused_before_any_candidate(data_csv: Path, tmp_path: Path) -> None:
+    from headstart.errors import BackboneError
+
+    with pytest.raises(BackboneError, match="no-such-model"):
+        compare(data_csv, tmp_path / "c", "features,head", 300, text_column="review", label_column="y",
+                backbone=str(tmp_path / "no-such-model"))
+
+

@@ -6,11 +6,11 @@ import itertools
 
 import pytest
 
-from headstart import recommender as rec
+from headstart.choice import recommend as rec
+from headstart.choice.recommend import BUILT_STRATEGIES, NOT_BUILT, RULES, data_size, recommend, rules_table
 from headstart.data.types import DataStats
 from headstart.errors import ConfigError
 from headstart.machine import COMPUTE_LEVELS, Machine, compute_level, detect_machine
-from headstart.recommender import BUILT_STRATEGIES, NOT_BUILT, RULES, data_size, recommend, rules_table
 
 
 def make_stats(n_train: int, n_classes: int = 3, median: float = 12.0, imbalance: float = 1.5) -> DataStats:

@@ -137,7 +137,8 @@ def test_predict_and_evaluate_never_unpickle_model_files(runs, data, tmp_path, s
 
 
 def test_an_ensemble_and_a_compare_candidate_never_unpickle(runs, tmp_path) -> None:
-    from headstart.compare import Candidate, _ensemble
+    from headstart.choice.compare import Candidate
+    from headstart.choice.compare.combine import combine
     from headstart.data import load_task
     from headstart.ensemble import ENSEMBLE_FILE
 
@@ -160,7 +161,7 @@ def test_an_ensemble_and_a_compare_candidate_never_unpickle(runs, tmp_path) -> N
     rows = [Candidate("head", "finished", run_dir="candidates/head"), Candidate("full", "finished",
                                                                                run_dir="candidates/full")]
     with pytest.raises(HeadstartError, match="cannot read the candidate run"):
-        _ensemble(cmp, task, rows, "auc")
+        combine(cmp, task, rows, "auc")
     assert not marker.exists()
 
 

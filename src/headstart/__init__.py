@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 from headstart.backbones import list_backbones, load_backbone
-from headstart.compare import compare
+from headstart.choice.compare import compare
+from headstart.choice.recommend import recommend
 from headstart.config import TrainConfig
 from headstart.data import load_task, read_split
 from headstart.ensemble import EnsembleClassifier
 from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
 from headstart.multi import MultiAdapterClassifier
-from headstart.recommender import recommend
 from headstart.runs import evaluate_run, train_run
 from headstart.strategies import STRATEGIES, make_strategy
 from headstart.tasks.classification.estimator import HeadstartClassifier

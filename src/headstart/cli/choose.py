@@ -27,8 +27,8 @@ def recommend(
     label_column: Annotated[str, typer.Option()] = "label",
 ) -> None:
     """Recommend a strategy from the data's statistics and this machine, with the reasons and the command."""
+    from headstart.choice.recommend import recommend as make_plan
     from headstart.data import load_task
-    from headstart.recommender import recommend as make_plan
 
     stats = None
     if data is not None and not no_labels:
@@ -68,8 +68,8 @@ def compare(
     overwrite: Annotated[bool, typer.Option(help="replace an earlier comparison in --out")] = False,
 ) -> None:
     """Train several strategies on the same split within a time budget; leaderboard, plots and a choice."""
-    from headstart.compare import Constraints, parse_budget
-    from headstart.compare import compare as run_compare
+    from headstart.choice.compare import Constraints, parse_budget
+    from headstart.choice.compare import compare as run_compare
 
     try:
         board = run_compare(data, out, strategies, parse_budget(budget), dev=dev, test=test,
@@ -90,7 +90,7 @@ def compare(
 
 def _print_leaderboard(board) -> None:
 
-    from headstart.evaluation.compare_report import format_bytes
+    from headstart.choice.compare.report import format_bytes
 
     table = Table(title=f"leaderboard (ranked on dev {board.primary_metric})")
     for col in ("strategy", "outcome", f"dev {board.primary_metric}", f"test {board.primary_metric}",

@@ -29,7 +29,7 @@ __all__ = ["train_run", "evaluate_run", "load_run_config", "write_run"]
 
 
 def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = False, overwrite: bool = False,
-              task: str | None = None, **options) -> dict:
+              task: str | None = None, pause_after: int | None = None, **options) -> dict:
     """Train on data files and write a complete run folder. The task is detected from the training file
     (headstart.tasks.registry.detect_task) unless `task` is given.
 
@@ -38,6 +38,8 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
         out: the run folder.
         resume: continue an interrupted run from its checkpoint in `out`.
         overwrite: replace an earlier headstart run in `out` (never a folder holding other files).
+        pause_after: stop after this many epochs, leaving the checkpoint (a rung of `headstart compare`);
+            returns {"paused": True, ...} when epochs of the schedule are left, and writes nothing else.
         **options: the estimator's options (backbone, strategy, top_n, epochs, lr, text_column ...); None
             takes the task's default.
 
@@ -48,10 +50,20 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
         chosen = get_task(task) if task else get_task(detect_task(train, text_column=options.get("text_column")))
         run = chosen.start(train, dev=dev, test=test, options=options)
         folder.begin()
-        run.fit(checkpoint=folder.checkpoint, resume=resume)
+        run.fit(checkpoint=folder.checkpoint, resume=resume, stop_after=pause_after)
+        if run.estimator.paused_:
+            return paused(run)
         metrics = write_run(folder, run)
         folder.finish()
         return metrics
+
+
+def paused(run) -> dict:
+    """What a paused run reports: the epochs done, its best dev score so far, the time they took."""
+    result = run.estimator.fit_result_
+    trained = [row for row in result.history if row["epoch"] >= 1]
+    return {"paused": True, "epochs_done": len(trained), "best_metric": result.best_metric, "metric": result.metric,
+            "best_epoch": result.best_epoch, "train_seconds": round(result.train_seconds, 2), "history": result.history}
 
 
 def write_run(folder: RunFolder, run) -> dict:

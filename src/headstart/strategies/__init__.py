@@ -15,13 +15,16 @@ from headstart.strategies.head import HeadOnly
 from headstart.strategies.peft_based import IA3, Lora, Prefix, Prompt
 from headstart.strategies.top_n import TopN
 
-__all__ = ["STRATEGIES", "PLANNED", "OWN_COMMANDS", "Strategy", "make_strategy", "saved_strategy", "fit_linear_probe",
+__all__ = ["STRATEGIES", "DEFAULT_STRATEGY", "PLANNED", "OWN_COMMANDS", "Strategy", "make_strategy", "saved_strategy", "fit_linear_probe",
            "FeaturesOptions"]
 
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls for cls in (Features, HeadOnly, TopN, Full, Lora, BitFit, IA3, Prefix, Prompt, Adapter,
                                    Compacter)
 }
+
+# What `headstart train` uses when no strategy is named; `headstart compare` never drops it early.
+DEFAULT_STRATEGY = "top-n"
 
 # Named so that users and the recommender hear "not built yet" instead of a silent fallback.
 PLANNED: dict[str, str] = {}

@@ -114,6 +114,11 @@ class TaskEstimator(OptionBag, BaseEstimator):
         return read_split(X, text_column=getattr(self, "text_column", "text"),
                           label_column=getattr(self, "label_column", "label"), require_labels=False).texts
 
+    @property
+    def paused_(self) -> bool:
+        """The last fit stopped at `stop_after` with epochs of its schedule to go."""
+        return bool(getattr(getattr(self, "fit_result_", None), "paused", False))
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             from sklearn.exceptions import NotFittedError
@@ -144,9 +149,10 @@ class HeadEstimator(TaskEstimator):
         return model, cfg
 
     def _train(self, train: Examples, dev: Examples, objective, *, balanced_probe: bool = False,
-               checkpoint: str | Path | None = None, resume: bool = False):
+               checkpoint: str | Path | None = None, resume: bool = False, stop_after: int | None = None):
         """Train `self.model_` on token-id examples under `objective` (then, when `_refits`, once more on
-        train + dev for the schedule early stopping chose), and record what it cost."""
+        train + dev for the schedule early stopping chose), and record what it cost. `stop_after`: pause
+        after that many epochs (a rung of `headstart compare`: the checkpoint stays, no refit)."""
         model, strategy, cfg = self.model_, self.strategy_, self.train_config_
         names = [g.name for g in model.layer_groups()]
         trainable = strategy.trainable_groups(names)
@@ -157,8 +163,9 @@ class HeadEstimator(TaskEstimator):
         if strategy.uses_gradients:
             self.fit_result_ = fit(model, train, dev, trainable=trainable, keep=strategy.keep, cfg=cfg, pad_id=pad_id,
                                    objective=objective, balanced_probe=balanced_probe,
-                                   checkpoint=checkpoint, resume=resume, progress=self.progress)
-            if self._refits(len(train) + len(dev)):
+                                   checkpoint=checkpoint, resume=resume, progress=self.progress,
+                                   stop_after=stop_after)
+            if not self.paused_ and self._refits(len(train) + len(dev)):
                 model = self._refit(train, dev, objective, trainable, balanced_probe, checkpoint, resume)
         else:
             self.fit_result_ = self._fit_features(model, train, dev, objective, pad_id, cfg, balanced_probe)

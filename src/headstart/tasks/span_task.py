@@ -13,8 +13,9 @@ __all__ = ["SpanTask", "SpanRun"]
 
 
 class SpanRun(TaskRun):
-    def fit(self, *, checkpoint: Path, resume: bool) -> None:
-        self.estimator.fit_task(self.splits["train"], self.splits["dev"], checkpoint=checkpoint, resume=resume)
+    def fit(self, *, checkpoint: Path, resume: bool, stop_after: int | None = None) -> None:
+        self.estimator.fit_task(self.splits["train"], self.splits["dev"], checkpoint=checkpoint, resume=resume,
+                                stop_after=stop_after)
 
     def results(self) -> dict:
         est, test, dev = self.estimator, self.splits["test"], self.splits["dev"]

@@ -57,7 +57,8 @@ class TaskRun:
     splits: dict = field(default_factory=dict)  # what the task read: train / dev / test in its own types
     metrics: dict = field(default_factory=dict)
 
-    def fit(self, *, checkpoint: Path, resume: bool) -> None:
+    def fit(self, *, checkpoint: Path, resume: bool, stop_after: int | None = None) -> None:
+        """Train; `stop_after`: pause after that many epochs, leaving the checkpoint to resume from."""
         raise NotImplementedError
 
     def results(self) -> dict:

@@ -53,6 +53,7 @@ class FitResult:
     stopped_early: bool = False
     averaged_epochs: list[int] = field(default_factory=list)  # the epochs whose weights were averaged, if any
     averaged_metric: float | None = None  # the dev metric of that average
+    paused: bool = False  # stopped at `stop_after` with epochs of its schedule to go (a rung of compare)
 
 
 def fit(
@@ -125,7 +126,8 @@ def fit(
 
     # 5) epochs ----------------------------------------------------------------------------------------
     last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
-    bar = Progress(enabled=progress, total=last * len(sampler), completed=run.first_epoch * len(sampler))
+    bar = Progress(enabled=progress, total=last * len(sampler), completed=run.first_epoch * len(sampler),
+                   label="training" if dev is not None else "refit")
     rng = torch.Generator()  # the objective's randomness per batch (masking), seeded by (seed, epoch, step)
     for epoch in range(run.first_epoch, last):
         if run.stopper.should_stop:
@@ -149,6 +151,7 @@ def fit(
             on_epoch_end(epoch, row)
     else:
         run.result.stopped_early = run.stopper.should_stop
+    run.result.paused = dev is not None and last < cfg.epochs and not run.result.stopped_early
     bar.close()
 
     # 6) the weights kept ------------------------------------------------------------------------------

@@ -71,8 +71,8 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
 
     reader = staticmethod(read_split)  # reads one split of this task's files (sentence pairs: their own)
 
-    def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None,
-                 resume: bool = False) -> HeadstartClassifier:
+    def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None, resume: bool = False,
+                 stop_after: int | None = None) -> HeadstartClassifier:
         """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
         model, cfg = self._build(len(task.labels), multilabel=task.multilabel)
         self.labels_, self.multilabel_ = list(task.labels), task.multilabel
@@ -84,7 +84,7 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
         objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights,
                                    label_smoothing=cfg.label_smoothing)
         return self._train(train, dev, objective, balanced_probe=weights is not None, checkpoint=checkpoint,
-                           resume=resume)
+                           resume=resume, stop_after=stop_after)
 
     def _examples(self, texts: list, labels) -> Examples:
         """Token ids (truncated to max_length, special tokens added, no padding) and labels."""

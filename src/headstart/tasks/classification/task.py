@@ -24,8 +24,8 @@ _COLUMNS = ("text_column", "label_column", "label_sep")
 
 
 class ClassificationRun(TaskRun):
-    def fit(self, *, checkpoint: Path, resume: bool) -> None:
-        self.estimator.fit_task(self.splits["task"], checkpoint=checkpoint, resume=resume)
+    def fit(self, *, checkpoint: Path, resume: bool, stop_after: int | None = None) -> None:
+        self.estimator.fit_task(self.splits["task"], checkpoint=checkpoint, resume=resume, stop_after=stop_after)
 
     def results(self) -> dict:
         clf, task = self.estimator, self.splits["task"]

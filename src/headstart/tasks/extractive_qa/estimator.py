@@ -59,7 +59,7 @@ class HeadstartQA(HeadEstimator):
         return self.fit_task(as_qa_split(X), None if dev is None else as_qa_split(dev))
 
     def fit_task(self, train: QASplit, dev: QASplit | None = None, *, checkpoint: str | Path | None = None,
-                 resume: bool = False) -> HeadstartQA:
+                 resume: bool = False, stop_after: int | None = None) -> HeadstartQA:
         if dev is None:
             train, dev = _split_dev(train, self.dev_fraction, self.seed)
         self.labels_, self.classes_, self.multilabel_, self.metric_ = ["start", "end"], None, False, "f1"
@@ -71,7 +71,7 @@ class HeadstartQA(HeadEstimator):
 
         return self._train(self._examples(train_f, labelled=True), self._examples(dev_f, labelled=True),
                            SpanExtraction(score=score, label_smoothing=cfg.label_smoothing), checkpoint=checkpoint,
-                           resume=resume)
+                           resume=resume, stop_after=stop_after)
 
     def _examples(self, features: list[QAFeature], *, labelled: bool) -> Examples:
         """Token ids, (start, end) labels, and segment ids (question 0, context 1) for models that have

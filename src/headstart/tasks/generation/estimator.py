@@ -136,7 +136,8 @@ class HeadstartGenerator(TaskEstimator):
         return self.fit_task(as_instructions(X), None if dev is None else as_instructions(dev))
 
     def fit_task(self, train: InstructionSet, dev: InstructionSet | None = None, *,
-                 checkpoint: str | Path | None = None, resume: bool = False, built: bool = False) -> HeadstartGenerator:
+                 checkpoint: str | Path | None = None, resume: bool = False, built: bool = False,
+                 stop_after: int | None = None) -> HeadstartGenerator:
         """Train on loaded instruction sets (what the run folder does); `built`: `build()` was called."""
         if not built:
             self.build()
@@ -149,7 +150,7 @@ class HeadstartGenerator(TaskEstimator):
         t0 = time.perf_counter()
         self.fit_result_ = fit(model, self.examples(train, packing=self.packing), self.examples(dev), trainable=trainable,
                                keep=strategy.keep, cfg=cfg, pad_id=self.tokenizer_.pad_token_id, objective=objective,
-                               checkpoint=checkpoint, resume=resume, progress=self.progress)
+                               checkpoint=checkpoint, resume=resume, progress=self.progress, stop_after=stop_after)
         self.fit_seconds_ = time.perf_counter() - t0
         trained = {id(p): p for g in model.layer_groups() if g.name in trainable
                    for n, p in g.named_parameters() if trains(g.name, n, strategy.keep)}

@@ -19,11 +19,12 @@ SCORING = {"max_new_tokens": 64, "limit": 100, "samples": 5}
 
 
 class GenerationRun(TaskRun):
-    def fit(self, *, checkpoint: Path, resume: bool) -> None:
+    def fit(self, *, checkpoint: Path, resume: bool, stop_after: int | None = None) -> None:
         est = self.estimator
         est.build()
         self.before = est.evaluate(self.splits["target"], **SCORING)
-        est.fit_task(self.splits["train"], self.splits["dev"], checkpoint=checkpoint, resume=resume, built=True)
+        est.fit_task(self.splits["train"], self.splits["dev"], checkpoint=checkpoint, resume=resume, built=True,
+                     stop_after=stop_after)
         self.after = est.evaluate(self.splits["target"], **SCORING)
 
     def results(self) -> dict:

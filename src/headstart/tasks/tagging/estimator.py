@@ -65,7 +65,7 @@ class HeadstartTagger(HeadEstimator):
         return self.fit_task(as_token_split(X, y), None if dev is None else as_token_split(dev))
 
     def fit_task(self, train: TokenSplit, dev: TokenSplit | None = None, *, checkpoint: str | Path | None = None,
-                 resume: bool = False) -> HeadstartTagger:
+                 resume: bool = False, stop_after: int | None = None) -> HeadstartTagger:
         if dev is None:
             train, dev = _split_dev(train, self.dev_fraction, self.seed)
         types = entity_types(train)
@@ -87,7 +87,7 @@ class HeadstartTagger(HeadEstimator):
         objective = TokenTagging(score=score, seed=cfg.seed, label_smoothing=cfg.label_smoothing)
         return self._train(Examples([w.input_ids for w in train_w], [w.labels for w in train_w]),
                            Examples([w.input_ids for w in dev_w], [w.labels for w in dev_w]), objective,
-                           checkpoint=checkpoint, resume=resume)
+                           checkpoint=checkpoint, resume=resume, stop_after=stop_after)
 
     def _windows(self, split: TokenSplit) -> list[Window]:
         index = {tag: i for i, tag in enumerate(self.labels_)}

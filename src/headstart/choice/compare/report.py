@@ -13,7 +13,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from headstart.compare import MB, METRIC_NAMES, Constraints, format_settings
+from headstart.choice.compare.settings import MB, METRIC_NAMES, Constraints, format_settings
 from headstart.evaluation.plots import _number, _save
 from headstart.evaluation.report import (
     _BASELINE_NAMES,
