@@ -274,7 +274,7 @@ def test_predict_matches_the_library(cli_run) -> None:
 
 
 def test_recommend_and_models(cli_run) -> None:
-    result = invoke("recommend", cli_run["train"], "--compute", "low")
+    result = invoke("recommend", cli_run["train"], "--compute", "low", "--no-probe")  # (evidence: test_auto.py)
     assert result.exit_code == 0, result.output
     assert "Recommended:" in result.output and "headstart train" in result.output
     assert "compute level 'low' (given" in result.output

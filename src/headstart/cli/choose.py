@@ -17,26 +17,56 @@ from headstart.strategies import STRATEGIES
 def recommend(
     data: Annotated[Path | None, typer.Argument(help="labelled training data (leave out, or --no-labels, when "
                                                      "you have none)")] = None,
+    budget: Annotated[str, typer.Option(help="training time you accept for the final model: 90s, 20m, 1h")] = "20m",
+    probe: Annotated[bool, typer.Option(help="measure on the data before advising (a frozen-feature probe, "
+                                             "its learning curve, a timed step of each candidate); "
+                                             "--no-probe: the table alone, instantly")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="print the advice as JSON (for scripts)")] = False,
+    dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA)")] = None,
+    backbone: Annotated[str, typer.Option(help="the backbone the advice is for")] = "minilm",
+    max_length: Annotated[int, typer.Option(help="tokens per text")] = 128,
     compute: Annotated[Compute | None, typer.Option(help="override the detected compute level")] = None,
     complexity: Annotated[str | None, typer.Option(
         help="simple, standard, fine-grained, domain-specific or sequence (default: inferred)")] = None,
     unlabelled_corpus: Annotated[bool, typer.Option(help="you also have lots of unlabelled in-domain text")] = False,
     api_only: Annotated[bool, typer.Option(help="you want to call a hosted model, not train one")] = False,
     no_labels: Annotated[bool, typer.Option(help="DATA holds texts without labels")] = False,
-    text_column: Annotated[str, typer.Option()] = "text",
+    text_column: Annotated[str | None, typer.Option(help="text column (two, comma-separated, for pairs)")] = None,
     label_column: Annotated[str, typer.Option()] = "label",
+    label_sep: Annotated[str | None, typer.Option(help="multi-label separator inside the label cell")] = None,
 ) -> None:
-    """Recommend a strategy from the data's statistics and this machine, with the reasons and the command."""
-    from headstart.choice.recommend import recommend as make_plan
-    from headstart.data import load_task
+    """Recommend a strategy: the "when to use what" table as the prior, then evidence measured on your data
+    and machine (about a minute); the expected score and time, why, and the command."""
+    import json
 
-    stats = None
+    from headstart.choice.compare import parse_budget
+    from headstart.choice.recommend import recommend as make_plan
+
+    seconds = parse_budget(budget)
+    task = None
     if data is not None and not no_labels:
-        stats = load_task(data, text_column=text_column, label_column=label_column).stats
-    plan = make_plan(stats, compute=compute.value if compute else None, complexity=complexity,
-                     unlabelled_corpus=unlabelled_corpus, api_only=api_only,
-                     data_path=str(data) if data is not None else None)
-    console.print(plan.to_text(), highlight=False, markup=False)
+        from headstart.choice.data import read_task
+
+        task = read_task(data, dev, text_column=text_column, label_column=label_column, label_sep=label_sep,
+                         command="recommend")
+    plan = make_plan(task.stats if task else None, compute=compute.value if compute else None,
+                     complexity=complexity, unlabelled_corpus=unlabelled_corpus, api_only=api_only,
+                     data_path=str(data) if data is not None else None,
+                     held_out=bool(task and task.dev_from_train))
+    if task is None or not probe:
+        console.print(json.dumps({"strategy": plan.strategy, "command": plan.command, "why": plan.reasons,
+                                  "rule": plan.matched_rule}, indent=2) if json_out else plan.to_text(),
+                      highlight=False, markup=False)
+        return
+    from headstart.choice.advise import advise
+
+    if not json_out:
+        err.print("measuring on your data: a frozen-feature probe and a timed step of each candidate ...",
+                  highlight=False, markup=False)
+    advice = advise(task, plan, budget_seconds=seconds, backbone=backbone, max_length=max_length,
+                    data_path=str(data))
+    console.print(json.dumps(advice.to_dict(), indent=2) if json_out else advice.to_text(),
+                  highlight=False, markup=False)
 
 
 @command()
@@ -66,6 +96,7 @@ def compare(
     ensemble: Annotated[bool, typer.Option(help="also try the mean of the best candidates' probabilities (no "
                                                 "extra training); saved in OUT/ensemble when it wins on dev")] = True,
     overwrite: Annotated[bool, typer.Option(help="replace an earlier comparison in --out")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="print leaderboard.json instead of the table")] = False,
 ) -> None:
     """Train several strategies on the same split within a time budget; leaderboard, plots and a choice."""
     from headstart.choice.compare import Constraints, parse_budget
@@ -80,6 +111,11 @@ def compare(
     except KeyboardInterrupt:
         err.print("interrupted: the running candidate was stopped; nothing was recommended")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if json_out:
+        import json
+
+        console.print(json.dumps(board.to_dict(), indent=2, default=str), highlight=False, markup=False)
+        return
     _print_leaderboard(board)
     console.print(board.recommendation, highlight=False, markup=False)
     if board.ensemble.get("built"):
@@ -89,25 +125,90 @@ def compare(
 
 
 def _print_leaderboard(board) -> None:
-
+    """The leaderboard, fitted to the terminal: numbers are never cut; when the table is too wide, the
+    least important columns go first (every column is in leaderboard.json / --json)."""
     from headstart.choice.compare.report import format_bytes
-
-    table = Table(title=f"leaderboard (ranked on dev {board.primary_metric})")
-    for col in ("strategy", "outcome", f"dev {board.primary_metric}", f"test {board.primary_metric}",
-                "train s", "peak MB", "trainable", "adapter", "constraints"):
-        table.add_column(col)
 
     def fmt(v, spec: str) -> str:
         return "-" if v is None else format(v, spec)
 
-    for r in board.rows:
-        verdict = "-" if r.status != "finished" else "; ".join(r.violations) or "met"
-        name = f"[bold]{escape(r.label)}[/]" if r.strategy == board.choice else escape(r.label)
-        table.add_row(name, escape(r.outcome), fmt(r.dev_metric, ".4f"), fmt(r.test_metric, ".4f"),
-                      fmt(r.train_seconds, ",.1f"), fmt(r.peak_memory_mb, ",.0f"), fmt(r.trainable_params, ","),
-                      format_bytes(r.adapter_bytes), escape(verdict))
-    console.print(table)
+    m = board.primary_metric
+    columns = {  # in order of importance
+        "strategy": lambda r: f"[bold]{escape(r.label)}[/]" if r.strategy == board.choice else escape(r.label),
+        f"dev {m}": lambda r: fmt(r.dev_metric, ".4f"),
+        "outcome": lambda r: escape(r.outcome),
+        "epochs": lambda r: "-" if r.epochs is None else f"{r.epochs_done or 0}/{r.epochs}",
+        "train s": lambda r: fmt(r.train_seconds, ",.0f"),
+        f"test {m}": lambda r: fmt(r.test_metric, ".4f"),
+        "trainable": lambda r: fmt(r.trainable_params, ","),
+        "peak MB": lambda r: fmt(r.peak_memory_mb, ",.0f"),
+        "adapter": lambda r: format_bytes(r.adapter_bytes),
+        "constraints": lambda r: escape("-" if r.status != "finished" else "; ".join(r.violations) or "met"),
+    }
+    if all(r.test_metric is None for r in board.rows):
+        del columns[f"test {m}"]
+    cells = {name: [f(r) for r in board.rows] for name, f in columns.items()}
+    width = console.width
 
+    def needed(names) -> int:  # the widest cell of each column, outcome and constraints wrapping at 30
+        return sum(min(max(len(n), *(len(c) for c in cells[n])), 30) + 3 for n in names) + 1
+
+    names = list(columns)
+    while len(names) > 2 and needed(names) > width:
+        names.pop()
+    table = Table(title=f"leaderboard (ranked on dev {m})")
+    for n in names:
+        wrap = n in ("outcome", "constraints", "strategy")
+        table.add_column(n, no_wrap=not wrap, overflow="fold", max_width=30 if wrap else None)
+    for i in range(len(board.rows)):
+        table.add_row(*(cells[n][i] for n in names))
+    console.print(table)
+    if len(names) < len(columns):
+        console.print(f"(columns left out to fit {width} characters: {', '.join(c for c in columns if c not in names)}; "
+                      "all in leaderboard.json, or --json)", highlight=False, markup=False)
+
+
+@command()
+def auto(
+    data: Annotated[Path, typer.Argument(help="training data: CSV, TSV or JSONL with text and label columns")],
+    budget: Annotated[str, typer.Option(help="time for everything (evidence, comparison, final fit): 20m, 1h")] = "20m",
+    out: Annotated[Path, typer.Option(help="the run folder of the final model")] = Path("runs/auto"),
+    dev: Annotated[Path | None, typer.Option(help="dev data (default: a stratified 10% of DATA, drawn once)")] = None,
+    test: Annotated[Path | None, typer.Option(help="test data, scored for information (choices use dev)")] = None,
+    text_column: Annotated[str | None, typer.Option(help="text column (two, comma-separated, for pairs)")] = None,
+    label_column: Annotated[str, typer.Option()] = "label",
+    label_sep: Annotated[str | None, typer.Option(help="multi-label separator inside the label cell")] = None,
+    backbone: Annotated[str, typer.Option(help="registered name, local folder or Hugging Face id")] = "minilm",
+    max_length: Annotated[int, typer.Option(help="tokens per text")] = 128,
+    seed: Annotated[int, typer.Option()] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="print how-chosen.json instead of a summary")] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier headstart run in --out")] = False,
+) -> None:
+    """Recommend, compare and train in one budget: evidence on your data, a bake-off of the strategies that
+    could win, then the final fit of the winner; OUT is a run folder, OUT/how-chosen.md says how."""
+    import json
+
+    from headstart.choice.auto import auto as run_auto
+    from headstart.choice.compare import parse_budget
+
+    try:
+        result = run_auto(data, out, parse_budget(budget), dev=dev, test=test, text_column=text_column,
+                          label_column=label_column, label_sep=label_sep, backbone=backbone, max_length=max_length,
+                          seed=seed, overwrite=overwrite,
+                          on_event=lambda line: err.print(line, highlight=False, markup=False))
+    except KeyboardInterrupt:
+        err.print(f"interrupted: run the same command again to continue (a finished comparison in {out}/choice "
+                  "is reused, an interrupted final fit resumes)")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if json_out:
+        console.print(json.dumps(result, indent=2, default=str), highlight=False, markup=False)
+        return
+    dev_scores = result["final"]["dev"] or {}
+    console.print(f"chosen: [bold]{escape(result['strategy'])}[/] ({escape(result['why'])}); {result['final_fit']}")
+    console.print("dev: " + ", ".join(f"{k} {v:.4f}" for k, v in dev_scores.items() if isinstance(v, float)),
+                  highlight=False)
+    console.print(f"run saved: {out}   how it was chosen: {out}/how-chosen.md   predict: headstart predict {out} TEXT",
+                  highlight=False)
 
 
 @command()

@@ -29,7 +29,7 @@ from filelock import FileLock, Timeout
 from headstart.errors import HeadstartError
 from headstart.training.checkpoint import CHECKPOINT, REFIT_CHECKPOINT
 
-__all__ = ["MARKER", "LOCK", "RunFolder", "claim", "is_run_folder", "LEGACY_CHECKPOINT"]
+__all__ = ["MARKER", "LOCK", "RunFolder", "claim", "is_run_folder", "record_files", "LEGACY_CHECKPOINT", "CHECKPOINT"]
 
 MARKER = "headstart-run.json"
 LOCK = ".headstart.lock"
@@ -118,6 +118,23 @@ class RunFolder:
         tmp = self.path / (MARKER + ".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         os.replace(tmp, self.path / MARKER)
+
+
+def record_files(out: str | Path, *names: str) -> None:
+    """Add entries to a finished folder's manifest (what `headstart auto` writes beside its final run), under
+    the folder's lock."""
+    out = Path(out)
+    lock = FileLock(str(out / LOCK))
+    try:
+        lock.acquire(timeout=10)
+    except Timeout:
+        raise HeadstartError(f"{out} is locked by another process.", expected="no other writer",
+                             found=f"the lock {out / LOCK} is held", fix="wait for it to finish") from None
+    try:
+        folder = RunFolder(out, _kind_of(out) or "run", files=_manifest(out))
+        folder.wrote(*names)
+    finally:
+        lock.release()
 
 
 def _inside(name: str) -> bool:

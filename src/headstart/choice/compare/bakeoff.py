@@ -32,6 +32,7 @@ from headstart.choice.compare.scheduler import Arm, Scheduler
 from headstart.choice.compare.settings import Constraints, check_strategies, parse_settings, setting_items
 from headstart.choice.compare.split import split_record, write_split
 from headstart.choice.compare.worker import PAUSE, run_child
+from headstart.choice.data import read_task
 from headstart.data import TaskData
 from headstart.errors import ConfigError, HeadstartError
 from headstart.evaluation import GREATER_IS_BETTER, primary_metric
@@ -79,7 +80,8 @@ def compare(train, out: str | Path, strategies: str | Iterable[str] | None = Non
     say = on_event or (lambda line: None)
     with claim(out, kind="compare", overwrite=overwrite, resumable=False) as folder:
         out = folder.path
-        task = task or _load(train, dev, test, text_column, label_column, label_sep, seed)
+        task = task or read_task(train, dev, test, text_column=text_column, label_column=label_column,
+                                 label_sep=label_sep, seed=seed)
         if overwrite:
             _no_worker_running(out)
         folder.begin()
@@ -108,21 +110,6 @@ def compare(train, out: str | Path, strategies: str | Iterable[str] | None = Non
         write_compare_report(board.to_dict(), out)
         folder.finish()
         return board
-
-
-def _load(train, dev, test, text_column, label_column, label_sep, seed) -> TaskData:
-    from headstart.tasks.registry import detect_task, get_task
-
-    name = detect_task(train, text_column=text_column) if isinstance(train, str | Path) else "classification"
-    if name not in ("classification", "pairs"):
-        raise ConfigError(f"`headstart compare` compares classifiers; {Path(str(train)).name} is {name} data.",
-                          expected="a classification or sentence-pair table", found=f"task {name!r}",
-                          fix="train each strategy with `headstart train --strategy ...` and compare their metrics")
-    options = {"label_column": label_column, "label_sep": label_sep, "seed": seed}
-    if text_column:
-        options["text_column"] = text_column
-    task_def = get_task(name)
-    return task_def.read(train, dev=dev, test=test, options=task_def.resolve(train, options))
 
 
 def _no_worker_running(out: Path) -> None:

@@ -1,0 +1,107 @@
+"""Fit the evidence-based recommender's expectations on the calibration sets, and check them leave-one-out.
+
+    python benchmarks/fit_choice.py          # writes src/headstart/choice/expectations.json and
+                                             # benchmarks/results/choice/loo.json
+
+Inputs (both measured on the calibration sets' dev rows, never test):
+- results/choice/evidence.jsonl (benchmarks/choice_evidence.py): each set's frozen-feature probe score and
+  measured costs, as `headstart recommend` measures them;
+- results/defaults/runs.jsonl (benchmarks/defaults.py): each strategy's dev score at its default.
+
+For a strategy s on a set, q = (score_s - probe) / (1 - probe): the share of the probe's headroom it closed,
+in headstart's primary metric for that set. expectations.json holds, per strategy, the mean and the 10th /
+50th / 90th percentiles of q over the sets. Leave-one-out: for each set, fit on the others, pick for it as `recommend`
+would (with its own probe and measured costs, a 20-minute budget) and compare the pick's real dev score with
+the best strategy's and with the plain Trainer's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from common import HERE, RESULTS, machine
+
+sys.path.insert(0, str(HERE.parent / "src"))
+from headstart.choice.advise import expected_scores, pick  # noqa: E402
+
+EVIDENCE = RESULTS / "choice" / "evidence.jsonl"
+RUNS = RESULTS / "defaults" / "runs.jsonl"
+OUT = HERE.parent / "src" / "headstart" / "choice" / "expectations.json"
+LOO = RESULTS / "choice" / "loo.json"
+# the setting whose rows stand for each strategy's default (the first one present on a set is used)
+SETTINGS = {"full": ("full",), "lora": ("lora", "lora norefit"), "top-n": ("top-n", "top-n norefit")}
+TRAINER = "trainer lr5e-5"
+BUDGET = 1200.0
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def scores() -> dict[str, dict]:
+    """{set: {"probe", "metric", "seconds": {strategy: s}, "score": {strategy: dev score}, "trainer", "trainer_best"}}"""
+    evidence = {r["dataset"]: r for r in _rows(EVIDENCE)}
+    runs = [r for r in _rows(RUNS) if r["seed"] == 0]
+    out = {}
+    for name, ev in evidence.items():
+        metric = ev["metric"]
+        mine = {r["setting"]: r.get(metric) for r in runs if r["dataset"] == name and r.get(metric) is not None}
+        score = {"features": ev["probe"]}
+        for strategy, labels in SETTINGS.items():
+            label = next((x for x in labels if x in mine), None)
+            if label is not None:
+                score[strategy] = mine[label]
+        trainers = [v for k, v in mine.items() if k.startswith("trainer")]
+        out[name] = {"probe": ev["probe"], "metric": metric, "score": score,
+                     "seconds": {k: v["overhead"] + v["epochs"] * v["seconds_per_epoch"] for k, v in ev["costs"].items()},
+                     "trainer": mine.get(TRAINER), "trainer_best": max(trainers) if trainers else None}
+    return out
+
+
+def fit(sets: dict[str, dict]) -> dict:
+    table = {}
+    for strategy in SETTINGS:
+        qs = [(s["score"][strategy] - s["probe"]) / max(1 - s["probe"], 1e-6) for s in sets.values()
+              if strategy in s["score"]]
+        if qs:
+            table[strategy] = {"q10": float(np.percentile(qs, 10)), "q50": float(np.percentile(qs, 50)),
+                               "q90": float(np.percentile(qs, 90)), "mean": float(np.mean(qs)),
+                               "sets": len(qs)}
+    return table
+
+
+def main() -> None:
+    sets = scores()
+    table = fit(sets)
+    OUT.write_text(json.dumps({"strategies": table, "fitted_on": sorted(sets), "metric": "primary",
+                               "command": "python benchmarks/fit_choice.py", "machine": machine(),
+                               "date": dt.date.today().isoformat()}, indent=2) + "\n")
+    loo = []
+    for held in sets:
+        others = {k: v for k, v in sets.items() if k != held}
+        s = sets[held]
+        expected = expected_scores(s["probe"], fit(others))
+        chosen, _ = pick(expected, s["seconds"], BUDGET, [c for c in expected if c in s["score"]])
+        best = max(s["score"], key=s["score"].get)
+        loo.append({"dataset": held, "metric": s["metric"], "recommended": chosen,
+                    "recommended_score": s["score"][chosen], "best_strategy": best, "best_score": s["score"][best],
+                    "gap": s["score"][best] - s["score"][chosen], "trainer_score": s["trainer"],
+                    "trainer_best_score": s["trainer_best"], "within_1_point": s["score"][best] - s["score"][chosen] <= 0.01,
+                    "at_or_above_trainer": s["trainer"] is None or s["score"][chosen] >= s["trainer"]})
+    LOO.write_text(json.dumps({"rows": loo, "budget_s": BUDGET, "machine": machine(),
+                               "date": dt.date.today().isoformat(), "command": "python benchmarks/fit_choice.py"},
+                              indent=2) + "\n")
+    print(json.dumps(table, indent=1))
+    for r in loo:
+        print(f"{r['dataset']:<13} pick {r['recommended']:<8} {r['recommended_score']:.3f}  best {r['best_strategy']:<8} "
+              f"{r['best_score']:.3f}  trainer {r['trainer_score'] or float('nan'):.3f}  "
+              f"{'ok' if r['within_1_point'] else 'MISS'} {'>=T' if r['at_or_above_trainer'] else '<T'}")
+
+
+if __name__ == "__main__":
+    main()

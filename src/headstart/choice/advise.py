@@ -1,0 +1,159 @@
+"""`recommend` with evidence: the table's pick is the prior and the explanation; what is measured on the
+user's data and machine (choice/evidence.py) decides.
+
+For each candidate strategy the expected dev score is read off the frozen-feature probe's score p:
+
+    expected = p + q * (1 - p)
+
+where q is the share of the probe's headroom the strategy closed on the calibration sets (its 10th, 50th and
+90th percentiles give the range, its mean the middle). The q table is data (`expectations.json`), fitted by
+`benchmarks/fit_choice.py` on the dev rows of every calibration set, with a leave-one-set-out check; it is
+not hand-set. The pick is the candidate with the best expected score whose measured training time fits
+the budget (the cheapest of those expected within NEAR_TIE of the best); `features` when no fine-tuning is expected to add GAIN_MIN (a point) over the probe, or when
+nothing else fits.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from headstart.choice.evidence import Evidence, gather
+from headstart.choice.recommend import Plan
+from headstart.data import TaskData
+from headstart.training.progress import duration
+
+__all__ = ["Advice", "advise", "expectations", "expected_scores", "pick", "CANDIDATES", "GAIN_MIN"]
+
+EXPECTATIONS = Path(__file__).with_name("expectations.json")
+CANDIDATES = ("features", "head", "top-n", "full", "lora", "bitfit")
+NEAR_TIE = 0.005  # expected scores this close are a tie (the seed-to-seed spread is larger): the cheaper wins
+GAIN_MIN = 0.01  # a strategy must be expected to add this much over the probe to be worth its training time
+# table rules whose pick evidence on a classifier does not judge (no labels, an API, few-shot pairs, a
+# pretraining step first): their plan is kept as it is
+KEEP_RULES = ("text-and-image", "no-labels-api-only", "no-labels", "api-only", "unlabelled-corpus", "few-shot")
+
+
+def expectations(path: Path = EXPECTATIONS) -> dict:
+    """{strategy: {"q10", "q50", "q90", "sets"}}, fitted on the calibration sets."""
+    return json.loads(Path(path).read_text())["strategies"]
+
+
+def expected_scores(probe: float, table: dict, greater_is_better: bool = True) -> dict[str, tuple[float, float, float]]:
+    """(low, middle, high) expected dev score per strategy, from the probe's score and the fitted q's.
+    `features` is the probe itself (it is the same model fitted on every row)."""
+    out = {"features": (probe, probe, probe)}
+    room = (1 - probe) if greater_is_better else probe
+    sign = 1 if greater_is_better else -1
+    for name, q in table.items():
+        if name == "features":
+            continue
+        mid = q.get("mean", q["q50"])  # the mean share: what the strategy gains on average, not on a typical set
+        out[name] = tuple(min(1.0, max(0.0, probe + sign * v * room)) for v in (q["q10"], mid, q["q90"]))
+    return out
+
+
+def pick(expected: dict[str, tuple[float, float, float]], seconds: dict[str, float], budget: float,
+         candidates: list[str]) -> tuple[str, list[str]]:
+    """(strategy, why): the best expected middle score among candidates that fit the budget."""
+    why = []
+    fits = [s for s in candidates if s in expected and seconds.get(s, 0.0) <= budget]
+    for s in candidates:
+        if s in expected and s not in fits:
+            why.append(f"{s} would take about {duration(seconds[s])} here, over the {duration(budget)} budget "
+                       f"(--budget {_minutes(seconds[s] * 1.2)} would cover it)")
+    if not fits:
+        return "features", [*why, "nothing else fits the budget: the probe itself is the answer"]
+    top = max(expected[s][1] for s in fits)
+    near = [s for s in fits if top - expected[s][1] <= NEAR_TIE]
+    best = min(near, key=lambda s: seconds.get(s, 0.0))  # a gap this small is noise: the cheapest of them
+    if len(near) > 1:
+        why.append(f"{', '.join(sorted(near))} are expected within {100 * NEAR_TIE:.1f} point of each other: "
+                   f"{best} is the cheapest of them here")
+    probe = expected["features"][1]
+    if best != "features" and expected[best][1] - probe < GAIN_MIN:
+        why.append(f"no strategy is expected to add {100 * GAIN_MIN:.0f} point over the frozen-feature probe "
+                   f"({best} at most {100 * (expected[best][1] - probe):+.1f}): features is as good and cheapest")
+        return "features", why
+    return best, why
+
+
+@dataclass
+class Advice:
+    """What `recommend` says after measuring: the pick, its expected score range and time, why, the command.
+    `prior` is the table's plan (kept as it is where evidence does not apply)."""
+
+    strategy: str
+    command: str
+    why: list[str]
+    prior: Plan
+    expected: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    evidence: Evidence | None = None
+    budget_seconds: float = 0.0
+
+    def to_text(self) -> str:
+        if self.evidence is None:
+            return self.prior.to_text()
+        lo, mid, hi = self.expected[self.strategy]
+        ev = self.evidence
+        lines = [f"Recommended: {self.strategy}",
+                 f"  expected dev {ev.metric}: {mid:.3f} (likely {lo:.3f} to {hi:.3f}); expected training time "
+                 f"{duration(self.seconds[self.strategy])} on this machine",
+                 "Why:", *(f"  - {r}" for r in self.why),
+                 "Measured here (in " + duration(ev.seconds) + "):",
+                 *(f"  {s:<8} expected {self.expected[s][1]:.3f} ({self.expected[s][0]:.3f}-{self.expected[s][2]:.3f}), "
+                   f"~{duration(self.seconds[s])}" for s in self.expected if s in self.seconds),
+                 "Run:", f"  {self.command}",
+                 f"The table's view (the prior: {self.prior.strategy}, rule {self.prior.matched_rule}):",
+                 *(f"  - {r}" for r in self.prior.reasons)]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"strategy": self.strategy, "command": self.command, "why": self.why,
+                "expected": {k: list(v) for k, v in self.expected.items()}, "seconds": self.seconds,
+                "budget_seconds": self.budget_seconds, "prior": {"strategy": self.prior.strategy,
+                                                                 "rule": self.prior.matched_rule},
+                "evidence": self.evidence.to_dict() if self.evidence else None}
+
+
+def advise(task: TaskData, plan: Plan, *, budget_seconds: float = 1200.0, backbone: str = "minilm",
+           max_length: int = 128, data_path: str | None = None, candidates: tuple[str, ...] = CANDIDATES,
+           evidence: Evidence | None = None, table: dict | None = None, seed: int = 0) -> Advice:
+    """Measure (unless `evidence` is given), then pick. Plans whose rule evidence does not judge are kept."""
+    if plan.matched_rule in KEEP_RULES:
+        return Advice(plan.strategy, plan.command, plan.reasons, plan)
+    from headstart.evaluation import GREATER_IS_BETTER
+
+    ev = evidence or gather(task, list(candidates), backbone=backbone, max_length=max_length, seed=seed)
+    table = expectations() if table is None else table
+    up = GREATER_IS_BETTER[ev.metric]
+    expected = {k: v for k, v in expected_scores(ev.probe, table, up).items() if k in candidates}
+    seconds = {name: cost.total for name, cost in ev.costs.items()}
+    strategy, why = pick(expected, seconds, budget_seconds, [c for c in candidates if c in expected])
+    why = [_probe_line(ev), *why]
+    if ev.tfidf is not None and ev.probe is not None and ev.tfidf > ev.probe:
+        why.append(f"TF-IDF + logistic regression scores {ev.tfidf:.3f}, above the probe: the labels hinge on "
+                   "words the frozen embedding blurs, so adapting the encoder should pay")
+    if strategy != plan.strategy:
+        why.append(f"the table alone would say {plan.strategy} (rule {plan.matched_rule}); the measured "
+                   f"expectation of {strategy} is {expected[strategy][1] - expected.get(plan.strategy, (0, 0, 0))[1]:+.3f} "
+                   f"higher at a cost that fits the budget")
+    data = shlex.quote(data_path) if data_path else "DATA"
+    return Advice(strategy, f"headstart train {data} --strategy {strategy} --out runs/{strategy}", why, plan,
+                  expected, seconds, ev, budget_seconds)
+
+
+def _probe_line(ev: Evidence) -> str:
+    curve = ", ".join(f"{n:,} rows {s:.3f}" for n, s in ev.curve)
+    slope = ev.slope
+    more = ("" if slope is None else f"; {slope:+.1f} points per doubling of the rows, so more labelled data "
+            + ("would still help" if slope >= 1 else "would help little"))
+    return f"frozen-feature probe: dev {ev.metric} {ev.probe:.3f} ({curve}){more}"
+
+
+def _minutes(seconds: float) -> str:
+    m = int(seconds // 60) + 1
+    return f"{m}m" if m < 60 else f"{m // 60}h{m % 60:02d}m"
