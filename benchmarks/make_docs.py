@@ -873,10 +873,69 @@ def _longer_lora() -> str:
             f"{len(seeds)} seeds, and test accuracy went {pairs} (seeds {', '.join(map(str, seeds))}); LoRA keeps 5.")
 
 
+TEMPLATES = HERE / "templates"
+
+
+def defaults_section() -> str:
+    """From results/defaults.json (benchmarks/defaults.py report): every setting beside the Trainer."""
+    path = RESULTS / "defaults.json"
+    if not path.exists():
+        return ""
+    rows = json.loads(path.read_text())
+    lines = ["| set | metric | headstart setting | score | Trainer (5e-5) | gap | Trainer at its best rate | gap |",
+             "|---|---|---|---|---|---|---|---|"]
+    wins = {}
+    for r in rows:
+        gap = None if r["trainer_score"] is None else r["score"] - r["trainer_score"]
+        best_gap = None if r["trainer_best_score"] is None else r["score"] - r["trainer_best_score"]
+        wins.setdefault(r["strategy"], []).append(gap)
+        lines.append(f"| {r['dataset']} | {r['metric']} | {r['strategy']} | {r['score']:.3f} | "
+                     f"{_fmt(r['trainer_score'], 3)} | {_signed(gap)} | {_fmt(r['trainer_best_score'], 3)} "
+                     f"(lr {r['trainer_best_lr']}) | {_signed(best_gap)} |")
+    summary = "; ".join(f"`{k}`: at or above the default Trainer on {sum(g >= 0 for g in v if g is not None)} of "
+                        f"{sum(g is not None for g in v)} sets, worst gap {_signed(min(g for g in v if g is not None))}"
+                        for k, v in wins.items() if any(g is not None for g in v))
+    seeds = sorted({r["seeds"] for r in rows})
+    return (TEMPLATES / "defaults.md").read_text().format(
+        metric_note="accuracy (macro-F1 for the multi-label set)", command="python benchmarks/defaults.py report",
+        machine=rows[0]["machine"] if rows else "-", date=max((r["date"] for r in rows), default="-"),
+        seeds=", ".join(str(s) for s in seeds), table="\n".join(lines), summary=summary + ".")
+
+
+def choice_section() -> str:
+    """From results/choice.json (benchmarks/fit_choice.py): the leave-one-set-out picks."""
+    path = RESULTS / "choice.json"
+    if not path.exists():
+        return ""
+    data = json.loads(path.read_text())
+    rows = data["rows"]
+    lines = ["| set | metric | recommended | its score | best strategy | best score | gap | Trainer (5e-5) | "
+             "within 1 point | at or above Trainer | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['dataset']} | {r['metric']} | {r['recommended']} | {r['recommended_score']:.3f} | "
+                     f"{r['best_strategy']} | {r['best_score']:.3f} | {100 * r['gap']:.1f} pt | "
+                     f"{_fmt(r['trainer_score'], 3)} | {'yes' if r['within_1_point'] else 'no'} | "
+                     f"{'yes' if r['at_or_above_trainer'] else 'no'} | {r['seconds']:,.0f} |")
+    within = sum(r["within_1_point"] for r in rows)
+    above = sum(r["at_or_above_trainer"] for r in rows)
+    summary = (f"Within 1 point of the best on {within} of {len(rows)} sets; at or above the default Trainer on "
+               f"{above} of {len(rows)}.")
+    return (TEMPLATES / "choice.md").read_text().format(
+        command=data["command"], machine=rows[0]["machine"] if rows else "-",
+        date=max((r["date"] for r in rows), default="-"), table="\n".join(lines), summary=summary,
+        basis=data["basis"])
+
+
+def _signed(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:+.1f} pt"
+
+
 def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
+        if not isinstance(data, dict) or "dataset" not in data:
+            continue  # the cross-set files (defaults.json, choice.json) have sections of their own
         name = data["dataset"]
         if name == "self_instruct":
             parts.append(instruct_section(data))
@@ -898,6 +957,8 @@ def write_docs() -> None:
                   table(data), adapters_note(data), backbone_table(data), zero_shot_table(data), few_shot_table(data),
                   RUN_NOTES.get(name, "")]
         parts.append("\n\n".join(b for b in blocks if b) + "\n")
+    parts.append(defaults_section())
+    parts.append(choice_section())
     parts.append(averaging_section())
     parts.append(smoothing_section())
     parts.append(lora_targets_section())

@@ -140,7 +140,7 @@ def test_data_mistakes(tiny_bert, toy_data) -> None:
 def test_features_refits_on_dev_rows_and_reports_the_held_out_score(tiny_bert, toy_data3) -> None:
     """refit (the default): score the probe on the held-out dev rows, then fit it on train + dev."""
     from headstart.data import load_task
-    from headstart.strategies.features import FeaturesOptions, fit_linear_probe
+    from headstart.strategies.features import C_GRID, FeaturesOptions, fit_linear_probe
     from headstart.training import pooled_features, tokenize
 
     texts, labels = toy_data3
@@ -157,7 +157,9 @@ def test_features_refits_on_dev_rows_and_reports_the_held_out_score(tiny_bert, t
     rows = task.train.texts + task.dev.texts
     X = pooled_features(refit.model_, tokenize(refit.tokenizer_, rows, 16), pad_id=refit.tokenizer_.pad_token_id)
     y = np.concatenate([refit.encode_labels(task.train), refit.encode_labels(task.dev)])
-    W, b = fit_linear_probe(np.asarray(X), y, 3, FeaturesOptions(), multilabel=False, class_weight=None, seed=0)
+    C = refit.features_C_  # chosen by cross-validation on the training rows, kept for the refit
+    assert C in C_GRID and kept.features_C_ == C
+    W, b = fit_linear_probe(np.asarray(X), y, 3, FeaturesOptions(C=C), multilabel=False, class_weight=None, seed=0)
     np.testing.assert_allclose(refit.model_.head.weight.detach().numpy(), W, atol=1e-5)
     np.testing.assert_allclose(refit.model_.head.bias.detach().numpy(), b, atol=1e-5)
     assert not np.allclose(kept.model_.head.weight.detach().numpy(), W, atol=1e-3)

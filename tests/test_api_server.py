@@ -498,3 +498,83 @@ def test_smollm2_served_and_classifying_sentiment(tmp_path):
                  "What a fantastic, delightful experience."]
         assert list(clf.predict(texts)) == ["positive", "negative", "positive"]
         assert clf.n_unparsed_ == 0
+
+
+# -- limits: what a client cannot make the server do (issue: trust, defect 9) ------------------------------
+
+def test_abusive_requests_get_4xx_in_the_openai_format(chat_model):
+    from headstart.serving.openai_server import Limits
+
+    with BackgroundServer(create_app(chat_model, limits=Limits(max_body_bytes=4096))) as srv:
+        url = srv.base_url + "/chat/completions"
+        cases = {
+            "seed above 2**63": dict(json={"model": "tiny-llama", "messages": HELLO, "seed": 2**64}),
+            "negative seed": dict(json={"model": "tiny-llama", "messages": HELLO, "seed": -1}),
+            "huge max_tokens type": dict(json={"model": "tiny-llama", "messages": HELLO, "max_tokens": "many"}),
+            "not json": dict(content=b"{nope", headers={"content-type": "application/json"}),
+            "path-like model": dict(json={"model": "../../etc/passwd", "messages": HELLO}),
+            "oversize body": dict(json={"model": "tiny-llama", "messages": [{"role": "user", "content": "x" * 10_000}]}),
+        }
+        for name, kwargs in cases.items():
+            r = httpx.post(url, timeout=30, **kwargs)
+            assert 400 <= r.status_code < 500, (name, r.status_code, r.text)
+            error = r.json()["error"]
+            assert error["message"] and "type" in error, name
+        oversize = httpx.post(url, timeout=30, **cases["oversize body"])
+        assert oversize.status_code == 413 and "4,096 bytes" in oversize.json()["error"]["message"]
+
+        def chunks():  # no content-length: the limit counts what arrives
+            for _ in range(10):
+                yield b"x" * 1000
+
+        streamed = httpx.post(url, content=chunks(), headers={"content-type": "application/json"}, timeout=30)
+        assert streamed.status_code == 413
+        assert _post(srv, messages=HELLO, max_tokens=2).status_code == 200  # and it still serves
+
+
+def test_a_full_queue_is_told_to_retry_and_a_generation_is_time_bounded(chat_model):
+    import threading
+    import time as clock
+
+    from headstart.serving.openai_server import Limits
+
+    app = create_app(chat_model, limits=Limits(max_waiting=0, timeout_s=0.5))
+    with BackgroundServer(app) as srv:
+        chat_model.lock.acquire()  # the model is busy: one request gets in line, the next is refused
+        try:
+            first: dict = {}
+            waiter = threading.Thread(target=lambda: first.update(r=_post(srv, messages=HELLO, max_tokens=2)))
+            waiter.start()
+            deadline = clock.monotonic() + 10
+            while app.state.busy["n"] < 1 and clock.monotonic() < deadline:
+                clock.sleep(0.02)
+            refused = _post(srv, messages=HELLO, max_tokens=2)
+            assert refused.status_code == 503
+            assert refused.json()["error"]["code"] == "server_busy"
+        finally:
+            chat_model.lock.release()
+        waiter.join(30)
+        assert first["r"].status_code == 200
+        t0 = clock.monotonic()
+        long = _post(srv, messages=HELLO, max_tokens=100_000, temperature=1.0, seed=1)
+        assert long.status_code in (200, 400), long.text  # 400: over the context; 200: cut by the time limit
+        assert clock.monotonic() - t0 < 20
+
+
+def test_unexpected_errors_are_500_in_the_openai_format(chat_model, monkeypatch):
+    with BackgroundServer(create_app(chat_model)) as srv:
+        monkeypatch.setattr(chat_model, "complete", lambda *a, **k: 1 / 0)
+        r = _post(srv, messages=HELLO, max_tokens=2)
+        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+        assert "ZeroDivisionError" in r.json()["error"]["message"]
+
+
+def test_serve_reads_the_key_from_a_file_and_refuses_a_missing_one(tmp_path):
+    from typer.testing import CliRunner
+
+    from headstart.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "smollm2", "--api-key-file", str(tmp_path / "none.txt")])
+    assert result.exit_code == 1 and "cannot read an API key" in result.output and "Traceback" not in result.output
+    bad = CliRunner().invoke(app, ["serve", "smollm2", "--max-waiting", "-1"])
+    assert bad.exit_code == 1 and "invalid server limits" in bad.output

@@ -691,3 +691,20 @@ def test_a_wider_backbone_trains_full_at_the_scaled_rate_unless_one_is_given(tmp
         clf = HeadstartClassifier(backbone=str(tmp_path), strategy="full", lr=lr, progress=False)
         clf._build(2)
         assert clf.train_config_.lr == pytest.approx(expected)
+
+
+def test_features_C_is_the_cross_validated_best_of_the_grid() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    from headstart.strategies.features import C_GRID, FeaturesOptions, choose_C
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 20))
+    y = (X[:, 0] + 0.8 * rng.normal(size=90) > 0).astype(int) + (X[:, 1] > 1).astype(int)  # 3 noisy classes
+    C = choose_C(X, y, FeaturesOptions(), multilabel=False, class_weight=None, seed=0)
+    search = GridSearchCV(LogisticRegression(max_iter=3000, random_state=0), {"C": list(C_GRID)},
+                          cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring="accuracy").fit(X, y)
+    assert search.best_params_["C"] == C
+    few = np.array([0] * 10 + [1] * 2)  # a class with fewer rows than folds: the default C
+    assert choose_C(X[:12], few, FeaturesOptions(), multilabel=False, class_weight=None, seed=0) == 1.0

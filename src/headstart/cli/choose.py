@@ -54,9 +54,11 @@ def recommend(
                      data_path=str(data) if data is not None else None,
                      held_out=bool(task and task.dev_from_train))
     if task is None or not probe:
-        console.print(json.dumps({"strategy": plan.strategy, "command": plan.command, "why": plan.reasons,
-                                  "rule": plan.matched_rule}, indent=2) if json_out else plan.to_text(),
-                      highlight=False, markup=False)
+        if json_out:  # plain stdout: rich would wrap long strings
+            typer.echo(json.dumps({"strategy": plan.strategy, "command": plan.command, "why": plan.reasons,
+                                   "rule": plan.matched_rule}, indent=2))
+        else:
+            console.print(plan.to_text(), highlight=False, markup=False)
         return
     from headstart.choice.advise import advise
 
@@ -65,8 +67,10 @@ def recommend(
                   highlight=False, markup=False)
     advice = advise(task, plan, budget_seconds=seconds, backbone=backbone, max_length=max_length,
                     data_path=str(data))
-    console.print(json.dumps(advice.to_dict(), indent=2) if json_out else advice.to_text(),
-                  highlight=False, markup=False)
+    if json_out:
+        typer.echo(json.dumps(advice.to_dict(), indent=2))
+    else:
+        console.print(advice.to_text(), highlight=False, markup=False)
 
 
 @command()
@@ -114,7 +118,7 @@ def compare(
     if json_out:
         import json
 
-        console.print(json.dumps(board.to_dict(), indent=2, default=str), highlight=False, markup=False)
+        typer.echo(json.dumps(board.to_dict(), indent=2, default=str))
         return
     _print_leaderboard(board)
     console.print(board.recommendation, highlight=False, markup=False)
@@ -201,7 +205,7 @@ def auto(
                   "is reused, an interrupted final fit resumes)")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if json_out:
-        console.print(json.dumps(result, indent=2, default=str), highlight=False, markup=False)
+        typer.echo(json.dumps(result, indent=2, default=str))
         return
     dev_scores = result["final"]["dev"] or {}
     console.print(f"chosen: [bold]{escape(result['strategy'])}[/] ({escape(result['why'])}); {result['final_fit']}")

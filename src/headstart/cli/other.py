@@ -20,13 +20,29 @@ def serve(
                                          "folder or run folder")],
     host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    api_key: Annotated[str | None, typer.Option(envvar="HEADSTART_API_KEY",
-                                                help="require 'Authorization: Bearer KEY' on /v1/ requests")] = None,
+    api_key: Annotated[str | None, typer.Option(envvar="HEADSTART_API_KEY", help=(
+        "require 'Authorization: Bearer KEY' on /v1/ requests; prefer $HEADSTART_API_KEY or --api-key-file: "
+        "a key on the command line shows in `ps`"))] = None,
+    api_key_file: Annotated[Path | None, typer.Option(help="read the API key from this file (first line)")] = None,
+    max_body_kb: Annotated[int, typer.Option(help="largest request body accepted (413 beyond)")] = 1024,
+    max_waiting: Annotated[int, typer.Option(help="requests queued for the model at most (503 beyond)")] = 16,
+    timeout: Annotated[float, typer.Option(help="seconds one generation may run (then it ends, "
+                                                "finish_reason 'length')")] = 120.0,
 ) -> None:
     """Serve a causal LM over the OpenAI-compatible chat API (/v1/chat/completions, /v1/models, /health)."""
+    from headstart.errors import ConfigError
+    from headstart.serving.openai_server import Limits
     from headstart.serving.openai_server import serve as run_server
 
-    run_server(model, host=host, port=port, api_key=api_key)
+    if api_key_file is not None:
+        try:
+            api_key = api_key_file.read_text().splitlines()[0].strip()
+        except (OSError, IndexError):
+            raise ConfigError(f"cannot read an API key from {api_key_file}.", expected="a file whose first line "
+                              "is the key", found="no such file" if not api_key_file.exists() else "an empty file",
+                              fix="write the key into the file, or set HEADSTART_API_KEY") from None
+    limits = Limits(max_body_bytes=max_body_kb * 1024, max_waiting=max_waiting, timeout_s=timeout)
+    run_server(model, host=host, port=port, api_key=api_key or None, limits=limits)
 @command("zero-shot-api")
 def zero_shot_api(
     data: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL with a text column (and a label column to score)")],

@@ -163,6 +163,7 @@ class ChatModel:
     name: str
     source: str
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    max_seconds: float | None = None  # a generation's wall time at most (the server's Limits.timeout_s)
 
     @property
     def context_length(self) -> int | None:
@@ -221,7 +222,7 @@ class ChatModel:
         eos = gen_defaults.eos_token_id if gen_defaults.eos_token_id is not None else tok.eos_token_id
         sample = options.temperature > 0
         # a fresh config: a checkpoint's own sampling defaults must not change what a request asked for
-        config = GenerationConfig(max_new_tokens=budget, do_sample=sample, eos_token_id=eos,
+        config = GenerationConfig(max_new_tokens=budget, do_sample=sample, eos_token_id=eos, max_time=self.max_seconds,
                                   pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else eos,
                                   **({"temperature": options.temperature, "top_p": options.top_p} if sample else {}))
         criteria = _StopCriteria(self._decode, len(prompt), options.stop, cancel)

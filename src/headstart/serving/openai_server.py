@@ -7,7 +7,10 @@ OpenAI client libraries report them as they would the real service. With an API 
 request needs `Authorization: Bearer KEY` (401 otherwise); `/health` stays open for load balancers.
 
 One model answers one request at a time (`ChatModel.lock`): FastAPI runs the sync handlers in its thread
-pool, and a second request waits for the first.
+pool, and a second request waits for the first. `Limits` bounds what a client can make the server do: the
+request body's size (413), the requests waiting for the model (503 beyond it, so a flood cannot pile up
+threads and memory), and each generation's wall time (it ends with finish_reason "length"). Every error,
+an unexpected one included, is answered in the OpenAI error format with its status.
 
 Example:
     >>> app = create_app("smollm2")  # doctest: +SKIP
@@ -18,9 +21,12 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,65 @@ from pydantic import BaseModel, ConfigDict, Field
 from headstart.errors import HeadstartError
 from headstart.serving.chat_model import ChatModel, Completion, PromptTooLongError, load_chat_model
 
-__all__ = ["create_app", "serve", "ChatRequest"]
+__all__ = ["create_app", "serve", "ChatRequest", "Limits"]
+
+MAX_SEED = 2**63 - 1  # torch.manual_seed's range
+log = logging.getLogger("headstart.serving")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may ask of the server. Safe defaults for one small model on one machine."""
+
+    max_body_bytes: int = 1 << 20  # 1 MiB: a long chat is a few hundred KB
+    max_waiting: int = 16  # requests queued behind the one generating; more get 503
+    timeout_s: float = 120.0  # a generation's wall time at most (then finish_reason "length")
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1024 or self.max_waiting < 0 or not self.timeout_s > 0:
+            raise HeadstartError("invalid server limits.", expected="max_body_bytes >= 1024, max_waiting >= 0, "
+                                 "timeout_s > 0", found=repr(self), fix="pass positive limits")
+
+
+class _BodyLimit:
+    """ASGI middleware: a body over `limit` bytes (declared or streamed) is answered 413 before the app
+    reads it."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await _too_large(self.limit)(scope, receive, send)
+        if declared is not None:  # within the limit: the server reads at most that many bytes
+            return await self.app(scope, receive, send)
+        body, more = [], True  # no length given (chunked): read it here, up to the limit, then replay it
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, receive, send)
+            body.append(message.get("body", b""))
+            more = message.get("more_body", False)
+            if sum(map(len, body)) > self.limit:
+                return await _too_large(self.limit)(scope, receive, send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(body), "more_body": False}
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return OpenAIError(413, f"The request body is over the server's limit of {limit:,} bytes.",
+                       code="request_too_large").response()
 
 
 class _Part(BaseModel):
@@ -64,7 +128,7 @@ class ChatRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1)
     n: int | None = 1
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     stream: bool = False
     stream_options: dict | None = None
     logprobs: bool | None = None
@@ -88,21 +152,46 @@ class OpenAIError(Exception):
         return JSONResponse(body, status_code=self.status, headers=headers)
 
 
-def create_app(model_source: str | Path | ChatModel, *, api_key: str | None = None) -> FastAPI:
+def create_app(model_source: str | Path | ChatModel, *, api_key: str | None = None,
+               limits: Limits | None = None) -> FastAPI:
     """The FastAPI app serving one chat model.
 
     Args:
         model_source: a loaded `ChatModel`, or anything `load_chat_model` accepts (backbone name, model
             folder, PEFT adapter folder, run folder).
         api_key: when given, `/v1/` requests must send `Authorization: Bearer <api_key>`.
+        limits: body size, queue and time limits (`Limits()` by default).
 
     Returns:
         The app; run it with uvicorn (`serve`) or `headstart.serving.background.BackgroundServer`.
     """
     chat_model = model_source if isinstance(model_source, ChatModel) else load_chat_model(model_source)
+    limits = limits or Limits()
+    chat_model.max_seconds = limits.timeout_s
     app = FastAPI(title="headstart OpenAI-compatible server", version="1")
     app.state.chat_model = chat_model
+    app.add_middleware(_BodyLimit, limit=limits.max_body_bytes)
     created = int(time.time())
+    busy = app.state.busy = {"n": 0}  # requests generating or waiting for the model
+    busy_lock = threading.Lock()
+
+    def enter() -> None:
+        with busy_lock:
+            if busy["n"] > limits.max_waiting:  # one generating + max_waiting queued
+                raise OpenAIError(503, f"The server is busy: {busy['n']} requests are ahead of this one (the limit "
+                                  f"is {limits.max_waiting} waiting). Retry after a moment.", type="server_error",
+                                  code="server_busy")
+            busy["n"] += 1
+
+    def leave() -> None:
+        with busy_lock:
+            busy["n"] -= 1
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error answering %s", request.url.path)
+        return OpenAIError(500, f"The server failed on this request ({type(exc).__name__}); it is logged.",
+                           type="server_error", code="internal_error").response()
 
     @app.exception_handler(OpenAIError)
     async def _openai_error(request: Request, exc: OpenAIError) -> JSONResponse:
@@ -137,16 +226,23 @@ def create_app(model_source: str | Path | ChatModel, *, api_key: str | None = No
     def chat_completions(req: ChatRequest) -> dict | StreamingResponse:
         _check_request(req, chat_model)
         messages = [m.as_dict() for m in req.messages]
+        enter()
+        streaming = False
         try:
             if req.stream:
                 stream = chat_model.stream(messages, **req.sampling())
                 usage = bool((req.stream_options or {}).get("include_usage"))
-                return StreamingResponse(_events(stream, chat_model.name, usage), media_type="text/event-stream")
+                streaming = True  # the stream leaves when it ends
+                return StreamingResponse(_events(stream, chat_model.name, usage, on_end=leave),
+                                         media_type="text/event-stream")
             return _response(chat_model.complete(messages, **req.sampling()), chat_model.name)
         except PromptTooLongError as exc:
             raise OpenAIError(400, str(exc), code="context_length_exceeded", param="messages") from None
         except HeadstartError as exc:
             raise OpenAIError(400, str(exc)) from None
+        finally:
+            if not streaming:
+                leave()
 
     return app
 
@@ -175,7 +271,7 @@ def _response(c: Completion, model: str) -> dict:
             "usage": _usage(c)}
 
 
-def _events(stream, model: str, include_usage: bool) -> Iterator[str]:
+def _events(stream, model: str, include_usage: bool, on_end=None) -> Iterator[str]:
     """Server-sent events in the OpenAI chunk format: the role, the content pieces, the finish reason,
     optionally the usage, then `[DONE]`."""
     head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -195,11 +291,15 @@ def _events(stream, model: str, include_usage: bool) -> Iterator[str]:
         yield "data: [DONE]\n\n"
     finally:
         stream.close()
+        if on_end is not None:
+            on_end()
 
 
 def serve(model_source: str | Path, *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-          log_level: str = "info") -> None:
+          limits: Limits | None = None, log_level: str = "info") -> None:
     """Load the model and serve it until interrupted (what `headstart serve` runs)."""
     import uvicorn
 
-    uvicorn.run(create_app(model_source, api_key=api_key), host=host, port=port, log_level=log_level)
+    limits = limits or Limits()
+    uvicorn.run(create_app(model_source, api_key=api_key, limits=limits), host=host, port=port,
+                log_level=log_level, timeout_keep_alive=5, limit_concurrency=limits.max_waiting + 16)

@@ -32,6 +32,7 @@ from headstart.modeling import TransformerClassifier
 from headstart.options import OptionBag, estimator_signature, options_of, strategy_options, training_options
 from headstart.persist import SavedMeta, load_model, save_model
 from headstart.strategies import make_strategy, saved_strategy
+from headstart.strategies.features import choose_C
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities
 from headstart.training.checkpoint import REFIT_CHECKPOINT
 from headstart.training.drift import drift_from, snapshot
@@ -220,8 +221,14 @@ class HeadEstimator(TaskEstimator):
 
         def fit_head(features: list, labels) -> None:
             X, y = objective.probe(features, labels)
+            if self.features_C_ is None:  # chosen once, on the training rows; the refit keeps it
+                self.features_C_ = o.C if o.C is not None else choose_C(
+                    np.asarray(X), np.asarray(y), o, multilabel=objective.multilabel,
+                    class_weight="balanced" if balanced else None, seed=cfg.seed)
             warm_start_head(model, np.asarray(X), np.asarray(y), multilabel=objective.multilabel,
-                            balanced=balanced, seed=cfg.seed, C=o.C, classifier=o.classifier)
+                            balanced=balanced, seed=cfg.seed, C=self.features_C_, classifier=o.classifier)
+
+        self.features_C_ = None
 
         pooled = list(pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments))
         fit_head(pooled, train.labels)

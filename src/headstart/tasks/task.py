@@ -125,4 +125,4 @@ def costs(est, n_train: int) -> dict:
         "refit_on_dev": bool(getattr(est, "refit_on_dev_", False)),
         "trained_on": "train + dev (refit after early stopping; dev scores from the first fit)"
         if getattr(est, "refit_on_dev_", False) else "train (dev held out for early stopping)",
-    }
+    } | ({"features_C": est.features_C_} if getattr(est, "features_C_", None) is not None else {})
