@@ -34,6 +34,7 @@ from headstart.training.masking import MaskedLM
 __all__ = ["pretrain", "read_corpus", "task_texts", "chunk_documents"]
 
 WARMUP_LR = 5e-4  # the head-only warm-up epoch of a fresh masked-LM head
+MIN_CHUNKS = 4  # one dev chunk at least, and a few to train on
 
 
 def read_corpus(path: str | Path) -> list[str]:
@@ -130,6 +131,12 @@ def _pretrain(corpus, folder, *, backbone: str, tapt: bool, name: str | None, ep
         raise BackboneError(f"masked-LM pretraining needs an encoder; {bb.name!r} is a {bb.anatomy.family} "
                             f"{bb.anatomy.kind}.", expected="a BERT-style encoder (BERT, RoBERTa, DistilBERT, "
                             "ELECTRA, MPNet)", found=bb.anatomy.family, fix="pick an encoder backbone")
+    chunks = chunk_documents(bb.tokenizer, docs, max_length)
+    if len(chunks) < MIN_CHUNKS:
+        raise DataError(f"the corpus is too small to pretrain on: {len(chunks)} chunk(s) of up to {max_length} "
+                        "tokens.", expected=f"at least {MIN_CHUNKS} chunks (a few thousand words; domain "
+                        "pretraining pays with millions)", found=f"{len(docs)} document(s)", file=corpus,
+                        fix="pass a larger unlabelled corpus, one document per line")
     mlm, fresh = _masked_lm(bb.source)
     folder.begin()
     if fresh:
@@ -139,7 +146,6 @@ def _pretrain(corpus, folder, *, backbone: str, tapt: bool, name: str | None, ep
     model = TransformerClassifier(getattr(mlm, mlm.base_model_prefix), bb.anatomy, mlm.config.vocab_size,
                                   dropout=0.0, per_token=True)
     model.head = nn.Sequential(*[get_module(mlm, path) for path in bb.anatomy.mlm_head])
-    chunks = chunk_documents(tokenizer, docs, max_length)
     order = np.random.default_rng(seed).permutation(len(chunks))
     n_dev = max(1, round(dev_fraction * len(chunks)))
     pick = lambda idx: Examples([chunks[i][0] for i in idx], [chunks[i][1] for i in idx])  # noqa: E731
