@@ -25,7 +25,7 @@ def serve(
         "a key on the command line shows in `ps`"))] = None,
     api_key_file: Annotated[Path | None, typer.Option(help="read the API key from this file (first line)")] = None,
     max_body_kb: Annotated[int, typer.Option(help="largest request body accepted (413 beyond)")] = 1024,
-    max_waiting: Annotated[int, typer.Option(help="requests queued for the model at most (503 beyond)")] = 16,
+    max_waiting: Annotated[int, typer.Option(help="requests queued for the model at most (503 beyond)")] = 64,
     timeout: Annotated[float, typer.Option(help="seconds one generation may run (then it ends, "
                                                 "finish_reason 'length')")] = 120.0,
 ) -> None:

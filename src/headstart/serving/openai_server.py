@@ -49,7 +49,7 @@ class Limits:
     """What one client may ask of the server. Safe defaults for one small model on one machine."""
 
     max_body_bytes: int = 1 << 20  # 1 MiB: a long chat is a few hundred KB
-    max_waiting: int = 16  # requests queued behind the one generating; more get 503
+    max_waiting: int = 64  # requests queued behind the one generating; more get 503
     timeout_s: float = 120.0  # a generation's wall time at most (then finish_reason "length")
 
     def __post_init__(self) -> None:
