@@ -4,7 +4,7 @@ dev score and learning curve, the TF-IDF and majority baselines, and each candid
 
     python benchmarks/choice_evidence.py [--sets trec6,sst2]     # rows in results/choice/evidence.jsonl
 
-benchmarks/fit_choice.py fits the recommender's expectations on these rows and the dev scores of
+benchmarks/choice.py fits the recommender's expectations on these rows and the dev scores of
 benchmarks/defaults.py. The probe's score here is on the calibration set's dev rows, like the strategies'.
 """
 

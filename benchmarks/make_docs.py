@@ -903,7 +903,7 @@ def defaults_section() -> str:
 
 
 def choice_section() -> str:
-    """From results/choice.json (benchmarks/fit_choice.py): the leave-one-set-out picks."""
+    """From results/choice.json (benchmarks/choice.py): the leave-one-set-out picks."""
     path = RESULTS / "choice.json"
     if not path.exists():
         return ""

@@ -7,7 +7,7 @@ For each candidate strategy the expected dev score is read off the frozen-featur
 
 where q is the share of the probe's headroom the strategy closed on the calibration sets (its 10th, 50th and
 90th percentiles give the range, its mean the middle). The q table is data (`expectations.json`), fitted by
-`benchmarks/fit_choice.py` on the dev rows of every calibration set, with a leave-one-set-out check; it is
+`benchmarks/choice.py` on the dev rows of every calibration set, with a leave-one-set-out check; it is
 not hand-set. The pick is the candidate with the best expected score whose measured training time fits
 the budget (the cheapest of those expected within NEAR_TIE of the best); `features` when no fine-tuning is expected to add GAIN_MIN (a point) over the probe, or when
 nothing else fits.

@@ -1,6 +1,6 @@
 """Fit the evidence-based recommender's expectations on the calibration sets, and check them leave-one-out.
 
-    python benchmarks/fit_choice.py          # writes src/headstart/choice/expectations.json and
+    python benchmarks/choice.py          # writes src/headstart/choice/expectations.json and
                                              # benchmarks/results/choice.json
 
 Inputs (both measured on the calibration sets' dev rows, never test):
@@ -84,7 +84,7 @@ def main() -> None:
     sets = scores()
     table = fit(sets)
     OUT.write_text(json.dumps({"strategies": table, "fitted_on": sorted(sets), "metric": "primary",
-                               "command": "python benchmarks/fit_choice.py", "machine": machine(),
+                               "command": "python benchmarks/choice.py", "machine": machine(),
                                "date": dt.date.today().isoformat()}, indent=2) + "\n")
     loo = []
     for held in sets:
@@ -100,7 +100,7 @@ def main() -> None:
                     "at_or_above_trainer": s["trainer"] is None or s["score"][chosen] >= s["trainer"],
                     "budget_s": BUDGET, "seconds": round(s["evidence_seconds"] + s["seconds"].get(chosen, 0.0), 1),
                     "machine": machine(), "date": dt.date.today().isoformat()})
-    LOO.write_text(json.dumps({"rows": loo, "budget_s": BUDGET, "command": "python benchmarks/fit_choice.py",
+    LOO.write_text(json.dumps({"rows": loo, "budget_s": BUDGET, "command": "python benchmarks/choice.py",
                                "basis": BASIS}, indent=2) + "\n")
     print(json.dumps(table, indent=1))
     for r in loo:
