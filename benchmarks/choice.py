@@ -34,7 +34,7 @@ RUNS = RESULTS / "defaults" / "runs.jsonl"
 OUT = HERE.parent / "src" / "headstart" / "choice" / "expectations.json"
 LOO = RESULTS / "choice.json"
 # the setting whose rows stand for each strategy's default (the first one present on a set is used)
-SETTINGS = {"full": ("full",), "lora": ("lora", "lora norefit"), "top-n": ("top-n", "top-n norefit")}
+SETTINGS = {"full": ("full e5 nocap", "full"), "lora": ("lora", "lora norefit"), "top-n": ("top-n", "top-n norefit")}
 TRAINER = "trainer lr5e-5"
 BASIS = ("recommended: the pick of `recommend` for the set with the expectations fitted on the other sets "
          "(leave-one-set-out), from the set's own measured probe and costs; scores: dev rows of the calibration "

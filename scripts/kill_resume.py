@@ -89,10 +89,12 @@ def loop(task: str, loops: int, seed: int) -> dict:
             out = tmp / f"run{i}"
             extra: list[str] = []
             killed_this = 0
+            span = full_seconds  # the kill comes at a random moment within this; shrunk when a run outpaces it
             while True:
                 proc = subprocess.Popen(_command(data, out, model, *extra), env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
-                delay = rng.uniform(0.5, full_seconds) if killed_this < 3 else None
+                delay = rng.uniform(0.2, 0.9) * span if killed_this < 3 else None
+                started = time.perf_counter()
                 try:
                     proc.wait(timeout=delay)
                 except subprocess.TimeoutExpired:
@@ -101,6 +103,10 @@ def loop(task: str, loops: int, seed: int) -> dict:
                     kills += 1
                     killed_this += 1
                     extra = ["--resume"] if (out / "checkpoint.safetensors").exists() else ["--overwrite"]
+                    continue
+                if proc.returncode == 0 and killed_this == 0:  # it finished before its kill: again, sooner
+                    span = min(span, time.perf_counter() - started) * 0.8
+                    extra = ["--overwrite"]
                     continue
                 if proc.returncode != 0:
                     err = proc.stderr.read().decode(errors="replace")

@@ -64,7 +64,7 @@ def auto(train, out: str | Path, budget_seconds: float = 1200.0, *, dev=None, te
     names = [pick, *rivals]
     compare_budget = left - reserve
     board = _board(out / CHOICE)
-    if board is None and compare_budget >= 2 * advice.seconds.get(pick, 0.0) and len(names) > 1:
+    if board is None and compare_budget >= advice.seconds.get(pick, 0.0) and len(names) > 1:
         say(f"comparing {', '.join(names)} within {duration(compare_budget)} "
             f"({duration(reserve)} kept for the final fit)")
         columns = {"text_column": text_column} if text_column else {}
