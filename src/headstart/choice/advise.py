@@ -137,10 +137,13 @@ def advise(task: TaskData, plan: Plan, *, budget_seconds: float = 1200.0, backbo
     if ev.tfidf is not None and ev.probe is not None and ev.tfidf > ev.probe:
         why.append(f"TF-IDF + logistic regression scores {ev.tfidf:.3f}, above the probe: the labels hinge on "
                    "words the frozen embedding blurs, so adapting the encoder should pay")
-    if strategy != plan.strategy:
+    if strategy != plan.strategy and plan.strategy in expected:
         why.append(f"the table alone would say {plan.strategy} (rule {plan.matched_rule}); the measured "
-                   f"expectation of {strategy} is {expected[strategy][1] - expected.get(plan.strategy, (0, 0, 0))[1]:+.3f} "
-                   f"higher at a cost that fits the budget")
+                   f"expectation of {strategy} is {expected[strategy][1] - expected[plan.strategy][1]:+.3f} "
+                   f"against it, at a cost that fits the budget")
+    elif strategy != plan.strategy:
+        why.append(f"the table alone would say {plan.strategy} (rule {plan.matched_rule}), which has no fitted "
+                   f"expectation; {strategy} is the best measured one that fits the budget")
     data = shlex.quote(data_path) if data_path else "DATA"
     return Advice(strategy, f"headstart train {data} --strategy {strategy} --out runs/{strategy}", why, plan,
                   expected, seconds, ev, budget_seconds)
