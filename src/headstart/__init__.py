@@ -12,24 +12,39 @@
 
 from __future__ import annotations
 
-from headstart.backbones import list_backbones, load_backbone
-from headstart.choice.compare import compare
-from headstart.choice.recommend import recommend
-from headstart.config import TrainConfig
-from headstart.data import load_task, read_split
-from headstart.ensemble import EnsembleClassifier
-from headstart.errors import BackboneError, ConfigError, DataError, HeadstartError
-from headstart.multi import MultiAdapterClassifier
-from headstart.runs import evaluate_run, train_run
-from headstart.strategies import STRATEGIES, make_strategy
-from headstart.tasks.classification.estimator import HeadstartClassifier
-from headstart.tasks.extractive_qa.estimator import HeadstartQA
-from headstart.tasks.registry import load
-from headstart.tasks.tagging.estimator import HeadstartTagger
+import importlib
 
 __version__ = "0.2.0"
-__all__ = [
-    "HeadstartClassifier", "HeadstartTagger", "HeadstartQA", "load", "TrainConfig", "load_task", "read_split", "load_backbone", "list_backbones",
-    "recommend", "train_run", "evaluate_run", "compare", "EnsembleClassifier", "MultiAdapterClassifier", "STRATEGIES", "make_strategy",
-    "HeadstartError", "DataError", "ConfigError", "BackboneError", "__version__",
-]
+
+# name -> the module that defines it, imported on first use (PEP 562): `import headstart` stays instant,
+# and `headstart --help` does not pay for torch and transformers
+_EXPORTS = {
+    "HeadstartClassifier": "headstart.tasks.classification.estimator",
+    "HeadstartPairClassifier": "headstart.tasks.pairs.estimator",
+    "HeadstartTagger": "headstart.tasks.tagging.estimator",
+    "HeadstartQA": "headstart.tasks.extractive_qa.estimator",
+    "load": "headstart.tasks.registry",
+    "TrainConfig": "headstart.config",
+    "load_task": "headstart.data", "read_split": "headstart.data",
+    "load_backbone": "headstart.backbones", "list_backbones": "headstart.backbones",
+    "recommend": "headstart.choice.recommend", "advise": "headstart.choice.advise",
+    "compare": "headstart.choice.compare", "auto": "headstart.choice.auto",
+    "train_run": "headstart.runs", "evaluate_run": "headstart.runs",
+    "EnsembleClassifier": "headstart.ensemble", "MultiAdapterClassifier": "headstart.multi",
+    "STRATEGIES": "headstart.strategies", "make_strategy": "headstart.strategies",
+    "HeadstartError": "headstart.errors", "DataError": "headstart.errors", "ConfigError": "headstart.errors",
+    "BackboneError": "headstart.errors",
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'headstart' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value  # once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
