@@ -100,8 +100,9 @@ def main() -> None:
                     "at_or_above_trainer": s["trainer"] is None or s["score"][chosen] >= s["trainer"],
                     "budget_s": BUDGET, "seconds": round(s["evidence_seconds"] + s["seconds"].get(chosen, 0.0), 1),
                     "machine": machine(), "date": dt.date.today().isoformat()})
-    LOO.write_text(json.dumps({"rows": loo, "budget_s": BUDGET, "command": "python benchmarks/choice.py",
-                               "basis": BASIS}, indent=2) + "\n")
+    LOO.write_text(json.dumps({"dataset": "calibration sets (leave one out)", "kind": "cross-set", "runs": loo,
+                               "budget_s": BUDGET, "command": "python benchmarks/choice.py", "basis": BASIS,
+                               "machine": machine(), "date": dt.date.today().isoformat()}, indent=2) + "\n")
     print(json.dumps(table, indent=1))
     for r in loo:
         print(f"{r['dataset']:<13} pick {r['recommended']:<8} {r['recommended_score']:.3f}  best {r['best_strategy']:<8} "

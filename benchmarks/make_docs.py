@@ -881,7 +881,7 @@ def defaults_section() -> str:
     path = RESULTS / "defaults.json"
     if not path.exists():
         return ""
-    rows = json.loads(path.read_text())
+    rows = json.loads(path.read_text())["runs"]
     lines = ["| set | metric | headstart setting | score | Trainer (5e-5) | gap | Trainer at its best rate | gap |",
              "|---|---|---|---|---|---|---|---|"]
     wins = {}
@@ -908,7 +908,7 @@ def choice_section() -> str:
     if not path.exists():
         return ""
     data = json.loads(path.read_text())
-    rows = data["rows"]
+    rows = data["runs"]
     lines = ["| set | metric | recommended | its score | best strategy | best score | gap | Trainer (5e-5) | "
              "within 1 point | at or above Trainer | seconds |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -934,8 +934,8 @@ def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        if not isinstance(data, dict) or "dataset" not in data:
-            continue  # the cross-set files (defaults.json, choice.json) have sections of their own
+        if data.get("kind") == "cross-set":
+            continue  # defaults.json, choice.json: sections of their own, below
         name = data["dataset"]
         if name == "self_instruct":
             parts.append(instruct_section(data))

@@ -65,7 +65,7 @@ def main() -> None:
         rows.append(_fuzz(name, read, tf.SEEDS[seed], suffix, tf, given, HeadstartError))
         print(rows[-1], flush=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"rows": rows, "machine": machine(), "date": dt.date.today().isoformat(),
+    OUT.write_text(json.dumps({"dataset": "reliability", "runs": rows, "machine": machine(), "date": dt.date.today().isoformat(),
                                "command": f"python scripts/fuzz.py --cases {args.cases}"}, indent=2) + "\n")
 
 

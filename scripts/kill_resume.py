@@ -132,7 +132,7 @@ def main() -> None:
 
     rows = [loop(task, args.loops, args.seed) for task in args.tasks.split(",")]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"rows": rows, "machine": machine(), "date": dt.date.today().isoformat(),
+    OUT.write_text(json.dumps({"dataset": "reliability", "runs": rows, "machine": machine(), "date": dt.date.today().isoformat(),
                                "command": f"python scripts/kill_resume.py --loops {args.loops} --tasks {args.tasks}"},
                               indent=2) + "\n")
     print(json.dumps(rows, indent=1))

@@ -26,7 +26,7 @@ def fuzz() -> str:
     lines = ["| reader | cases | loaded | refused with headstart's error | other exceptions or unnamed files |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['reader']} | {r['cases']:,} | {r.get('loaded', 0):,} | {r.get('refused', 0):,} | {r['failures']} |"
-              for r in data["rows"]]
+              for r in data["runs"]]
     return _stamp(data) + "\n\n" + "\n".join(lines)
 
 
@@ -35,12 +35,13 @@ def kill() -> str:
     if not data:
         return "Not run yet: `python scripts/kill_resume.py --loops 20`."
     lines = ["| task | loops | kills (SIGKILL) | final weights identical to the uninterrupted run |", "|---|---|---|---|"]
-    lines += [f"| {r['task']} | {r['loops']} | {r['kills']} | {r['identical']}/{r['loops']} |" for r in data["rows"]]
+    lines += [f"| {r['task']} | {r['loops']} | {r['kills']} | {r['identical']}/{r['loops']} |" for r in data["runs"]]
     return _stamp(data) + "\n\n" + "\n".join(lines)
 
 
 def soak() -> str:
-    r = _load("soak")
+    data = _load("soak")
+    r = data["runs"][0] if data else None
     if not r:
         return "Not run yet: `python scripts/soak.py --requests 10000 --concurrency 32`."
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))

@@ -92,7 +92,8 @@ def main() -> None:
            "date": dt.date.today().isoformat(),
            "command": f"python scripts/soak.py --requests {args.requests} --concurrency {args.concurrency}"}
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(row, indent=2) + "\n")
+    OUT.write_text(json.dumps({"dataset": "reliability", "runs": [row], "command": row["command"],
+                               "machine": row["machine"], "date": row["date"]}, indent=2) + "\n")
     print(json.dumps(row, indent=1))
 
 
