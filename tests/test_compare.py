@@ -243,11 +243,8 @@ def test_recommend_says_when_to_compare() -> None:
 
 
 @pytest.fixture(scope="module")
-def data_csv(tmp_path_factory, toy_data) -> Path:
-    texts, labels = toy_data
-    path = tmp_path_factory.mktemp("compare") / "reviews.csv"
-    pd.DataFrame({"review": texts[:40], "y": labels[:40]}).to_csv(path, index=False)
-    return path
+def data_csv(reviews_csv) -> Path:
+    return reviews_csv
 
 
 def test_compare_end_to_end(data_csv: Path, tiny_bert: Path, tmp_path: Path) -> None:

@@ -17,13 +17,8 @@ pytestmark = pytest.mark.xdist_group("compare")
 
 
 @pytest.fixture(scope="module")
-def data_csv(tmp_path_factory, toy_data) -> Path:
-    import pandas as pd
-
-    texts, labels = toy_data
-    path = tmp_path_factory.mktemp("resume") / "reviews.csv"
-    pd.DataFrame({"review": texts[:40], "y": labels[:40]}).to_csv(path, index=False)
-    return path
+def data_csv(reviews_csv) -> Path:
+    return reviews_csv
 
 
 def _command(data_csv: Path, tiny_bert: Path, out: Path) -> list[str]:

@@ -118,51 +118,27 @@ def _check(read, data: bytes, suffix: str) -> None:
         # anything else propagates and fails the case, with hypothesis' minimal example
 
 
-def _classification(path: Path):
-    from headstart.data import load_task
+def _reader(dotted: str):
+    """`module:function`, imported when first called (the readers pull in pandas and friends)."""
+    module, _, name = dotted.partition(":")
 
-    return load_task(path)
+    def read(path: Path):
+        import importlib
 
+        return getattr(importlib.import_module(module), name)(path)
 
-def _pairs(path: Path):
-    from headstart.tasks.pairs.reader import read_pairs
-
-    return read_pairs(path)
-
-
-def _conll(path: Path):
-    from headstart.tasks.tagging.reader import read_token_file
-
-    return read_token_file(path)
+    return read
 
 
-def _squad(path: Path):
-    from headstart.tasks.extractive_qa.reader import read_squad
-
-    return read_squad(path)
-
-
-def _instructions(path: Path):
-    from headstart.tasks.generation.reader import read_instructions
-
-    return read_instructions(path)
-
-
-def _detect(path: Path):
-    from headstart.tasks.registry import detect_task
-
-    return detect_task(path)
-
-
-READERS = {
-    "classification-csv": (_classification, "csv", ".csv"),
-    "classification-tsv": (_classification, "tsv", ".tsv"),
-    "classification-jsonl": (_classification, "jsonl", ".jsonl"),
-    "pairs": (_pairs, "pairs", ".csv"),
-    "conll": (_conll, "conll", ".txt"),
-    "squad": (_squad, "squad", ".json"),
-    "instructions": (_instructions, "instructions", ".jsonl"),
-    "detect-task": (_detect, "conll", ".txt"),
+READERS = {  # name -> (reader, seed file, suffix)
+    "classification-csv": (_reader("headstart.data:load_task"), "csv", ".csv"),
+    "classification-tsv": (_reader("headstart.data:load_task"), "tsv", ".tsv"),
+    "classification-jsonl": (_reader("headstart.data:load_task"), "jsonl", ".jsonl"),
+    "pairs": (_reader("headstart.tasks.pairs.reader:read_pairs"), "pairs", ".csv"),
+    "conll": (_reader("headstart.tasks.tagging.reader:read_token_file"), "conll", ".txt"),
+    "squad": (_reader("headstart.tasks.extractive_qa.reader:read_squad"), "squad", ".json"),
+    "instructions": (_reader("headstart.tasks.generation.reader:read_instructions"), "instructions", ".jsonl"),
+    "detect-task": (_reader("headstart.tasks.registry:detect_task"), "conll", ".txt"),
 }
 
 

@@ -20,6 +20,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from headstart.choice.compare.scheduler import budget_text
 from headstart.choice.evidence import Evidence, gather
 from headstart.choice.recommend import Plan
 from headstart.data import TaskData
@@ -63,7 +64,7 @@ def pick(expected: dict[str, tuple[float, float, float]], seconds: dict[str, flo
     for s in candidates:
         if s in expected and s not in fits:
             why.append(f"{s} would take about {duration(seconds[s])} here, over the {duration(budget)} budget "
-                       f"(--budget {_minutes(seconds[s] * 1.2)} would cover it)")
+                       f"(--budget {budget_text(seconds[s] * 1.2)} would cover it)")
     if not fits:
         return "features", [*why, "nothing else fits the budget: the probe itself is the answer"]
     top = max(expected[s][1] for s in fits)
@@ -155,8 +156,3 @@ def _probe_line(ev: Evidence) -> str:
     more = ("" if slope is None else f"; {slope:+.1f} points per doubling of the rows, so more labelled data "
             + ("would still help" if slope >= 1 else "would help little"))
     return f"frozen-feature probe: dev {ev.metric} {ev.probe:.3f} ({curve}){more}"
-
-
-def _minutes(seconds: float) -> str:
-    m = int(seconds // 60) + 1
-    return f"{m}m" if m < 60 else f"{m // 60}h{m % 60:02d}m"

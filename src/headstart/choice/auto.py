@@ -130,17 +130,14 @@ def _winner(board: dict | None, pick: str) -> tuple[str, str]:
 
 
 def _adopt(run: Path, out: Path) -> dict:
-    """Copy a finished candidate run into OUT (its files, not its marker)."""
-    for item in run.iterdir():
-        if item.name.startswith((".headstart", "headstart-run")) or item.name == "train.log":
-            continue
-        target = out / item.name
+    """Copy a finished candidate run into OUT (its files, not its marker, lock or log)."""
+    items = [p for p in run.iterdir() if not p.name.startswith((".headstart", "headstart-run")) and p.name != "train.log"]
+    for item in items:
         if item.is_dir():
-            shutil.copytree(item, target, dirs_exist_ok=True)
+            shutil.copytree(item, out / item.name, dirs_exist_ok=True)
         else:
-            shutil.copy2(item, target)
-    record_files(out, *[p.name for p in run.iterdir() if not p.name.startswith((".headstart", "headstart-run"))
-                        and p.name != "train.log"])
+            shutil.copy2(item, out / item.name)
+    record_files(out, *(p.name for p in items))
     return json.loads((out / "metrics.json").read_text())
 
 

@@ -74,13 +74,12 @@ class Evidence:
 
 
 def measure_costs(task: TaskData, strategies: list[str], *, backbone: str, max_length: int, batch_size: int = 32,
-                  epochs: dict[str, int] | None = None, seed: int = 0) -> dict[str, Cost]:
+                  epochs: dict[str, int] | None = None, seed: int = 0, loaded=None) -> dict[str, Cost]:
     """Time a few real training steps of each strategy on batches of this data, and one inference pass,
-    then extrapolate to an epoch over all the rows. Closed-form `features` costs one inference pass."""
+    then extrapolate to an epoch over all the rows. Closed-form `features` costs one inference pass.
+    `loaded`: (the Backbone, the seconds its load took), when the caller has it already."""
     rng = np.random.default_rng(seed)
-    t0 = time.perf_counter()
-    bb = load_backbone(backbone)
-    load = time.perf_counter() - t0
+    bb, load = loaded or _load(backbone)
     n_labels = len(task.labels)
     texts = [task.train.texts[i] for i in rng.choice(len(task.train), min(len(task.train), batch_size * 4),
                                                       replace=False)]
@@ -148,14 +147,20 @@ def _time_steps(model, strategy, batches, pad_id) -> tuple[float, int | None]:
     return float(np.mean(seconds[1:] or seconds)), depth
 
 
-def probe_curve(task: TaskData, *, backbone: str, max_length: int, seed: int = 0) -> tuple[float, list, float]:
+def _load(backbone: str):
+    t0 = time.perf_counter()
+    bb = load_backbone(backbone)
+    return bb, time.perf_counter() - t0
+
+
+def probe_curve(task: TaskData, *, backbone: str, max_length: int, seed: int = 0, loaded=None) -> tuple[float, list, float]:
     """(dev score of the frozen-feature probe on the whole sample, [(rows, dev score)] on growing parts of
     it, seconds). The probe is the `features` strategy's: logistic regression on the pooled embeddings."""
     from headstart.strategies.features import FeaturesOptions, fit_linear_probe
 
     t0 = time.perf_counter()
-    bb = load_backbone(backbone)
-    model = TransformerClassifier(bb.model, bb.anatomy, len(task.labels))
+    bb = (loaded or _load(backbone))[0]
+    model = TransformerClassifier(bb.model, bb.anatomy, len(task.labels))  # inference only: shared safely
     rng = np.random.default_rng(seed)
     keep = rng.permutation(len(task.train))[:SAMPLE_ROWS]
     metric = primary_metric(len(task.labels), task.multilabel)
@@ -194,7 +199,8 @@ def gather(task: TaskData, strategies: list[str], *, backbone: str, max_length: 
     t0 = time.perf_counter()
     metric = primary_metric(len(task.labels), task.multilabel)
     ev = Evidence(metric, len(task.train), len(task.dev), len(task.labels))
-    ev.probe, ev.curve, _ = probe_curve(task, backbone=backbone, max_length=max_length, seed=seed)
+    loaded = _load(backbone)  # once, for the probe and the timed steps
+    ev.probe, ev.curve, _ = probe_curve(task, backbone=backbone, max_length=max_length, seed=seed, loaded=loaded)
     y, yd = task.train.encode(task.labels, task.multilabel), task.dev.encode(task.labels, task.multilabel)
     # on the probe's sample, each text cut to TFIDF_CHARS (about what the model reads at 128 tokens, and what
     # keeps long documents from costing minutes: 20newsgroups took 335 s on whole texts)
@@ -204,6 +210,6 @@ def gather(task: TaskData, strategies: list[str], *, backbone: str, max_length: 
                               task.multilabel).get(metric)
     ev.majority = majority_baseline(y, yd, len(task.labels), task.multilabel, labels=task.labels).get(metric)
     ev.costs = measure_costs(task, [s for s in strategies if s in STRATEGIES], backbone=backbone,
-                             max_length=max_length, seed=seed)
+                             max_length=max_length, seed=seed, loaded=loaded)
     ev.seconds = time.perf_counter() - t0
     return ev

@@ -13,13 +13,13 @@ a time.
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from headstart.errors import BackboneError, ConfigError, HeadstartError
+from headstart.serving.stopping import QueueStreamer, StopCriteria, cut_at_stop, held_back
 
 __all__ = ["Sampling", "Completion", "ChatModel", "ChatStream", "PromptTooLongError", "load_chat_model",
            "format_messages", "DEFAULT_MAX_TOKENS"]
@@ -104,51 +104,6 @@ def _check_messages(messages: list[dict]) -> list[dict]:
     return [{"role": m["role"], "content": m["content"]} for m in messages]
 
 
-def _cut_at_stop(text: str, stops: Sequence[str]) -> tuple[str, bool]:
-    """`text` up to the earliest stop string, and whether one occurred."""
-    cuts = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return (text[: min(cuts)], True) if cuts else (text, False)
-
-
-def _held_back(text: str, stops: Sequence[str]) -> int:
-    """How many trailing characters of `text` might be the start of a stop string (not safe to stream yet)."""
-    return max((k for s in stops for k in range(1, len(s)) if text.endswith(s[:k])), default=0)
-
-
-class _StopCriteria:
-    """Ends generation at a stop string or when the consumer cancels (a `StoppingCriteria`, duck-typed)."""
-
-    def __init__(self, decode, prompt_len: int, stops: Sequence[str], cancel: threading.Event | None) -> None:
-        self.decode, self.prompt_len, self.stops, self.cancel = decode, prompt_len, stops, cancel
-        self.hit = False
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        if self.stops:
-            self.hit = _cut_at_stop(self.decode(input_ids[0, self.prompt_len:]), self.stops)[1]
-        done = self.hit or (self.cancel is not None and self.cancel.is_set())
-        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
-
-
-class _QueueStreamer:
-    """Hands each new token id from `generate` to the consumer thread (a transformers streamer)."""
-
-    def __init__(self) -> None:
-        self.queue: queue.Queue = queue.Queue()
-        self._prompt_seen = False
-
-    def put(self, value) -> None:
-        if not self._prompt_seen:  # generate first puts the prompt itself
-            self._prompt_seen = True
-            return
-        for token in value.reshape(-1).tolist():
-            self.queue.put(token)
-
-    def end(self) -> None:
-        self.queue.put(None)
-
-
 @dataclass
 class ChatModel:
     """A loaded causal LM and its tokenizer, answering chat messages one request at a time.
@@ -225,7 +180,7 @@ class ChatModel:
         config = GenerationConfig(max_new_tokens=budget, do_sample=sample, eos_token_id=eos, max_time=self.max_seconds,
                                   pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else eos,
                                   **({"temperature": options.temperature, "top_p": options.top_p} if sample else {}))
-        criteria = _StopCriteria(self._decode, len(prompt), options.stop, cancel)
+        criteria = StopCriteria(self._decode, len(prompt), options.stop, cancel)
         ids = torch.tensor([prompt], device=self.model.device)
         with self.lock, torch.inference_mode():
             if options.seed is not None:
@@ -236,7 +191,7 @@ class ChatModel:
 
     def _completion(self, prompt: list[int], generated: list[int], hit: bool, options: Sampling,
                     budget: int) -> Completion:
-        text, cut = _cut_at_stop(self._decode(generated), options.stop)
+        text, cut = cut_at_stop(self._decode(generated), options.stop)
         ended = hit or cut or (bool(generated) and generated[-1] in self._eos_ids()) or len(generated) < budget
         return Completion(text, "stop" if ended else "length", len(prompt), len(generated))
 
@@ -261,7 +216,7 @@ class ChatStream:
         self.completion: Completion | None = None
 
     def __iter__(self) -> Iterator[str]:
-        streamer, result = _QueueStreamer(), {}
+        streamer, result = QueueStreamer(), {}
 
         def work() -> None:
             try:
@@ -302,9 +257,9 @@ class ChatStream:
         self._cancel.set()
 
     def _safe_text(self, generated: list[int]) -> str:
-        text, hit = _cut_at_stop(self._model._decode(generated), self._options.stop)
+        text, hit = cut_at_stop(self._model._decode(generated), self._options.stop)
         if not hit:
-            text = text[: len(text) - _held_back(text, self._options.stop)]
+            text = text[: len(text) - held_back(text, self._options.stop)]
         return text.rstrip("\ufffd")  # half of a multi-byte character: wait for the rest
 
 

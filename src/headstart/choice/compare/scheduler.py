@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Arm", "Scheduler", "rung_targets", "ETA"]
+__all__ = ["Arm", "Scheduler", "rung_targets", "budget_text", "ETA"]
 
 ETA = 2  # keep 1 / ETA of the arms at each rung, and give the rest ETA times the epochs
 
@@ -94,7 +94,7 @@ class Scheduler:
                     return arm, target
                 arm.state = "skipped" if arm.done == 0 else "stopped"
                 arm.note = (f"needs about {need:,.0f} s for epoch {target} of {arm.epochs}, {max(left, 0):,.0f} s "
-                            f"of the budget were left; --budget {_duration(elapsed + need + 1)} would cover it")
+                            f"of the budget were left; --budget {budget_text(elapsed + need + 1)} would cover it")
 
     def report(self, arm: Arm, *, state: str, done: int, score: float | None, seconds: float, note: str = "",
                epochs_run: int | None = None) -> None:
@@ -125,6 +125,7 @@ class Scheduler:
         return True
 
 
-def _duration(seconds: float) -> str:
+def budget_text(seconds: float) -> str:
+    """A --budget value covering `seconds`, in whole minutes: 90 -> "2m", 3700 -> "1h02m"."""
     minutes = math.ceil(seconds / 60)
     return f"{minutes}m" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
