@@ -24,14 +24,11 @@ CANDIDATES = ("features", "head", "top-n", "full", "lora", "bitfit")
 
 def read_task(name: str):
     """The calibration set as headstart reads it (its own dev rows, never test)."""
-    from headstart.tasks.registry import get_task
+    from headstart.choice.data import read_task as read
 
     spec, paths = SETS[name], files(name)
-    task_name = "pairs" if spec.pair else "classification"
-    options = {"label_column": spec.label_column, "label_sep": spec.label_sep, "seed": 0,
-               "text_column": "text_a,text_b" if spec.pair else "text"}
-    task = get_task(task_name)
-    return task.read(paths["train"], dev=paths["dev"], test=None, options=task.resolve(paths["train"], options))
+    return read(paths["train"], paths["dev"], text_column="text_a,text_b" if spec.pair else "text",
+                label_column=spec.label_column, label_sep=spec.label_sep)
 
 
 def main() -> None:
