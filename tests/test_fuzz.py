@@ -1,6 +1,6 @@
 """Fuzzing every reader: each case either loads or raises headstart's own error naming the file; never
 another exception (a bare traceback for a user's file). Seeded and bounded here (FUZZ_CASES per reader,
-300 by default); `python scripts/fuzz.py` runs the long profile (10,000 per reader).
+300 by default); `python benchmarks/fuzz.py` runs the long profile (10,000 per reader).
 
 Inputs are structural mutations (lines dropped, duplicated, swapped or cut; bytes inserted, replaced or
 deleted; a BOM, NULs, invalid UTF-8, another delimiter) of a valid seed file per format: the first rows of

@@ -1,7 +1,7 @@
 """The long fuzzing profile: every reader of tests/test_fuzz.py with --cases mutated files each (10,000 by
 default; the default suite runs 300), then the figures into benchmarks/results/reliability/fuzz.json.
 
-    python scripts/fuzz.py --cases 10000
+    python benchmarks/fuzz.py --cases 10000
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"dataset": "reliability", "runs": rows, "machine": machine(), "date": dt.date.today().isoformat(),
-                               "command": f"python scripts/fuzz.py --cases {args.cases}"}, indent=2) + "\n")
+                               "command": f"python benchmarks/fuzz.py --cases {args.cases}"}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

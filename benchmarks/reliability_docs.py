@@ -22,7 +22,7 @@ def _stamp(data: dict) -> str:
 def fuzz() -> str:
     data = _load("fuzz")
     if not data:
-        return "Not run yet: `python scripts/fuzz.py --cases 10000`."
+        return "Not run yet: `python benchmarks/fuzz.py --cases 10000`."
     lines = ["| reader | cases | loaded | refused with headstart's error | other exceptions or unnamed files |",
              "|---|---|---|---|---|"]
     lines += [f"| {r['reader']} | {r['cases']:,} | {r.get('loaded', 0):,} | {r.get('refused', 0):,} | {r['failures']} |"
@@ -33,7 +33,7 @@ def fuzz() -> str:
 def kill() -> str:
     data = _load("kill_resume")
     if not data:
-        return "Not run yet: `python scripts/kill_resume.py --loops 20`."
+        return "Not run yet: `python benchmarks/kill_resume.py --loops 20`."
     lines = ["| task | loops | kills (SIGKILL) | final weights identical to the uninterrupted run |", "|---|---|---|---|"]
     lines += [f"| {r['task']} | {r['loops']} | {r['kills']} | {r['identical']}/{r['loops']} |" for r in data["runs"]]
     return _stamp(data) + "\n\n" + "\n".join(lines)
@@ -43,7 +43,7 @@ def soak() -> str:
     data = _load("soak")
     r = data["runs"][0] if data else None
     if not r:
-        return "Not run yet: `python scripts/soak.py --requests 10000 --concurrency 32`."
+        return "Not run yet: `python benchmarks/soak.py --requests 10000 --concurrency 32`."
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))
     return (f"{_stamp(r)}\n\n{r['requests']:,} requests at concurrency {r['concurrency']} (a fifth of them "
             f"malformed or abusive) in {r['seconds']:,.0f} s: statuses {statuses}; **{r['server_errors']} server "

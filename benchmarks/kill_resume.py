@@ -3,8 +3,8 @@
 restarted when it died before its first checkpoint), until it finishes; its final weights must equal an
 uninterrupted run's bit for bit, and the folder must load whenever the run says it finished.
 
-    python scripts/kill_resume.py --loops 20                # classification and NER, 20 loops each
-    python scripts/kill_resume.py --loops 3 --tasks ner     # a quick look
+    python benchmarks/kill_resume.py --loops 20                # classification and NER, 20 loops each
+    python benchmarks/kill_resume.py --loops 3 --tasks ner     # a quick look
 
 Writes benchmarks/results/reliability/kill_resume.json (loops, kills, identical, machine, date). The default
 test suite has the reduced version: tests/test_training.py and tests/test_refit.py resume after an
@@ -133,7 +133,7 @@ def main() -> None:
     rows = [loop(task, args.loops, args.seed) for task in args.tasks.split(",")]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"dataset": "reliability", "runs": rows, "machine": machine(), "date": dt.date.today().isoformat(),
-                               "command": f"python scripts/kill_resume.py --loops {args.loops} --tasks {args.tasks}"},
+                               "command": f"python benchmarks/kill_resume.py --loops {args.loops} --tasks {args.tasks}"},
                               indent=2) + "\n")
     print(json.dumps(rows, indent=1))
 

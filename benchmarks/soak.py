@@ -2,7 +2,7 @@
 them malformed or abusive; every answer must be a 2xx or a 4xx in the OpenAI error format (no 5xx), and the
 server's resident memory may grow by less than 5% between the first and the last tenth of the run.
 
-    python scripts/soak.py --requests 10000 --concurrency 32     # writes benchmarks/results/reliability/soak.json
+    python benchmarks/soak.py --requests 10000 --concurrency 32     # writes benchmarks/results/reliability/soak.json
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def main() -> None:
            "server_errors": sum(v for k, v in statuses.items() if k >= 500), "not_run": statuses.get(-1, 0),
            "rss_growth": round(growth, 4), "seconds": round(seconds, 1), "machine": machine(),
            "date": dt.date.today().isoformat(),
-           "command": f"python scripts/soak.py --requests {args.requests} --concurrency {args.concurrency}"}
+           "command": f"python benchmarks/soak.py --requests {args.requests} --concurrency {args.concurrency}"}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps({"dataset": "reliability", "runs": [row], "command": row["command"],
                                "machine": row["machine"], "date": row["date"]}, indent=2) + "\n")
