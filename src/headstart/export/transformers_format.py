@@ -1,0 +1,161 @@
+"""A run as a plain transformers folder: what `headstart export RUN --format transformers` writes.
+
+    OUT/
+      config.json             the backbone's own config + id2label / label2id, problem_type, `auto_map`
+                              (the Auto class of the task -> modeling_headstart.py) and `headstart`
+                              (backbone class, pooling rule, task, max length, strategy)
+      model.safetensors       every weight: the backbone with adapters merged in (`backbone.*`) + the head
+                              (`classifier.*`)
+      modeling_headstart.py   the model classes, importing only torch and transformers
+      tokenizer files         with headstart's max length and right padding
+      README.md               the model card (headstart.export.card)
+
+Why a modeling file and not a stock architecture: headstart pools by the mean of the tokens (encoders) and
+puts one linear head on top, which no stock `...ForSequenceClassification` does (BERT's reads [CLS] through
+its pooler). A sentence-transformers folder would keep the pooling but `pipeline(...)`, peft and the NER / QA
+pipelines do not read it; a modeling file with `auto_map` is how the hub ships any non-stock head, and it
+works for every task and family with one file. Loading it needs `trust_remote_code=True`, which runs that
+file: it is short and written here; headstart itself never loads a folder with remote code.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from headstart.errors import HeadstartError
+from headstart.export import modeling_headstart
+
+__all__ = ["AUTO_CLASS", "Exported", "export_transformers", "model_folder", "merged_backbone"]
+
+# task (headstart.json) -> (the Auto class that loads it, the class in modeling_headstart.py, pipeline tag)
+AUTO_CLASS = {
+    "classification": ("AutoModelForSequenceClassification", "HeadstartForSequenceClassification",
+                       "text-classification"),
+    "pairs": ("AutoModelForSequenceClassification", "HeadstartForSequenceClassification", "text-classification"),
+    "ner": ("AutoModelForTokenClassification", "HeadstartForTokenClassification", "token-classification"),
+    "qa": ("AutoModelForQuestionAnswering", "HeadstartForQuestionAnswering", "question-answering"),
+}
+MODELING_FILE = "modeling_headstart.py"
+
+
+@dataclass
+class Exported:
+    folder: Path
+    task: str
+    pipeline_tag: str
+    auto_class: str
+    size_mb: float
+
+
+def model_folder(run: str | Path) -> Path:
+    """The model folder of a run (RUN/model) or the model folder itself; a clear error for anything else."""
+    run = Path(run)
+    for folder in (run / "model", run):
+        if (folder / "headstart.json").exists():
+            return folder
+    if (run / "ensemble.json").exists():
+        found = "an ensemble folder written by `headstart compare`"
+        fix = "export one of its members (the folders ensemble.json lists)"
+    elif (run / "fewshot.json").exists() or (run / "model" / "fewshot.json").exists():
+        found = "a few-shot run: its encoder is a sentence-transformers folder already"
+        fix = "load RUN/model/encoder with sentence-transformers"
+    else:
+        found = "no headstart.json" if run.exists() else "no such folder"
+        fix = "pass the --out folder of `headstart train`"
+    raise HeadstartError(f"{run} is not a run headstart can export.", expected="a run folder with model/headstart.json",
+                         found=found, fix=fix)
+
+
+def merged_backbone(model, meta) -> torch.nn.Module:
+    """The backbone with the run's adapter folded into its weights, as a stock transformers model."""
+    if meta.adapter == "peft":
+        if model.prompt_learning or _peft_type(model) in ("PREFIX_TUNING", "P_TUNING"):
+            raise _cannot_merge(meta, "its virtual tokens are not weights of the backbone")
+        return model.peft.merge_and_unload()
+    if meta.adapter == "bottleneck":
+        raise _cannot_merge(meta, "its adapter modules are not part of the stock architecture")
+    return model.backbone  # bitfit's biases are in the backbone already; other strategies have no adapter
+
+
+def _peft_type(model) -> str:
+    config = model.peft.peft_config[model.peft.active_adapter]
+    return str(getattr(config.peft_type, "value", config.peft_type))
+
+
+def _cannot_merge(meta, why: str) -> HeadstartError:
+    strategy = meta.strategy.get("name", meta.adapter)
+    return HeadstartError(f"a {strategy!r} run cannot be written as a plain transformers model: {why}.",
+                          expected="a run of features, head, top-n, full, lora, ia3 or bitfit",
+                          found=f"strategy {strategy!r}",
+                          fix="use `headstart export RUN --format onnx` (the graph keeps the adapters), or "
+                          "serve the run with `headstart serve RUN`")
+
+
+def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = False) -> Exported:
+    from headstart.persist import load_model
+
+    source = model_folder(run)
+    model, tokenizer, meta = load_model(source)
+    if meta.task not in AUTO_CLASS:
+        raise HeadstartError(f"a {meta.task!r} run has no plain transformers export here.",
+                             expected="a classification, pairs, NER or QA run", found=f"task {meta.task!r}",
+                             fix="generation runs: load the model folder with transformers / peft directly")
+    auto_class, class_name, tag = AUTO_CLASS[meta.task]
+    backbone = merged_backbone(model, meta)
+    out = _claim(Path(out), overwrite)
+    config = copy.deepcopy(backbone.config)
+    if meta.task != "qa":
+        config.id2label = dict(enumerate(meta.labels))
+        config.label2id = {label: i for i, label in enumerate(meta.labels)}
+    if meta.task in ("classification", "pairs"):
+        config.problem_type = "multi_label_classification" if meta.multilabel else "single_label_classification"
+    config.auto_map = {auto_class: f"modeling_headstart.{class_name}"}
+    config.architectures = [class_name]
+    config.headstart = {"backbone_class": type(backbone).__name__, "pooling": model.anatomy.pooling,
+                        "task": meta.task, "max_length": meta.max_length, "strategy": meta.strategy,
+                        "backbone": meta.backbone_name}
+    exported = getattr(modeling_headstart, class_name)(config)
+    state = {f"backbone.{k}": v for k, v in backbone.state_dict().items()}
+    state["classifier.weight"], state["classifier.bias"] = model.head.weight, model.head.bias
+    missing, unexpected = exported.load_state_dict(state, strict=False)
+    if unexpected or [k for k in missing if not k.endswith("position_ids")]:
+        raise RuntimeError(f"export does not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    exported.eval()
+    exported.save_pretrained(out)
+    shutil.copyfile(modeling_headstart.__file__, out / MODELING_FILE)
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.model_max_length = meta.max_length
+    tokenizer.padding_side = "right"  # the "last" pooling reads the last real token of a right-padded row
+    if getattr(config, "type_vocab_size", 0) >= 2 and "token_type_ids" not in tokenizer.model_input_names:
+        # headstart feeds segment ids (pairs, QA) to models that have them: so must the pipeline's tokenizer
+        tokenizer.model_input_names = [*tokenizer.model_input_names, "token_type_ids"]
+        tokenizer.init_kwargs["model_input_names"] = tokenizer.model_input_names  # what save_pretrained writes
+    tokenizer.save_pretrained(out)
+    _check_config(out, auto_class)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
+    return Exported(out, meta.task, tag, auto_class, round(size, 1))
+
+
+def _claim(out: Path, overwrite: bool) -> Path:
+    if out.exists() and any(out.iterdir()):
+        ours = (out / "config.json").exists() and (out / MODELING_FILE).exists()
+        if not (overwrite and ours):
+            names = ", ".join(sorted(p.name for p in out.iterdir())[:6])
+            raise HeadstartError(f"{out} is not empty.", expected="a new or empty folder, or an earlier export "
+                                 "with --overwrite", found=names,
+                                 fix="pick another --out" + ("" if ours else " (only an earlier export is replaced)"))
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _check_config(out: Path, auto_class: str) -> None:
+    config = json.loads((out / "config.json").read_text())
+    if auto_class not in config.get("auto_map", {}):  # save_pretrained must have kept what loading needs
+        raise RuntimeError(f"config.json lost its auto_map: {config.get('auto_map')}")
