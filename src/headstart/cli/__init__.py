@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from headstart.cli import choose, other, train  # noqa: F401  (registers the commands)
+from headstart.cli import choose, deploy, other, train  # noqa: F401  (registers the commands)
 from headstart.cli._app import app
 
 __all__ = ["app", "main"]

@@ -85,6 +85,19 @@ def command(*args, **kwargs):
     return register
 
 
+def read_secret(path: Path, what: str, env: str) -> str:
+    """The first line of `path` (an API key, a token): secrets come from files or the environment, since a
+    value on the command line shows in `ps`."""
+    from headstart.errors import ConfigError
+
+    try:
+        return path.read_text().splitlines()[0].strip()
+    except (OSError, IndexError, UnicodeDecodeError):
+        raise ConfigError(f"cannot read {what} from {path}.", expected=f"a file whose first line is {what}",
+                          found="no such file" if not path.exists() else "an empty or unreadable file",
+                          fix=f"write {what} into the file, or set {env}") from None
+
+
 # a full disk, a read-only one, a quota, a missing permission: the user's to fix, not a bug
 _DISK_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT, errno.EPERM}
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from headstart.cli._app import command, console, err
+from headstart.cli._app import command, console, err, read_secret
 from headstart.errors import HeadstartError
 
 # -- serving and API zero-shot (OpenAI-compatible chat API) -------------------------------------------------
@@ -30,17 +30,11 @@ def serve(
                                                 "finish_reason 'length')")] = 120.0,
 ) -> None:
     """Serve a causal LM over the OpenAI-compatible chat API (/v1/chat/completions, /v1/models, /health)."""
-    from headstart.errors import ConfigError
     from headstart.serving.openai_server import Limits
     from headstart.serving.openai_server import serve as run_server
 
     if api_key_file is not None:
-        try:
-            api_key = api_key_file.read_text().splitlines()[0].strip()
-        except (OSError, IndexError):
-            raise ConfigError(f"cannot read an API key from {api_key_file}.", expected="a file whose first line "
-                              "is the key", found="no such file" if not api_key_file.exists() else "an empty file",
-                              fix="write the key into the file, or set HEADSTART_API_KEY") from None
+        api_key = read_secret(api_key_file, "an API key", "HEADSTART_API_KEY")
     limits = Limits(max_body_bytes=max_body_kb * 1024, max_waiting=max_waiting, timeout_s=timeout)
     run_server(model, host=host, port=port, api_key=api_key or None, limits=limits)
 @command("zero-shot-api")

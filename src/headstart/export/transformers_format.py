@@ -30,8 +30,9 @@ import torch
 
 from headstart.errors import HeadstartError
 from headstart.export import modeling_headstart
+from headstart.export.card import write_card
 
-__all__ = ["AUTO_CLASS", "Exported", "export_transformers", "model_folder", "merged_backbone"]
+__all__ = ["AUTO_CLASS", "Exported", "claim_folder", "export_transformers", "model_folder", "merged_backbone"]
 
 # task (headstart.json) -> (the Auto class that loads it, the class in modeling_headstart.py, pipeline tag)
 AUTO_CLASS = {
@@ -89,7 +90,7 @@ def _peft_type(model) -> str:
 
 
 def _cannot_merge(meta, why: str) -> HeadstartError:
-    strategy = meta.strategy.get("name", meta.adapter)
+    strategy = meta.strategy.get("strategy", meta.adapter)
     return HeadstartError(f"a {strategy!r} run cannot be written as a plain transformers model: {why}.",
                           expected="a run of features, head, top-n, full, lora, ia3 or bitfit",
                           found=f"strategy {strategy!r}",
@@ -108,7 +109,7 @@ def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = F
                              fix="generation runs: load the model folder with transformers / peft directly")
     auto_class, class_name, tag = AUTO_CLASS[meta.task]
     backbone = merged_backbone(model, meta)
-    out = _claim(Path(out), overwrite)
+    out = claim_folder(Path(out), overwrite, MODELING_FILE)
     config = copy.deepcopy(backbone.config)
     if meta.task != "qa":
         config.id2label = dict(enumerate(meta.labels))
@@ -138,13 +139,18 @@ def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = F
         tokenizer.init_kwargs["model_input_names"] = tokenizer.model_input_names  # what save_pretrained writes
     tokenizer.save_pretrained(out)
     _check_config(out, auto_class)
+    write_card(out, source.parent if source.name == "model" else source, task=meta.task, pipeline_tag=tag,
+               labels=meta.labels, meta_strategy=meta.strategy, backbone=meta.backbone_name,
+               max_length=meta.max_length)
     size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     return Exported(out, meta.task, tag, auto_class, round(size, 1))
 
 
-def _claim(out: Path, overwrite: bool) -> Path:
+def claim_folder(out: Path, overwrite: bool, marker: str) -> Path:
+    """`out`, new or emptied: a folder holding anything but an earlier export (which has `marker`) is never
+    touched; an earlier export is replaced only with `overwrite`."""
     if out.exists() and any(out.iterdir()):
-        ours = (out / "config.json").exists() and (out / MODELING_FILE).exists()
+        ours = (out / marker).exists()
         if not (overwrite and ours):
             names = ", ".join(sorted(p.name for p in out.iterdir())[:6])
             raise HeadstartError(f"{out} is not empty.", expected="a new or empty folder, or an earlier export "

@@ -1,0 +1,91 @@
+"""Commands that take a run out of headstart: `export` (a plain transformers folder, ONNX, int8) and `push`
+(to the Hugging Face Hub)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from headstart.cli._app import command, console, read_secret
+from headstart.export.quiet import quiet
+
+
+class Format(str, Enum):
+    transformers = "transformers"
+    onnx = "onnx"
+
+
+class Quantize(str, Enum):
+    int8 = "int8"
+
+
+@command()
+def export(
+    run: Annotated[Path, typer.Argument(help="a run folder (the --out of `headstart train`)")],
+    out: Annotated[Path, typer.Option(help="folder to write (new or empty)")],
+    format: Annotated[Format, typer.Option("--format", help="transformers: a folder transformers' pipelines and "
+                                           "Auto classes load; onnx: one ONNX Runtime graph")] = Format.transformers,
+    quantize: Annotated[Quantize | None, typer.Option(help="onnx only: int8 weights, kept when accuracy holds")] = None,
+    max_drop: Annotated[float, typer.Option(help="onnx int8: largest accuracy loss against fp32 accepted, in "
+                                                 "points")] = 0.5,
+    eval_file: Annotated[Path | None, typer.Option("--eval", help="labelled file to check the export on "
+                                                   "(default: the run's test, else dev file)")] = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier export in OUT")] = False,
+) -> None:
+    """Write a run in a format the ecosystem loads without headstart, checked against headstart's predictions."""
+    from headstart.errors import ConfigError
+
+    if format is Format.transformers:
+        if quantize is not None:
+            raise ConfigError("--quantize applies to --format onnx.", expected="--format onnx --quantize int8",
+                              found="--format transformers --quantize int8", fix="add --format onnx")
+        from headstart.export.transformers_format import export_transformers
+
+        with quiet():
+            done = export_transformers(run, out, overwrite=overwrite)
+        console.print(f"wrote {escape(str(done.folder))} ({done.size_mb:,.1f} MB): a {done.task} model with its "
+                      f"model card\nload it: [bold]pipeline(\"{done.pipeline_tag}\", model=\"{escape(str(done.folder))}\", "
+                      "trust_remote_code=True)[/]" if done.task != "qa" else
+                      f"wrote {escape(str(done.folder))}\nload it: [bold]{done.auto_class}.from_pretrained("
+                      f"\"{escape(str(done.folder))}\", trust_remote_code=True)[/]", soft_wrap=True)
+        return
+    from headstart.export.onnx_format import export_onnx
+
+    with quiet():
+        report = export_onnx(run, out, quantize=quantize.value if quantize else None, overwrite=overwrite,
+                             eval_file=eval_file, max_drop=max_drop / 100)
+    console.print(f"wrote {escape(str(out))}: parity with headstart {report['parity_max_abs_logit']:.1e} "
+                  f"(largest logit difference); predictions use {report['kept']}", soft_wrap=True)
+    if "sides" in report:
+        table = Table(title=f"on {escape(report['evaluated_on']['file'])} ({report['evaluated_on']['rows']} rows; "
+                      "latency: one short text, 1 thread)")
+        for name in ("model", "accuracy", "macro-F1", "p50 ms"):
+            table.add_column(name)
+        for name, row in report["sides"].items():
+            table.add_row(name, f"{row['accuracy']:.4f}", f"{row['macro_f1']:.4f}", f"{row['p50_ms']:.2f}")
+        console.print(table)
+    if "warning" in report:
+        console.print(f"[yellow]warning:[/] {escape(report['warning'])}", soft_wrap=True)
+
+
+@command()
+def push(
+    run: Annotated[Path, typer.Argument(help="a run folder")],
+    repo: Annotated[str, typer.Argument(help="hub repository, OWNER/NAME (created if missing)")],
+    private: Annotated[bool, typer.Option(help="create the repository private")] = False,
+    token_file: Annotated[Path | None, typer.Option(help="read the hub token from this file; default $HF_TOKEN or "
+                                                    "your `hf auth login`")] = None,
+    message: Annotated[str | None, typer.Option(help="commit message")] = None,
+) -> None:
+    """Export a run as a transformers folder with its model card and upload it to the Hugging Face Hub."""
+    from headstart.export.push import push_run
+
+    token = read_secret(token_file, "a hub token", "HF_TOKEN") if token_file else None
+    with quiet():
+        done = push_run(run, repo, private=private, token=token, message=message)
+    console.print(f"pushed {len(done.files)} files to {escape(done.url)}", soft_wrap=True)
