@@ -16,8 +16,9 @@ from headstart.errors import HeadstartError
 
 @command()
 def serve(
-    model: Annotated[str, typer.Argument(help="a decoder: backbone name (smollm2), model folder, PEFT adapter "
-                                         "folder or run folder")],
+    models: Annotated[list[str], typer.Argument(help="runs to serve (classification, pairs, NER, QA; NAME=PATH to "
+                                                "name one; ONNX export folders), or one decoder to chat with: a "
+                                                "backbone name (smollm2), model folder, PEFT adapter or generation run")],
     host: Annotated[str, typer.Option(help="interface to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     api_key: Annotated[str | None, typer.Option(envvar="HEADSTART_API_KEY", help=(
@@ -26,17 +27,55 @@ def serve(
     api_key_file: Annotated[Path | None, typer.Option(help="read the API key from this file (first line)")] = None,
     max_body_kb: Annotated[int, typer.Option(help="largest request body accepted (413 beyond)")] = 1024,
     max_waiting: Annotated[int, typer.Option(help="requests queued for the model at most (503 beyond)")] = 64,
-    timeout: Annotated[float, typer.Option(help="seconds one generation may run (then it ends, "
-                                                "finish_reason 'length')")] = 120.0,
+    timeout: Annotated[float, typer.Option(help="seconds one request may take (a generation then ends with "
+                                                "finish_reason 'length'; a task request gets 504)")] = 120.0,
+    max_batch: Annotated[int, typer.Option(help="task runs: inputs per model call when requests are batched "
+                                           "together (1: no batching)")] = 32,
+    max_wait_ms: Annotated[float, typer.Option(help="task runs: how long the first request of a batch waits "
+                                               "for others")] = 5.0,
+    runs: Annotated[Path | None, typer.Option(help="a folder of runs to list on the /runs page")] = None,
 ) -> None:
-    """Serve a causal LM over the OpenAI-compatible chat API (/v1/chat/completions, /v1/models, /health)."""
-    from headstart.serving.openai_server import Limits
-    from headstart.serving.openai_server import serve as run_server
+    """Serve trained runs over HTTP: /v1/classify, /v1/ner, /v1/qa, /v1/embeddings and a web page at /; or
+    a decoder over the OpenAI-compatible chat API (/v1/chat/completions)."""
+    from headstart.serving.http import Limits
 
     if api_key_file is not None:
         api_key = read_secret(api_key_file, "an API key", "HEADSTART_API_KEY")
     limits = Limits(max_body_bytes=max_body_kb * 1024, max_waiting=max_waiting, timeout_s=timeout)
-    run_server(model, host=host, port=port, api_key=api_key or None, limits=limits)
+    if any(_is_task_run(m) for m in models):
+        from headstart.serving.task_server import serve_tasks
+
+        serve_tasks(models, host=host, port=port, api_key=api_key or None, limits=limits, max_batch=max_batch,
+                    max_wait_ms=max_wait_ms, runs_dir=str(runs) if runs else None)
+        return
+    if len(models) > 1:
+        raise HeadstartError("one decoder at a time is served over the chat API.", expected="one model to chat "
+                             "with, or task runs", found=f"{len(models)} models: {', '.join(models)}",
+                             fix="start one server per decoder (each on its own --port)")
+    from headstart.serving.openai_server import serve as run_server
+
+    run_server(models[0], host=host, port=port, api_key=api_key or None, limits=limits)
+
+
+def _is_task_run(spec: str) -> bool:
+    """A run (or ONNX export) the task server answers for, rather than a decoder to chat with."""
+    import json
+
+    from headstart.serving.task_models import TASK_ROUTES
+
+    name, sep, rest = spec.partition("=")
+    path = Path(rest) if sep and not Path(spec).exists() else Path(spec)
+    if (path / "headstart-onnx.json").exists():
+        return True
+    for meta in (path / "model" / "headstart.json", path / "headstart.json"):
+        if meta.exists():
+            try:
+                return json.loads(meta.read_text()).get("task", "classification") in TASK_ROUTES
+            except (OSError, ValueError, AttributeError):
+                return True  # the task server's loader reports the damaged file
+    return False
+
+
 @command("zero-shot-api")
 def zero_shot_api(
     data: Annotated[Path, typer.Argument(help="CSV/TSV/JSONL with a text column (and a label column to score)")],
