@@ -1,0 +1,199 @@
+"""Deployment figures (issue: deploy what was trained), on the packaged MiniLM, 1 model thread:
+
+    python benchmarks/deploy.py export    # headstart eager vs ONNX fp32 vs ONNX int8: accuracy and p50 latency
+                                          # on SMS spam (shipped example) and SST-2 (2,000 train rows, its test file)
+    python benchmarks/deploy.py process   # `headstart predict RUN TEXT` as a process vs a plain transformers
+                                          # script on the exported folder: wall and CPU seconds, alternating sides
+    python benchmarks/deploy.py serve     # the task server at concurrency 32: batching on / off, eager / ONNX int8,
+                                          # against one request at a time; then 10,000 requests for errors and RSS
+
+Each writes benchmarks/results/deploy/<name>.json ({command, machine, date, runs}); make_docs.py renders them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DATA = ROOT.parent / "shared" / "data"
+OUT = HERE / "results" / "deploy"
+WORK = Path(os.environ.get("HEADSTART_DEPLOY_WORK", "/tmp/headstart-deploy"))
+TEXT = "WINNER!! Claim your free prize now, call 0800 123 456"
+sys.path.insert(0, str(HERE))
+
+
+def _write(name: str, runs, command: str) -> None:
+    from common import machine
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps({"dataset": name, "kind": "deploy", "command": command,
+                                                  "machine": machine(), "date": dt.date.today().isoformat(),
+                                                  "runs": runs}, indent=2))
+    print(f"wrote {OUT / name}.json")
+
+
+def _train(name: str) -> Path:
+    """A top-n run on the packaged MiniLM (what the README's first command trains), once."""
+    run = WORK / name
+    if (run / "metrics.json").exists():
+        return run
+    WORK.mkdir(parents=True, exist_ok=True)
+    if name == "sms_spam":
+        train, test = ROOT / "examples" / "sms_spam_500.csv", ROOT / "examples" / "sms_spam_test_200.csv"
+    else:
+        import pandas as pd
+
+        train, test = WORK / "sst2_train_2000.csv", DATA / "sst2" / "test.csv"
+        pd.read_csv(DATA / "sst2" / "train.csv").head(2000).to_csv(train, index=False)
+    subprocess.run(["headstart", "train", str(train), "--test", str(test), "--strategy", "top-n", "--out", str(run),
+                    "--overwrite"], check=True)
+    return run
+
+
+def export() -> None:
+    rows = []
+    for name in ("sms_spam", "sst2"):
+        run = _train(name)
+        out = WORK / f"{name}-onnx"
+        subprocess.run(["headstart", "export", str(run), "--format", "onnx", "--quantize", "int8", "--out", str(out),
+                        "--overwrite"], check=True)
+        report = json.loads((out / "export-report.json").read_text())
+        eager = report["sides"]["headstart (eager)"]
+        rows.append({"dataset": name, **report, "int8_p50_ratio": round(
+            report["sides"]["onnx int8"]["p50_ms"] / eager["p50_ms"], 3), "fp32_p50_ratio": round(
+            report["sides"]["onnx fp32"]["p50_ms"] / eager["p50_ms"], 3)})
+    _write("export", rows, "python benchmarks/deploy.py export")
+
+
+PLAIN = """import sys
+from transformers import pipeline
+p = pipeline("text-classification", model=sys.argv[1], trust_remote_code=True)
+print(p(sys.argv[2]))
+"""
+
+
+def _child_cpu(cmd: list[str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def process(rounds: int) -> None:
+    run = _train("sms_spam")
+    folder = WORK / "sms_spam-hf"
+    subprocess.run(["headstart", "export", str(run), "--out", str(folder), "--overwrite"], check=True)
+    script = WORK / "plain_predict.py"
+    script.write_text(PLAIN)
+    sides = {"headstart predict": ["headstart", "predict", str(run), TEXT],
+             "plain transformers script": [sys.executable, str(script), str(folder), TEXT],
+             "headstart --help": ["headstart", "--help"]}
+    times: dict[str, list] = {k: [] for k in sides}
+    for _ in range(rounds):  # alternating sides, so drift on the machine hits both
+        for name, cmd in sides.items():
+            times[name].append(_child_cpu(cmd))
+    runs = {name: {"wall_s": round(statistics.median(w for w, _ in t), 2),
+                   "cpu_s": round(statistics.median(c for _, c in t), 2), "rounds": rounds} for name, t in times.items()}
+    runs["cpu_ratio_predict_vs_plain"] = round(runs["headstart predict"]["cpu_s"]
+                                               / runs["plain transformers script"]["cpu_s"], 2)
+    _write("process", runs, f"python benchmarks/deploy.py process --rounds {rounds}")
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _load(url: str, model: str, n: int, concurrency: int) -> dict:
+    import httpx
+
+    lat, statuses, rss = [], [], []
+    with httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)) as http:
+        def one(i: int):
+            start = time.perf_counter()
+            r = http.post("/v1/classify", json={"model": model, "inputs": [f"{TEXT} {i}"]})
+            lat.append(time.perf_counter() - start)
+            statuses.append(r.status_code)
+            if i % max(1, n // 10) == 0:
+                rss.append(_rss_mb())
+
+        start = time.perf_counter()
+        with cf.ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, range(n)))
+        wall = time.perf_counter() - start
+    lat.sort()
+    return {"requests": n, "concurrency": concurrency, "req_per_s": round(n / wall, 1),
+            "p50_ms": round(lat[len(lat) // 2] * 1000, 1), "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 1),
+            "errors_5xx": sum(s >= 500 for s in statuses), "non_200": sum(s != 200 for s in statuses),
+            "rss_first_mb": round(rss[0], 1) if rss else None, "rss_last_mb": round(rss[-1], 1) if rss else None}
+
+
+def serve(requests: int, soak: int) -> None:
+    import torch
+
+    from headstart.serving.background import BackgroundServer
+    from headstart.serving.http import Limits
+    from headstart.serving.task_server import create_task_app
+
+    torch.set_num_threads(1)
+    run = _train("sms_spam")
+    onnx = WORK / "sms_spam-onnx"
+    if not (onnx / "model.onnx").exists():
+        subprocess.run(["headstart", "export", str(run), "--format", "onnx", "--quantize", "int8", "--out",
+                        str(onnx), "--overwrite"], check=True)
+    rows = []
+    for backend, spec in (("eager", f"spam={run}"), ("onnx int8", f"spam={onnx}")):
+        for batching, (max_batch, wait) in (("off", (1, 0.0)), ("on", (32, 5.0))):
+            app = create_task_app([spec], limits=Limits(max_waiting=256), max_batch=max_batch, max_wait_ms=wait)
+            with BackgroundServer(app) as server:
+                _load(server.url, "spam", 64, 8)  # warm-up
+                one_at_a_time = _load(server.url, "spam", requests // 4, 1) if batching == "off" else None
+                row = {"backend": backend, "batching": batching, **_load(server.url, "spam", requests, 32)}
+                if one_at_a_time:
+                    row["one_at_a_time_req_per_s"] = one_at_a_time["req_per_s"]
+                rows.append(row)
+                print(row, flush=True)
+    for backend in ("eager", "onnx int8"):
+        base = next(r for r in rows if r["backend"] == backend and r["batching"] == "off")
+        on = next(r for r in rows if r["backend"] == backend and r["batching"] == "on")
+        on["speedup_vs_one_at_a_time"] = round(on["req_per_s"] / base["one_at_a_time_req_per_s"], 2)
+    app = create_task_app([f"spam={run}"], limits=Limits(max_waiting=256))
+    with BackgroundServer(app) as server:
+        soak_row = {"backend": "eager", "batching": "on", "soak": True, **_load(server.url, "spam", soak, 32)}
+    rows.append(soak_row)
+    print(soak_row)
+    _write("serve", rows, f"python benchmarks/deploy.py serve --requests {requests} --soak {soak}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("what", choices=["export", "process", "serve"])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--soak", type=int, default=10_000)
+    args = ap.parse_args()
+    if args.what == "export":
+        export()
+    elif args.what == "process":
+        process(args.rounds)
+    else:
+        serve(args.requests, args.soak)
+
+
+if __name__ == "__main__":
+    main()
