@@ -112,14 +112,14 @@ def process(rounds: int) -> None:
     _write("process", runs, f"python benchmarks/deploy.py process --rounds {rounds}")
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-def _load(url: str, model: str, n: int, concurrency: int) -> dict:
+def _load(url: str, model: str, n: int, concurrency: int, pid: int) -> dict:
     import httpx
 
     lat, statuses, rss = [], [], []
@@ -130,7 +130,7 @@ def _load(url: str, model: str, n: int, concurrency: int) -> dict:
             lat.append(time.perf_counter() - start)
             statuses.append(r.status_code)
             if i % max(1, n // 10) == 0:
-                rss.append(_rss_mb())
+                rss.append(_rss_mb(pid))
 
         start = time.perf_counter()
         with cf.ThreadPoolExecutor(concurrency) as pool:
@@ -140,17 +140,39 @@ def _load(url: str, model: str, n: int, concurrency: int) -> dict:
     return {"requests": n, "concurrency": concurrency, "req_per_s": round(n / wall, 1),
             "p50_ms": round(lat[len(lat) // 2] * 1000, 1), "p99_ms": round(lat[int(len(lat) * 0.99)] * 1000, 1),
             "errors_5xx": sum(s >= 500 for s in statuses), "non_200": sum(s != 200 for s in statuses),
-            "rss_first_mb": round(rss[0], 1) if rss else None, "rss_last_mb": round(rss[-1], 1) if rss else None}
+            "rss_first_mb": round(rss[1] if len(rss) > 1 else rss[0], 1) if rss else None,
+            "rss_last_mb": round(rss[-1], 1) if rss else None}
+
+
+class _Server:
+    """`headstart serve` as its own process on loopback (one model thread), so the load generator does not
+    share its interpreter."""
+
+    def __init__(self, spec: str, max_batch: int, wait_ms: float, port: int = 8799) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(["headstart", "serve", spec, "--port", str(port), "--max-batch", str(max_batch),
+                                      "--max-wait-ms", str(wait_ms), "--max-waiting", "256"],
+                                     env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+
+    def __enter__(self):
+        import httpx
+
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/ready", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        raise RuntimeError("the server did not start")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
 
 
 def serve(requests: int, soak: int) -> None:
-    import torch
-
-    from headstart.serving.background import BackgroundServer
-    from headstart.serving.http import Limits
-    from headstart.serving.task_server import create_task_app
-
-    torch.set_num_threads(1)
     run = _train("sms_spam")
     onnx = WORK / "sms_spam-onnx"
     if not (onnx / "model.onnx").exists():
@@ -159,22 +181,25 @@ def serve(requests: int, soak: int) -> None:
     rows = []
     for backend, spec in (("eager", f"spam={run}"), ("onnx int8", f"spam={onnx}")):
         for batching, (max_batch, wait) in (("off", (1, 0.0)), ("on", (32, 5.0))):
-            app = create_task_app([spec], limits=Limits(max_waiting=256), max_batch=max_batch, max_wait_ms=wait)
-            with BackgroundServer(app) as server:
-                _load(server.url, "spam", 64, 8)  # warm-up
-                one_at_a_time = _load(server.url, "spam", requests // 4, 1) if batching == "off" else None
-                row = {"backend": backend, "batching": batching, **_load(server.url, "spam", requests, 32)}
+            with _Server(spec, max_batch, wait) as server:
+                pid = server.proc.pid
+                _load(server.url, "spam", 64, 8, pid)  # warm-up
+                one_at_a_time = _load(server.url, "spam", requests // 4, 1, pid) if batching == "off" else None
+                row = {"backend": backend, "batching": batching, **_load(server.url, "spam", requests, 32, pid)}
                 if one_at_a_time:
                     row["one_at_a_time_req_per_s"] = one_at_a_time["req_per_s"]
+                    row["one_at_a_time_p50_ms"] = one_at_a_time["p50_ms"]
                 rows.append(row)
                 print(row, flush=True)
     for backend in ("eager", "onnx int8"):
         base = next(r for r in rows if r["backend"] == backend and r["batching"] == "off")
         on = next(r for r in rows if r["backend"] == backend and r["batching"] == "on")
         on["speedup_vs_one_at_a_time"] = round(on["req_per_s"] / base["one_at_a_time_req_per_s"], 2)
-    app = create_task_app([f"spam={run}"], limits=Limits(max_waiting=256))
-    with BackgroundServer(app) as server:
-        soak_row = {"backend": "eager", "batching": "on", "soak": True, **_load(server.url, "spam", soak, 32)}
+        on["speedup_vs_unbatched_at_32"] = round(on["req_per_s"] / base["req_per_s"], 2)
+    with _Server(f"spam={run}", 32, 5.0) as server:
+        _load(server.url, "spam", 64, 8, server.proc.pid)
+        soak_row = {"backend": "eager", "batching": "on", "soak": True,
+                    **_load(server.url, "spam", soak, 32, server.proc.pid)}
     rows.append(soak_row)
     print(soak_row)
     _write("serve", rows, f"python benchmarks/deploy.py serve --requests {requests} --soak {soak}")

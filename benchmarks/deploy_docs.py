@@ -56,9 +56,11 @@ def serve_part(data: dict) -> dict:
                      f"{r['concurrency']} | {r['req_per_s']:,.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                      f"{r['errors_5xx']} | {r['rss_first_mb']} -> {r['rss_last_mb']} |")
         if "one_at_a_time_req_per_s" in r:
-            notes.append(f"{r['backend']}, one request at a time: {r['one_at_a_time_req_per_s']:,.1f} req/s")
+            notes.append(f"{r['backend']}, one request at a time: {r['one_at_a_time_req_per_s']:,.1f} req/s "
+                         f"(p50 {r['one_at_a_time_p50_ms']:.1f} ms)")
         if "speedup_vs_one_at_a_time" in r:
-            notes.append(f"{r['backend']} batched at concurrency 32: {r['speedup_vs_one_at_a_time']:.2f}x that")
+            notes.append(f"{r['backend']} batched at concurrency 32: {r['speedup_vs_one_at_a_time']:.2f}x one at a "
+                         f"time, {r['speedup_vs_unbatched_at_32']:.2f}x unbatched at the same concurrency")
     return {"serve_table": "\n".join(lines), "serve_summary": "; ".join(notes) + "." if notes else "",
             "serve_command": data["command"], "serve_machine": data["machine"], "serve_date": data["date"]}
 
