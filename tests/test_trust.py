@@ -3,6 +3,7 @@ and two processes never write one folder (issue 19, defects 1-3)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pickle
@@ -87,11 +88,16 @@ def _copy(src: Path, dest: Path) -> Path:
 
 def test_no_source_file_loads_a_pickle() -> None:
     """The grep the issue asks for: nothing in src/ unpickles, and torch.load never runs unrestricted."""
-    banned = re.compile(r"weights_only\s*=\s*False|pickle\.loads?\(|joblib\.load|np\.load\([^)]*allow_pickle\s*=\s*True"
-                        r"|trust_remote_code\s*=\s*True")
+    banned = re.compile(r"weights_only\s*=\s*False|pickle\.loads?\(|joblib\.load|np\.load\([^)]*allow_pickle\s*=\s*True")
     offenders = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*.py")
                  for i, line in enumerate(p.read_text().splitlines(), 1) if banned.search(line)]
     assert offenders == []
+    # no call passes trust_remote_code=True (an exported folder's model card tells *users* to, in text: allowed)
+    remote = [f"{p.relative_to(SRC)}:{node.lineno}" for p in SRC.rglob("*.py")
+              for node in ast.walk(ast.parse(p.read_text())) if isinstance(node, ast.Call)
+              for kw in node.keywords if kw.arg == "trust_remote_code"
+              and not (isinstance(kw.value, ast.Constant) and kw.value.value is False)]
+    assert remote == []
     loads = [f"{p.relative_to(SRC)}:{i}" for p in SRC.rglob("*.py")
              for i, line in enumerate(p.read_text().splitlines(), 1) if "torch.load(" in line]
     assert loads == []
