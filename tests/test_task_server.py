@@ -94,6 +94,7 @@ def test_ner_qa_and_embeddings(client, runs):
 @pytest.mark.parametrize(("path", "body", "status", "code"), [
     ("/v1/classify", {"model": "nope", "inputs": ["x"]}, 404, "model_not_found"),
     ("/v1/ner", {"model": "sentiment", "inputs": ["x"]}, 400, "wrong_task"),
+    ("/v1/embeddings", {"model": "lora2", "input": ["x"]}, 400, "wrong_task"),  # shared backbone: no embeddings
     ("/v1/classify", {"model": "sentiment", "inputs": []}, 400, None),
     ("/v1/classify", {"model": "sentiment", "inputs": ["x"] * 300}, 413, "too_many_inputs"),
     ("/v1/classify", {"model": "sentiment", "inputs": ["x" * 30_000]}, 413, "input_too_long"),

@@ -38,10 +38,11 @@ class Served:
     backbone: str
     source: str
     engine: _Engine = field(repr=False)
+    only: tuple[str, ...] | None = None  # fewer routes than the task's (adapters on a shared backbone: no embed)
 
     @property
     def routes(self) -> tuple[str, ...]:
-        return TASK_ROUTES["onnx" if self.strategy == "onnx" else self.task]
+        return self.only or TASK_ROUTES["onnx" if self.strategy == "onnx" else self.task]
 
     def describe(self) -> dict:
         return {"id": self.name, "object": "model", "owned_by": "headstart", "task": self.task,
@@ -180,7 +181,8 @@ def load_models(specs: list[str], *, max_batch: int = 32, max_wait_ms: float = 5
         for name, path, meta in runs:
             multi.load(path, name)
             served[name] = Served(name, "classification", meta["labels"], meta["multilabel"],
-                                  meta["strategy"].get("strategy", "?"), meta["backbone_name"], str(path), engine)
+                                  meta["strategy"].get("strategy", "?"), meta["backbone_name"], str(path), engine,
+                                  only=("classify",))
     return served
 
 
