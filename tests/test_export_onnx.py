@@ -132,3 +132,15 @@ def test_push_uploads_the_export_in_one_commit(spam_run, monkeypatch):
             push_run(spam_run / "run", "alice/spam", token="hf_test")
     finally:
         huggingface_hub.set_client_factory(lambda: httpx.Client())
+
+
+def test_runs_lists_runs_and_version_prints(spam_run):
+    result = _cli("runs", spam_run, "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["name"] for r in rows] == ["run"] and rows[0]["strategy"] == "full" and rows[0]["split"] == "test"
+    missing = _cli("runs", spam_run / "nope")
+    assert missing.exit_code == 1 and "is not a folder" in missing.output
+    from headstart import __version__
+
+    assert _cli("--version").output.strip() == f"headstart {__version__}"

@@ -19,6 +19,7 @@ import tempfile
 import traceback
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -37,6 +38,20 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Adapt a pretrained language model to your text task, with the best practices built in.")
 console = Console()
 err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from headstart import __version__
+
+        console.print(f"headstart {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """Adapt a pretrained language model to your text task, with the best practices built in."""
 
 StrategyName = Enum("StrategyName", {name.replace("-", "_"): name for name in STRATEGIES}, type=str)
 

@@ -1,5 +1,5 @@
-"""Commands that take a run out of headstart: `export` (a plain transformers folder, ONNX, int8) and `push`
-(to the Hugging Face Hub)."""
+"""Commands about finished runs: `runs` (list them), `export` (a plain transformers folder, ONNX, int8) and
+`push` (to the Hugging Face Hub)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,36 @@ class Format(str, Enum):
 
 class Quantize(str, Enum):
     int8 = "int8"
+
+
+@command()
+def runs(
+    folder: Annotated[Path, typer.Argument(help="the folder holding run folders")] = Path("runs"),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """List the runs under FOLDER, newest first: task, strategy, score, size, training time."""
+    import json
+
+    from headstart.errors import HeadstartError
+    from headstart.runs.listing import list_runs
+
+    if not folder.is_dir():
+        raise HeadstartError(f"{folder} is not a folder.", expected="a folder of runs (the parent of --out folders)",
+                             found="no such folder" if not folder.exists() else "a file",
+                             fix="pass the folder your runs are in, e.g. `headstart runs runs`")
+    rows = list_runs(folder)
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"{len(rows)} runs in {escape(str(folder))}")
+    for name in ("run", "task", "strategy", "score", "size MB", "training s", "report"):
+        table.add_column(name)
+    for r in rows:
+        score = f"{r['metric']} {r['score']:.4f} ({r['split']})" if isinstance(r["score"], int | float) else ""
+        table.add_row(escape(r["name"]), str(r["task"]), str(r["strategy"]), score, f"{r['size_mb']:,.1f}",
+                      "" if r["train_seconds"] is None else f"{r['train_seconds']:,.1f}",
+                      "report.html" if r["report"] else "")
+    console.print(table)
 
 
 @command()

@@ -9,44 +9,18 @@ works on an offline machine. The page talks to the same /v1/ routes a program do
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
 from fastapi.responses import FileResponse
 
+from headstart.runs.listing import list_runs
 from headstart.serving.http import OpenAIError
 
-__all__ = ["add_pages", "list_runs"]
+__all__ = ["add_pages"]
 
 PAGE = Path(__file__).with_name("web") / "index.html"
 REPORT_FILES = {"report.html", "learning_curves.png", "confusion_matrix.png", "leaderboard.png",
                 "cost_vs_score.png"}
-
-
-def list_runs(root: Path) -> list[dict]:
-    """Run and comparison folders under `root` (one level and their children), newest first."""
-    rows = []
-    for marker in sorted(root.glob("*/headstart-run.json")) + sorted(root.glob("*/*/headstart-run.json")):
-        folder = marker.parent
-        metrics = _read(folder / "metrics.json")
-        scores = metrics.get("test") or metrics.get("dev") or {}
-        metric = metrics.get("primary_metric") or next((k for k in ("f1", "accuracy") if k in scores), None)
-        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-        rows.append({"name": str(folder.relative_to(root)), "task": metrics.get("task", "?"),
-                     "strategy": metrics.get("strategy", "comparison" if (folder / "leaderboard.json").exists()
-                                             else "?"),
-                     "metric": metric, "score": scores.get(metric) if metric else None,
-                     "split": "test" if metrics.get("test") else "dev", "size_mb": round(size / 2**20, 1),
-                     "train_seconds": metrics.get("train_seconds"), "modified": marker.stat().st_mtime,
-                     "report": (folder / "report.html").exists()})
-    return sorted(rows, key=lambda r: -r["modified"])
-
-
-def _read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def add_pages(app, served: dict, *, runs_dir: Path | None, html) -> None:
