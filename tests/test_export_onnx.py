@@ -92,6 +92,12 @@ def test_export_mistakes_are_clear(spam_run, tiny_bert, tmp_path):
     result = _cli("export", tmp_path / "bare", "--format", "onnx", "--out", tmp_path / "onnx")
     assert result.exit_code == 1 and "no held-out file" in result.output and "--eval FILE" in result.output
     assert not (tmp_path / "onnx").exists()  # nothing half-written is left
+    export_onnx(spam_run / "run", tmp_path / "keep")
+    before = (tmp_path / "keep" / "export-report.json").read_text()
+    failed = _cli("export", tmp_path / "bare", "--format", "onnx", "--out", tmp_path / "keep", "--overwrite")
+    assert failed.exit_code == 1  # the failed overwrite leaves the earlier export as it was
+    assert (tmp_path / "keep" / "export-report.json").read_text() == before
+    assert (tmp_path / "keep" / ONNX_FILE).exists() and not (tmp_path / "keep.tmp").exists()
 
 
 def test_push_uploads_the_export_in_one_commit(spam_run, monkeypatch):

@@ -94,7 +94,7 @@ def export_onnx(run: str | Path, out: str | Path, *, quantize: str | None = None
     classification with a held-out file: accuracy and p50 latency of eager, fp32 and int8."""
     from headstart.export.measure import measure_export
     from headstart.export.transformers_format import claim_folder, model_folder
-    from headstart.persist import load_model
+    from headstart.persist import atomic_folder, load_model
 
     if quantize not in (None, "int8"):
         raise HeadstartError(f"unknown --quantize {quantize!r}.", expected="int8", found=str(quantize),
@@ -105,23 +105,20 @@ def export_onnx(run: str | Path, out: str | Path, *, quantize: str | None = None
     out = claim_folder(Path(out), overwrite, ONNX_FILE)
     segmented = meta.task in ("pairs", "qa") and getattr(model.backbone.config, "type_vocab_size", 0) >= 2
     inputs = ["input_ids", "attention_mask"] + (["token_type_ids"] if segmented else [])
-    try:
-        _export_graph(_Graph(model.eval(), segmented).eval(), tokenizer, inputs, out / ONNX_FILE)
-        tokenizer.save_pretrained(out)
+    with atomic_folder(out) as tmp:  # a failed export leaves nothing behind, an earlier one intact
+        _export_graph(_Graph(model.eval(), segmented).eval(), tokenizer, inputs, tmp / ONNX_FILE)
+        tokenizer.save_pretrained(tmp)
         onnx_meta = OnnxMeta(meta.task, list(meta.labels), meta.multilabel, meta.max_length, inputs)
-        (out / META_FILE).write_text(json.dumps(asdict(onnx_meta), indent=2))
-        preprocessed = _quantize(out / ONNX_FILE, out / INT8_FILE) if quantize else None
-        report = measure_export(out, model, tokenizer, meta, run=source.parent if source.name == "model" else source,
+        (tmp / META_FILE).write_text(json.dumps(asdict(onnx_meta), indent=2))
+        preprocessed = _quantize(tmp / ONNX_FILE, tmp / INT8_FILE) if quantize else None
+        report = measure_export(tmp, model, tokenizer, meta, run=source.parent if source.name == "model" else source,
                                 eval_file=eval_file, quantized=bool(quantize), max_drop=max_drop)
-    except BaseException:
-        shutil.rmtree(out, ignore_errors=True)
-        raise
-    if quantize:
-        report["int8_preprocessed"] = preprocessed
-    if report.get("kept") == INT8_FILE:
-        onnx_meta.file = INT8_FILE
-        (out / META_FILE).write_text(json.dumps(asdict(onnx_meta), indent=2))
-    (out / REPORT_FILE).write_text(json.dumps(report, indent=2))
+        if quantize:
+            report["int8_preprocessed"] = preprocessed
+        if report.get("kept") == INT8_FILE:
+            onnx_meta.file = INT8_FILE
+            (tmp / META_FILE).write_text(json.dumps(asdict(onnx_meta), indent=2))
+        (tmp / REPORT_FILE).write_text(json.dumps(report, indent=2))
     return report
 
 

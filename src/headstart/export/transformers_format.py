@@ -99,7 +99,7 @@ def _cannot_merge(meta, why: str) -> HeadstartError:
 
 
 def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = False) -> Exported:
-    from headstart.persist import load_model
+    from headstart.persist import atomic_folder, load_model
 
     source = model_folder(run)
     model, tokenizer, meta = load_model(source)
@@ -128,8 +128,6 @@ def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = F
     if unexpected or [k for k in missing if not k.endswith("position_ids")]:
         raise RuntimeError(f"export does not match the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
     exported.eval()
-    exported.save_pretrained(out)
-    shutil.copyfile(modeling_headstart.__file__, out / MODELING_FILE)
     tokenizer = copy.deepcopy(tokenizer)
     tokenizer.model_max_length = meta.max_length
     tokenizer.padding_side = "right"  # the "last" pooling reads the last real token of a right-padded row
@@ -137,18 +135,22 @@ def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = F
         # headstart feeds segment ids (pairs, QA) to models that have them: so must the pipeline's tokenizer
         tokenizer.model_input_names = [*tokenizer.model_input_names, "token_type_ids"]
         tokenizer.init_kwargs["model_input_names"] = tokenizer.model_input_names  # what save_pretrained writes
-    tokenizer.save_pretrained(out)
-    _check_config(out, auto_class)
-    write_card(out, source.parent if source.name == "model" else source, task=meta.task, pipeline_tag=tag,
-               labels=meta.labels, meta_strategy=meta.strategy, backbone=meta.backbone_name,
-               max_length=meta.max_length)
+    with atomic_folder(out) as tmp:  # an earlier export is replaced only by a complete one
+        exported.save_pretrained(tmp)
+        shutil.copyfile(modeling_headstart.__file__, tmp / MODELING_FILE)
+        tokenizer.save_pretrained(tmp)
+        _check_config(tmp, auto_class)
+        write_card(tmp, source.parent if source.name == "model" else source, task=meta.task, pipeline_tag=tag,
+                   labels=meta.labels, meta_strategy=meta.strategy, backbone=meta.backbone_name,
+                   max_length=meta.max_length)
     size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     return Exported(out, meta.task, tag, auto_class, round(size, 1))
 
 
 def claim_folder(out: Path, overwrite: bool, marker: str) -> Path:
-    """`out`, new or emptied: a folder holding anything but an earlier export (which has `marker`) is never
-    touched; an earlier export is replaced only with `overwrite`."""
+    """`out`, if it may be written: new or empty, or an earlier export (it has `marker`) with `overwrite`. A folder
+    holding anything else is never touched. Nothing is removed here: the export is written beside it and
+    renamed into place once complete (`persist.atomic_folder`)."""
     if out.exists() and any(out.iterdir()):
         ours = (out / marker).exists()
         if not (overwrite and ours):
@@ -156,8 +158,6 @@ def claim_folder(out: Path, overwrite: bool, marker: str) -> Path:
             raise HeadstartError(f"{out} is not empty.", expected="a new or empty folder, or an earlier export "
                                  "with --overwrite", found=names,
                                  fix="pick another --out" + ("" if ours else " (only an earlier export is replaced)"))
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
     return out
 
 
