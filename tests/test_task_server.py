@@ -175,3 +175,10 @@ def test_load_on_loopback_has_no_server_errors_and_flat_memory(runs):
     assert not [s for s in statuses if s >= 500]
     assert statuses.count(200) == n - n // 10
     assert rss[n - 1] < rss[n // 10] * 1.10  # no growth past the first tenth beyond noise
+
+
+def test_serve_sends_task_runs_to_the_task_server_and_decoders_to_chat(runs):
+    from headstart.cli.other import _is_task_run
+
+    assert _is_task_run(str(runs / "sentiment")) and _is_task_run(f"s={runs / 'ner'}")
+    assert not _is_task_run("smollm2") and not _is_task_run(str(runs / "missing"))
