@@ -93,7 +93,8 @@ def main() -> None:
         expected = expected_scores(s["probe"], fit(others))
         chosen, _ = pick(expected, s["seconds"], BUDGET, [c for c in expected if c in s["score"]])
         best = max(s["score"], key=s["score"].get)
-        loo.append({"dataset": held, "metric": s["metric"], "recommended": chosen,
+        loo.append({"dataset": held, "method": "recommend (q fitted on the other sets)", "by": "headstart",
+                    "metric": s["metric"], "recommended": chosen,
                     "recommended_score": s["score"][chosen], "best_strategy": best, "best_score": s["score"][best],
                     "gap": s["score"][best] - s["score"][chosen], "trainer_score": s["trainer"],
                     "trainer_best_score": s["trainer_best"], "within_1_point": s["score"][best] - s["score"][chosen] <= 0.01,

@@ -121,7 +121,8 @@ def report() -> list[dict]:
             if (name, setting) not in means:
                 continue
             score, seeds = means[(name, setting)]
-            out.append({"dataset": name, "strategy": setting, "score": round(score, 4),
+            out.append({"dataset": name, "method": setting, "by": "headstart", "strategy": setting,
+                        "score": round(score, 4),
                         "trainer_score": round(peer[0], 4) if peer else None,
                         "trainer_best_score": round(best[0], 4) if best else None,
                         "trainer_best_lr": best[1].split("lr")[-1] if best else None,

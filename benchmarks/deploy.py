@@ -70,7 +70,8 @@ def export() -> None:
                         "--overwrite"], check=True)
         report = json.loads((out / "export-report.json").read_text())
         eager = report["sides"]["headstart (eager)"]
-        rows.append({"dataset": name, **report, "int8_p50_ratio": round(
+        rows.append({"dataset": name, "method": "export --format onnx --quantize int8", "by": "headstart", **report,
+                     "int8_p50_ratio": round(
             report["sides"]["onnx int8"]["p50_ms"] / eager["p50_ms"], 3), "fp32_p50_ratio": round(
             report["sides"]["onnx fp32"]["p50_ms"] / eager["p50_ms"], 3)})
     _write("export", rows, "python benchmarks/deploy.py export")
@@ -101,14 +102,15 @@ def process(rounds: int) -> None:
     sides = {"headstart predict": ["headstart", "predict", str(run), TEXT],
              "plain transformers script": [sys.executable, str(script), str(folder), TEXT],
              "headstart --help": ["headstart", "--help"]}
+    by = {"headstart predict": "headstart", "plain transformers script": "transformers", "headstart --help": "headstart"}
     times: dict[str, list] = {k: [] for k in sides}
     for _ in range(rounds):  # alternating sides, so drift on the machine hits both
         for name, cmd in sides.items():
             times[name].append(_child_cpu(cmd))
-    runs = {name: {"wall_s": round(statistics.median(w for w, _ in t), 2),
-                   "cpu_s": round(statistics.median(c for _, c in t), 2), "rounds": rounds} for name, t in times.items()}
-    runs["cpu_ratio_predict_vs_plain"] = round(runs["headstart predict"]["cpu_s"]
-                                               / runs["plain transformers script"]["cpu_s"], 2)
+    runs = [{"method": name, "by": by[name], "wall_s": round(statistics.median(w for w, _ in t), 2),
+             "cpu_s": round(statistics.median(c for _, c in t), 2), "rounds": rounds} for name, t in times.items()]
+    cpu = {r["method"]: r["cpu_s"] for r in runs}
+    runs[0]["cpu_ratio_vs_plain"] = round(cpu["headstart predict"] / cpu["plain transformers script"], 2)
     _write("process", runs, f"python benchmarks/deploy.py process --rounds {rounds}")
 
 
@@ -185,7 +187,8 @@ def serve(requests: int, soak: int) -> None:
                 pid = server.proc.pid
                 _load(server.url, "spam", 64, 8, pid)  # warm-up
                 one_at_a_time = _load(server.url, "spam", requests // 4, 1, pid) if batching == "off" else None
-                row = {"backend": backend, "batching": batching, **_load(server.url, "spam", requests, 32, pid)}
+                row = {"method": f"serve, {backend}, batching {batching}", "by": "headstart", "backend": backend,
+                       "batching": batching, **_load(server.url, "spam", requests, 32, pid)}
                 if one_at_a_time:
                     row["one_at_a_time_req_per_s"] = one_at_a_time["req_per_s"]
                     row["one_at_a_time_p50_ms"] = one_at_a_time["p50_ms"]
@@ -198,7 +201,8 @@ def serve(requests: int, soak: int) -> None:
         on["speedup_vs_unbatched_at_32"] = round(on["req_per_s"] / base["req_per_s"], 2)
     with _Server(f"spam={run}", 32, 5.0) as server:
         _load(server.url, "spam", 64, 8, server.proc.pid)
-        soak_row = {"backend": "eager", "batching": "on", "soak": True,
+        soak_row = {"method": "serve, eager, batching on (soak)", "by": "headstart", "backend": "eager",
+                    "batching": "on", "soak": True,
                     **_load(server.url, "spam", soak, 32, server.proc.pid)}
     rows.append(soak_row)
     print(soak_row)

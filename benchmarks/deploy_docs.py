@@ -37,14 +37,14 @@ def export_part(data: dict) -> dict:
 
 
 def process_part(data: dict) -> dict:
-    runs = data["runs"] or {}
-    sides = {k: v for k, v in runs.items() if isinstance(v, dict)}
+    runs = data["runs"]
     lines = ["| process | wall s | CPU s |", "|---|---|---|"]
-    lines += [f"| `{k}` | {v['wall_s']:.2f} | {v['cpu_s']:.2f} |" for k, v in sides.items()]
-    if "cpu_ratio_predict_vs_plain" in runs:
-        lines.append(f"\n`headstart predict` uses {runs['cpu_ratio_predict_vs_plain']:.2f}x the CPU of the plain script.")
+    lines += [f"| `{r['method']}` | {r['wall_s']:.2f} | {r['cpu_s']:.2f} |" for r in runs]
+    ratio = next((r["cpu_ratio_vs_plain"] for r in runs if "cpu_ratio_vs_plain" in r), None)
+    if ratio is not None:
+        lines.append(f"\n`headstart predict` uses {ratio:.2f}x the CPU of the plain script.")
     return {"process_table": "\n".join(lines), "process_command": data["command"], "process_machine": data["machine"],
-            "process_date": data["date"], "process_rounds": next((v["rounds"] for v in sides.values()), "-")}
+            "process_date": data["date"], "process_rounds": runs[0]["rounds"] if runs else "-"}
 
 
 def serve_part(data: dict) -> dict:
