@@ -30,7 +30,7 @@ from headstart.backbones import load_backbone
 from headstart.errors import HeadstartError, reading_saved
 from headstart.modeling import TransformerClassifier
 
-__all__ = ["SavedMeta", "save_model", "load_model"]
+__all__ = ["SavedMeta", "save_model", "load_model", "model_dir"]
 
 FORMAT_VERSION = 1
 
@@ -53,6 +53,12 @@ class SavedMeta:
     @property
     def per_token(self) -> bool:
         return self.token_outputs if self.token_outputs is not None else self.task in ("ner", "qa")
+
+
+def model_dir(path: str | Path) -> Path | None:
+    """The model folder of a run (RUN/model) or the model folder itself; None when neither holds headstart.json."""
+    path = Path(path)
+    return next((folder for folder in (path / "model", path) if (folder / "headstart.json").exists()), None)
 
 
 @contextmanager

@@ -65,15 +65,16 @@ def _is_task_run(spec: str) -> bool:
 
     name, sep, rest = spec.partition("=")
     path = Path(rest) if sep and not Path(spec).exists() else Path(spec)
+    from headstart.persist import model_dir
+
     if (path / "headstart-onnx.json").exists():
         return True
-    for meta in (path / "model" / "headstart.json", path / "headstart.json"):
-        if meta.exists():
-            try:
-                return json.loads(meta.read_text()).get("task", "classification") in TASK_ROUTES
-            except (OSError, ValueError, AttributeError):
-                return True  # the task server's loader reports the damaged file
-    return False
+    if (folder := model_dir(path)) is None:
+        return False
+    try:
+        return json.loads((folder / "headstart.json").read_text()).get("task", "classification") in TASK_ROUTES
+    except (OSError, ValueError, AttributeError):
+        return True  # the task server's loader reports the damaged file
 
 
 @command("zero-shot-api")

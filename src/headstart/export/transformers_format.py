@@ -56,10 +56,11 @@ class Exported:
 
 def model_folder(run: str | Path) -> Path:
     """The model folder of a run (RUN/model) or the model folder itself; a clear error for anything else."""
+    from headstart.persist import model_dir
+
     run = Path(run)
-    for folder in (run / "model", run):
-        if (folder / "headstart.json").exists():
-            return folder
+    if (folder := model_dir(run)) is not None:
+        return folder
     if (run / "ensemble.json").exists():
         found = "an ensemble folder written by `headstart compare`"
         fix = "export one of its members (the folders ensemble.json lists)"

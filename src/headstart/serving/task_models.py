@@ -106,25 +106,22 @@ class _OnnxEngine(_Engine):
         return list(self.model.predict_proba(inputs))
 
 
-def _embed(est, texts: list) -> np.ndarray:
-    """The run's own pooled representation (its fine-tuned backbone and pooling), L2-normalised."""
+def _embed(est, inputs: list) -> np.ndarray:
+    """The run's own pooled representation (its fine-tuned backbone and pooling, its tokenization: a pair run
+    encodes pairs), L2-normalised."""
     import torch
 
-    from headstart.training import tokenize
+    from headstart.training.batching import BucketBatchSampler, collate
 
-    if texts and not isinstance(texts[0], str):
-        texts = [f"{a} {b}" for a, b in texts]
-    ids = tokenize(est.tokenizer_, list(texts), est.train_config_.max_length)
-    pad = est.tokenizer_.pad_token_id
-    out = []
+    model = est.model_.eval()
+    examples = est._examples(est._texts(list(inputs)), None)
+    out = np.zeros((len(examples), model.hidden_size), dtype=np.float32)
     with torch.no_grad():
-        for start in range(0, len(ids), 32):
-            chunk = ids[start:start + 32]
-            width = max(len(x) for x in chunk)
-            input_ids = torch.tensor([x + [pad] * (width - len(x)) for x in chunk])
-            mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in chunk])
-            out.append(torch.nn.functional.normalize(est.model_.encode(input_ids, mask), dim=-1).numpy())
-    return np.concatenate(out)
+        for idx in BucketBatchSampler(examples.lengths(), 64, shuffle=False):
+            batch = collate([examples.item(i) for i in idx], est.tokenizer_.pad_token_id)
+            pooled = model.encode(batch["input_ids"], batch["attention_mask"], batch.get("token_type_ids"))
+            out[idx] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+    return out
 
 
 def _split_name(spec: str) -> tuple[str | None, Path]:
@@ -135,10 +132,10 @@ def _split_name(spec: str) -> tuple[str | None, Path]:
 
 
 def _meta(path: Path) -> dict:
-    for meta in (path / "model" / "headstart.json", path / "headstart.json"):
-        if meta.exists():
-            return json.loads(meta.read_text())
-    return {}
+    from headstart.persist import model_dir
+
+    folder = model_dir(path)
+    return json.loads((folder / "headstart.json").read_text()) if folder else {}
 
 
 def load_models(specs: list[str], *, max_batch: int = 32, max_wait_ms: float = 5.0,
