@@ -63,6 +63,25 @@ train.__signature__ = _signature.replace(parameters=[p for p in _signature.param
 command()(train)
 
 
+def distill(*args, **kwargs) -> None:
+    """Train a small student from a teacher's probabilities (a bigger run, a compare ensemble, an LLM
+    through an OpenAI-compatible API, a zero-shot scorer) on DATA and on --unlabeled texts, or by
+    self-training (--self-train --unlabeled FILE). The run folder is a classification run like any other;
+    its report and metrics.json put teacher and student side by side."""
+    chosen = chosen_options(_OPTIONS, {k: v for k, v in kwargs.items() if k in _OPTIONS}, kwargs.get("set_"))
+    if chosen.get("teacher") is None and not chosen.get("self_train"):
+        raise HeadstartError("distill needs a teacher, or self-training.",
+                             expected="--teacher RUN (or zero-shot:embedding, zero-shot:lm, zero-shot:api[:MODEL]), "
+                             "or --self-train --unlabeled FILE", found="neither",
+                             fix="headstart distill train.csv --teacher runs/big --unlabeled more.csv")
+    return train(*args, **kwargs)
+
+
+distill.__signature__ = train.__signature__.replace(parameters=[
+    p.replace(default=Path("runs/distilled")) if p.name == "out" else p for p in train.__signature__.parameters.values()])
+command()(distill)
+
+
 def _print_span_metrics(metrics: dict, split: str) -> None:
     scores = metrics[split]
     keys = [k for k in ("precision", "recall", "f1", "em") if k in scores]

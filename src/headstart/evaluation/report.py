@@ -17,7 +17,7 @@ from pathlib import Path
 from headstart.evaluation.metrics import primary_metric
 from headstart.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 
-__all__ = ["write_report", "write_span_report"]
+__all__ = ["write_report", "write_span_report", "Table"]
 
 _MAX_CLASS_ROWS = 30
 _BASELINE_NAMES = {"majority": "Majority class", "tfidf": "TF-IDF + LR", "tfidf_lr": "TF-IDF + LR"}
@@ -46,6 +46,7 @@ class _Code:
     lang: str = ""
 
 
+Table = _Table  # what a caller's `extra` sections build tables with
 _Block = str | list | _Table | _Image | _Code  # str: a paragraph; list[str]: a bullet list
 _Section = tuple[str, list[_Block]]
 
@@ -61,6 +62,7 @@ def write_report(
     drift: dict[str, float] | None,
     data_stats: dict | None,
     config: dict | None,
+    extra: list[tuple[str, list]] | None = None,
 ) -> tuple[Path, Path]:
     """Write `report.md` and `report.html` (plus the two PNGs they show) into `run_dir`.
 
@@ -75,6 +77,7 @@ def write_report(
         drift: layer group -> relative L2 drift ‖w − w₀‖ / ‖w₀‖ from the pretrained weights, or None.
         data_stats: `DataStats.to_dict()` or any flat dict, or None.
         config: the run's configuration, shown as JSON, or None.
+        extra: (title, blocks) sections shown after the baselines (blocks: paragraphs, bullet lists, Tables).
 
     Returns:
         (path of report.md, path of report.html).
@@ -91,6 +94,7 @@ def write_report(
             "Model vs baselines",
             _comparison(metrics, baselines, summary.get("primary_metric") or _primary(metrics)),
         ),
+        *(extra or []),
         ("Per-class scores", _per_class(metrics.get("per_class") or {})),
         ("Learning curves", _curves(history, out)),
         ("Confusion matrix", _confusion(metrics, out)),

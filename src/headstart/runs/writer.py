@@ -48,6 +48,7 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
     """
     with claim(out, resume=resume, overwrite=overwrite) as folder:
         chosen = get_task(task) if task else get_task(detect_task(train, text_column=options.get("text_column")))
+        _check_distill_options(chosen, options)
         run = chosen.start(train, dev=dev, test=test, options=options)
         folder.begin()
         run.fit(checkpoint=folder.checkpoint, resume=resume, stop_after=pause_after)
@@ -56,6 +57,20 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
         metrics = write_run(folder, run)
         folder.finish()
         return metrics
+
+
+def _check_distill_options(task, options: dict) -> None:
+    """Distillation and self-training options on a task whose estimator does not learn from a teacher are
+    refused, not dropped."""
+    from headstart.distill.options import DistillOptions
+
+    takes = set(task.estimator_class()._get_param_names())
+    given = [k for k in DistillOptions.__dataclass_fields__ if options.get(k) not in (None, False) and k not in takes]
+    if given:
+        raise HeadstartError(f"the {task.name} task does not learn from a teacher.",
+                             expected="classification or pairs data for " + ", ".join("--" + k.replace("_", "-") for k in given),
+                             found=f"{task.name} data", fix="drop those options (distillation for tagging, QA and "
+                             "generation is not built yet)")
 
 
 def paused(run) -> dict:

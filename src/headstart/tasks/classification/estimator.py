@@ -16,7 +16,8 @@ from sklearn.base import ClassifierMixin
 
 from headstart.config import TrainConfig, option
 from headstart.data import Split, TaskData, load_task, read_split
-from headstart.errors import DataError
+from headstart.distill.options import DistillOptions, check_distill_options
+from headstart.errors import ConfigError, DataError
 from headstart.evaluation.metrics import primary_metric
 from headstart.tasks.base import HeadEstimator
 from headstart.tasks.classification.objective import Classification
@@ -52,10 +53,10 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
     """
 
     task = "classification"  # what `headstart.load` and the run folders dispatch on
-    task_options = (ClassificationOptions,)
+    task_options = (ClassificationOptions, DistillOptions)
 
     # ---- fitting ----------------------------------------------------------------------------
-    def fit(self, X, y=None, *, dev=None) -> HeadstartClassifier:
+    def fit(self, X, y=None, *, dev=None, teacher=None, unlabeled=None) -> HeadstartClassifier:
         """Fit on texts + labels, a DataFrame / Dataset with text and label columns, or a file path.
 
         Args:
@@ -63,28 +64,62 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
             y: labels for a list of texts (class names; tuples of names for multi-label).
             dev: optional dev data in the same forms (a DataFrame, Dataset or path); else a stratified
                 `dev_fraction` of the training rows.
+            teacher: distil from it (headstart.distill): a fitted classifier, a run folder or a zero-shot
+                name; overrides the `teacher` option.
+            unlabeled: texts with no labels (a list, or a file / DataFrame with the text column) for the
+                teacher to label, or for self-training; overrides the `unlabeled` option.
         """
         task = load_task(self._as_table(X, y), dev=dev, text_column=self.text_column,
                          label_column=self.label_column, label_sep=self.label_sep,
                          dev_fraction=self.dev_fraction, seed=self.seed, reader=self.reader)
-        return self.fit_task(task)
+        return self.fit_task(task, teacher=teacher, unlabeled=unlabeled)
 
     reader = staticmethod(read_split)  # reads one split of this task's files (sentence pairs: their own)
 
     def fit_task(self, task: TaskData, *, checkpoint: str | Path | None = None, resume: bool = False,
-                 stop_after: int | None = None) -> HeadstartClassifier:
+                 stop_after: int | None = None, teacher=None, unlabeled=None) -> HeadstartClassifier:
         """Fit on an already loaded TaskData (what the CLI does); see `fit`."""
+        check_distill_options(self)
+        teacher = self.teacher if teacher is None else teacher
+        extra = self._unlabeled_texts(self.unlabeled if unlabeled is None else unlabeled)
+        if self.self_train:
+            from headstart.distill.self_training import self_train
+
+            return self_train(self, task, extra, teacher=teacher, checkpoint=checkpoint, resume=resume)
+        distill = None
+        if teacher is not None:
+            from headstart.distill.student import plan
+
+            self._strategy_and_config()  # the student's options checked before the teacher is asked
+            distill = plan(task, teacher, extra, temperature=self.temperature, weight=self.distill_weight)
+        elif extra:
+            raise ConfigError("unlabelled texts need a teacher or self-training to label them.",
+                              expected="--teacher RUN (or zero-shot:...) or --self-train with --unlabeled",
+                              found="--unlabeled alone", fix="add --teacher or --self-train, or drop --unlabeled")
+        self.distillation_ = distill
         model, cfg = self._build(len(task.labels), multilabel=task.multilabel)
         self.labels_, self.multilabel_ = list(task.labels), task.multilabel
         self.classes_ = np.array(self.labels_)
         self.metric_ = cfg.metric or primary_metric(len(task.labels), task.multilabel)
-        train = self._examples(task.train.texts, self.encode_labels(task.train))
-        dev = self._examples(task.dev.texts, self.encode_labels(task.dev))
-        weights = self._class_weights(train.labels, cfg)
+        y_train, y_dev = self.encode_labels(task.train), self.encode_labels(task.dev)
+        weights = self._class_weights(y_train, cfg)
         objective = Classification(metric=self.metric_, multilabel=task.multilabel, class_weights=weights,
                                    label_smoothing=cfg.label_smoothing)
+        texts = task.train.texts
+        if distill is not None:
+            texts, y_train, y_dev, objective = distill.apply(texts, y_train, y_dev, objective)
+        train, dev = self._examples(texts, y_train), self._examples(task.dev.texts, y_dev)
         return self._train(train, dev, objective, balanced_probe=weights is not None, checkpoint=checkpoint,
                            resume=resume, stop_after=stop_after)
+
+    def _unlabeled_texts(self, source) -> list:
+        """Texts without labels: a list as given, or read from a file / DataFrame by the text column."""
+        if source is None:
+            return []
+        if isinstance(source, list | tuple | np.ndarray):
+            return self._memory_texts(list(source))
+        return self.reader(source, text_column=self.text_column, label_column=self.label_column,
+                           label_sep=self.label_sep, require_labels=False).texts
 
     def _examples(self, texts: list, labels) -> Examples:
         """Token ids (truncated to max_length, special tokens added, no padding) and labels."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -33,12 +34,20 @@ class ClassificationRun(TaskRun):
                    "multilabel": clf.multilabel_, "primary_metric": clf.metric_}
         held_out = clf.heldout_dev_proba_  # features refit on dev: its dev scores come from before the refit
         self.proba = {"dev": clf.predict_proba(task.dev.texts) if held_out is None else held_out}
+        seconds = None
         if task.test is not None:
+            t0 = time.perf_counter()
             self.proba["test"] = clf.predict_proba(task.test.texts)
+            seconds = time.perf_counter() - t0
         for name, p in self.proba.items():
             metrics[name] = scores(clf, task.dev if name == "dev" else task.test, p)
         metrics["baselines"] = baselines(clf, task.train, task.test or task.dev)
         metrics["evaluated_on"] = "test" if task.test is not None else "dev"
+        if getattr(clf, "distillation_", None) is not None or getattr(clf, "self_training_", None):
+            from headstart.distill.report import side_by_side
+
+            split = task.test if task.test is not None else task.dev
+            metrics["distillation"] = side_by_side(clf, split, self.proba[metrics["evaluated_on"]], seconds)
         return metrics
 
     def config(self) -> dict:
@@ -57,7 +66,8 @@ class ClassificationRun(TaskRun):
         write_report(out, title=f"headstart run: {clf.strategy} on {Path(str(self.data['train'])).name}",
                      summary={k: metrics[k] for k in (*CONFIG_KEYS, "trainable_percent") if k in metrics and k != "task"},
                      metrics=metrics[metrics["evaluated_on"]], baselines=metrics["baselines"],
-                     history=clf.fit_result_.history, drift=clf.drift_, data_stats=asdict(task.stats), config=config)
+                     history=clf.fit_result_.history, drift=clf.drift_, data_stats=asdict(task.stats), config=config,
+                     extra=_distill_sections(metrics))
 
 
 class ClassificationTask(Task):
@@ -110,6 +120,14 @@ class ClassificationTask(Task):
                      summary={"strategy": clf.strategy, "backbone": clf.backbone_name_}, metrics=metrics["metrics"],
                      baselines=metrics["baselines"], history=history, drift=None, data_stats=None, config=config)
         return metrics
+
+
+def _distill_sections(metrics: dict) -> list:
+    if not metrics.get("distillation"):
+        return []
+    from headstart.distill.report import report_section
+
+    return report_section(metrics["distillation"])
 
 
 def scores(clf, split: Split, proba=None) -> dict:

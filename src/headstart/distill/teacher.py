@@ -1,0 +1,171 @@
+"""Teachers: what labels the student's texts with probabilities.
+
+    a run folder           `headstart train` (any strategy and backbone) or a `headstart compare` ensemble
+    zero-shot:embedding    label names scored by sentence similarity (no labels needed)
+    zero-shot:lm[:MODEL]   label names scored by a decoder's likelihood
+    zero-shot:api[:MODEL]  any OpenAI-compatible chat endpoint (OPENAI_BASE_URL, OPENAI_API_KEY; model:
+                           MODEL, else HEADSTART_API_MODEL); answers are cached by the client too
+    a fitted estimator     in Python: anything with `predict_proba` and `classes_` / `labels_`
+
+Every teacher's probabilities are cached on disk by text (distill.cache), so each text is labelled once
+per teacher; an in-memory estimator has no lasting identity and is asked every time. Columns come back in
+the student's label order (a teacher with more labels has the extra columns dropped and rows renormalised;
+a teacher lacking a student label is an error that names it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from headstart.distill.cache import TeacherCache, text_key
+from headstart.errors import ConfigError
+
+__all__ = ["Teacher", "load_teacher", "ZERO_SHOT_PREFIX"]
+
+ZERO_SHOT_PREFIX = "zero-shot:"
+
+
+@dataclass
+class Teacher:
+    """A model that gives class probabilities, with the counts of what it was asked."""
+
+    model: object
+    labels: list[str]
+    name: str
+    kind: str  # run, ensemble, zero-shot, estimator
+    identity: str | None = None  # what the disk cache is keyed by (None: not cached)
+    cache_dir: Path | None = None
+    asked: int = 0  # texts the teacher itself predicted
+    cached: int = 0  # texts answered from the cache
+    seconds: float = 0.0  # wall time of the teacher's own predictions
+    fitted: bool = field(default=True)
+
+    def proba(self, texts: list, student_labels: list[str]) -> np.ndarray:
+        """(n, len(student_labels)) probabilities, from the cache where it has them."""
+        order = self._columns(student_labels)
+        if not texts:
+            return np.zeros((0, len(student_labels)), dtype=np.float32)
+        keys = [text_key(t) for t in texts]
+        cache = TeacherCache(self.identity, self.cache_dir) if self.identity else None
+        todo = cache.missing(keys) if cache is not None else list(range(len(texts)))
+        fresh = {}
+        if todo:
+            first = {}
+            for i in todo:
+                first.setdefault(keys[i], texts[i])
+            unique = list(first)
+            self._fit_once([first[k] for k in unique])
+            t0 = time.perf_counter()
+            rows = np.asarray(self.model.predict_proba([first[k] for k in unique]), dtype=np.float32)
+            self.seconds += time.perf_counter() - t0
+            self.asked += len(unique)
+            fresh = dict(zip(unique, rows, strict=True))
+            if cache is not None:
+                cache.put(unique, rows)
+        self.cached += len(texts) - len(todo)
+        full = np.stack([fresh[k] if k in fresh else cache.rows[k] for k in keys])
+        picked = full[:, order]
+        if len(order) < full.shape[1]:  # the teacher knows more labels: renormalise over the student's
+            picked = picked / np.clip(picked.sum(1, keepdims=True), 1e-12, None)
+        return picked.astype(np.float32)
+
+    def describe(self) -> dict:
+        """What the report and metrics.json say about the teacher."""
+        out = {"teacher": self.name, "kind": self.kind, "texts_predicted": self.asked, "texts_from_cache": self.cached,
+               "seconds_per_text": round(self.seconds / self.asked, 6) if self.asked else None,
+               "params": _params(self.model)}
+        client = getattr(getattr(getattr(self.model, "scorer_", None), "model_", None), "client", None)
+        if client is not None:  # the API teacher: what it cost in requests
+            out |= {"api_model": client.model, "base_url": client.base_url, "requests": client.stats.requests,
+                    "retries": client.stats.retries, "api_cache_hits": client.stats.cache_hits}
+        return out
+
+    def _columns(self, student_labels: list[str]) -> list[int]:
+        index = {str(label): i for i, label in enumerate(self.labels)}
+        lacking = [s for s in student_labels if str(s) not in index]
+        if lacking:
+            raise ConfigError(f"the teacher {self.name} does not know some of the data's labels.",
+                              expected=f"a teacher trained for (or told) every label of the data: {student_labels}"[:300],
+                              found=f"labels it lacks: {lacking}"[:300],
+                              fix="train the teacher on the same labels, or give a zero-shot teacher the data's labels")
+        return [index[str(s)] for s in student_labels]
+
+    def _fit_once(self, texts: list) -> None:
+        if not self.fitted:  # zero-shot: load the model; the embedding scorer centres on these texts
+            self.model.fit([str(t) for t in texts])
+            self.fitted = True
+
+
+def load_teacher(spec, labels: list[str], *, cache_dir: str | Path | None = None) -> Teacher:
+    """A Teacher from a run folder, a zero-shot spec or a fitted estimator (see the module's docstring)."""
+    folder = None if cache_dir is None else Path(cache_dir)
+    if not isinstance(spec, str | Path):
+        if not hasattr(spec, "predict_proba"):
+            raise ConfigError("the teacher cannot give probabilities.", expected="a run folder, a zero-shot:... "
+                              "name, or a fitted model with predict_proba", found=type(spec).__name__,
+                              fix="pass a fitted HeadstartClassifier, or its run folder")
+        known = getattr(spec, "labels_", None)
+        known = list(known) if known is not None else [str(c) for c in spec.classes_]
+        return Teacher(spec, [str(k) for k in known], type(spec).__name__, "estimator", None, folder)
+    text = str(spec)
+    if text.startswith(ZERO_SHOT_PREFIX):
+        return _zero_shot(text, labels, folder)
+    return _run_teacher(Path(text), folder)
+
+
+def _zero_shot(spec: str, labels: list[str], folder) -> Teacher:
+    from headstart.zeroshot import SCORERS, ZeroShotClassifier
+
+    method, _, backbone = spec[len(ZERO_SHOT_PREFIX):].partition(":")
+    if method not in SCORERS:
+        raise ConfigError(f"unknown zero-shot teacher {spec!r}.", expected=", ".join(
+            ZERO_SHOT_PREFIX + m for m in sorted(SCORERS)), found=repr(spec), fix="e.g. --teacher zero-shot:embedding")
+    model = ZeroShotClassifier([str(x) for x in labels], method=method, backbone=backbone or None)
+    settings = {"spec": spec, "labels": [str(x) for x in labels]}
+    if method == "api":
+        import os
+
+        settings |= {"base_url": os.environ.get("OPENAI_BASE_URL"), "model": backbone or os.environ.get("HEADSTART_API_MODEL")}
+    return Teacher(model, [str(x) for x in labels], spec, "zero-shot", _digest(json.dumps(settings, sort_keys=True)),
+                   folder, fitted=False)
+
+
+def _run_teacher(path: Path, folder) -> Teacher:
+    from headstart.ensemble import EnsembleClassifier
+    from headstart.tasks.registry import load
+
+    if not path.exists():
+        raise ConfigError(f"teacher {path} not found.", expected="a run folder of `headstart train` or an ensemble "
+                          "of `headstart compare`, or zero-shot:embedding / zero-shot:lm / zero-shot:api",
+                          found=f"no such path: {path}", fix="train the teacher first: headstart train DATA --out RUN")
+    model = load(path)
+    if not hasattr(model, "predict_proba") or getattr(model, "task", "classification") not in ("classification", "pairs"):
+        raise ConfigError(f"{path} cannot teach a classifier.", expected="a classification or pairs run",
+                          found=f"a {getattr(model, 'task', type(model).__name__)} model",
+                          fix="use a run trained on the same kind of labels")
+    kind = "ensemble" if EnsembleClassifier.is_ensemble(path) else "run"
+    files = [f for f in sorted(path.rglob("*")) if f.is_file() and "eval-" not in str(f.relative_to(path))]
+    stamp = [(str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    return Teacher(model, [str(x) for x in model.labels_], str(path), kind,
+                   _digest(json.dumps([str(path.resolve()), stamp])), folder)
+
+
+def _params(model) -> int | None:
+    members = getattr(model, "members", None)
+    if members:
+        sizes = [_params(m) for m in members]
+        return None if None in sizes else sum(sizes)
+    net = getattr(model, "model_", None)
+    if net is None or not hasattr(net, "parameters"):
+        return None
+    return int(sum(p.numel() for p in net.parameters()))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
