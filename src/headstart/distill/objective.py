@@ -107,14 +107,16 @@ class Distillation(Classification):
         return super().evaluate(model, plain, pad_id=pad_id, depth=depth)
 
     def probe(self, features, labels):
-        """The warm start's targets: the gold label where there is one, else the teacher's choice."""
+        """The warm start's targets: the class the row's training target puts most weight on (the mix of
+        gold and teacher above), so the probe starts where the loss points."""
         labelled, gold = gold_of(labels, self.multilabel, self.n_labels)
         soft = np.asarray(labels)[:, -self.n_labels:]
         if self.multilabel:
-            y = np.where(labelled[:, None], gold, (soft >= 0.5).astype(np.float32))
-        else:
-            y = np.where(labelled, gold, soft.argmax(1))
-        return np.asarray(features), y
+            target = np.where(labelled[:, None], (1 - self.weight) * gold + self.weight * soft, soft)
+            return np.asarray(features), (target >= 0.5).astype(np.float32)
+        hot = np.eye(self.n_labels, dtype=np.float32)[np.where(labelled, gold, 0)]
+        target = np.where(labelled[:, None], (1 - self.weight) * hot + self.weight * soft, soft)
+        return np.asarray(features), target.argmax(1)
 
     def collate(self, items, pad_id):
         from headstart.training.batching import collate

@@ -1,0 +1,311 @@
+"""Distillation and self-training (headstart.distill) on tiny config-built models.
+
+What is checked: the loss mixes teacher and gold exactly as documented; the teacher's signal reaches the
+student (a teacher that flips every label, followed with weight 1, flips the student); teacher outputs are
+cached on disk and reused; teacher columns are matched to the student's labels by name; an API teacher runs
+over real HTTP against a loopback OpenAI-compatible server (requests counted, a rerun sends none);
+self-training rounds stop when dev stops improving; the CLI refuses what it cannot do, clearly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from fastapi import FastAPI
+from typer.testing import CliRunner
+
+from conftest import _POSITIVE, make_sentiment
+from headstart import HeadstartClassifier
+from headstart.cli import app
+from headstart.distill.cache import TeacherCache
+from headstart.distill.objective import Distillation, choose_temperature, soft_rows, soften
+from headstart.distill.self_training import class_thresholds
+from headstart.distill.teacher import load_teacher
+from headstart.errors import ConfigError
+from headstart.serving.background import BackgroundServer
+
+OPTS = dict(epochs=2, batch_size=16, max_length=32)
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    """Each test gets its own teacher cache ($HEADSTART_HOME) and no API settings from the environment."""
+    monkeypatch.setenv("HEADSTART_HOME", str(tmp_path / "home"))
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "HEADSTART_API_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def teacher(tiny_bert, toy_data):
+    return HeadstartClassifier(str(tiny_bert), "full", **OPTS).fit(*toy_data)
+
+
+@pytest.fixture(scope="module")
+def teacher_run(tmp_path_factory, teacher):
+    folder = tmp_path_factory.mktemp("teacher") / "run"
+    teacher.save(folder)
+    return folder
+
+
+class Flipped:
+    """A teacher that is sure of the wrong label: pos <-> neg."""
+
+    labels_ = ["neg", "pos"]
+
+    def __init__(self, base) -> None:
+        self.base = base
+        self.calls = 0
+
+    def predict_proba(self, texts):
+        self.calls += 1
+        p = self.base.predict_proba(texts)  # columns in base.labels_ order
+        order = [list(self.base.labels_).index(label) for label in self.labels_]
+        return p[:, order][:, ::-1]
+
+
+# -- the objective ------------------------------------------------------------------------------------------
+
+def test_loss_mixes_teacher_and_gold_as_documented():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 3)
+    q = torch.softmax(torch.randn(4, 3), -1)
+    gold = torch.tensor([2.0, 0.0, -1.0, -1.0])  # two labelled rows, two unlabelled
+    rows = torch.cat([gold[:, None], q], 1)
+    w = 0.3
+    got = Distillation(weight=w, n_labels=3).loss(logits, rows)
+    follow = -(q * F.log_softmax(logits, -1)).sum(-1)
+    truth = F.cross_entropy(logits, torch.tensor([2, 0, 0, 0]), reduction="none")
+    want = torch.stack([(1 - w) * truth[0] + w * follow[0], (1 - w) * truth[1] + w * follow[1], follow[2], follow[3]])
+    assert torch.allclose(got, want.mean())
+    # weight 0: labelled rows follow gold alone; weight 1: the teacher alone
+    assert torch.allclose(Distillation(weight=0.0, n_labels=3).loss(logits[:2], rows[:2]), truth[:2].mean())
+    assert torch.allclose(Distillation(weight=1.0, n_labels=3).loss(logits, rows), follow.mean())
+
+
+def test_multilabel_loss_is_per_label_bce_against_both():
+    logits = torch.tensor([[0.5, -1.0], [2.0, 0.0]])
+    gold = np.array([[1, 0], [0, 0]], np.float32)
+    q = np.array([[0.8, 0.1], [0.6, 0.4]], np.float32)
+    rows = torch.as_tensor(np.concatenate([soft_rows(gold[:1], q[:1], True), soft_rows(None, q[1:], True)]))
+    got = Distillation(weight=0.5, n_labels=2, multilabel=True).loss(logits, rows)
+    bce = lambda x, t: F.binary_cross_entropy_with_logits(x, torch.as_tensor(t)).item()  # noqa: E731
+    want = (0.5 * bce(logits[0], gold[0]) + 0.5 * bce(logits[0], q[0]) + bce(logits[1], q[1])) / 2
+    assert got.item() == pytest.approx(want, rel=1e-6)
+
+
+def test_soften_and_the_temperature_chosen_on_dev():
+    p = np.array([[0.9, 0.1], [0.6, 0.4]])
+    assert np.allclose(soften(p, 1.0, False), p, atol=1e-6)
+    assert soften(p, 2.0, False)[0, 0] == pytest.approx(3 / 4)  # 0.9^.5 / (0.9^.5 + 0.1^.5)
+    # a teacher that is 99% sure and right only 70% of the time is best softened a lot; a calibrated one is not
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 400)
+    right = rng.random(400) < 0.7
+    picked = np.where(right, gold, 1 - gold)
+    overconfident = np.where(picked[:, None] == np.arange(2), 0.99, 0.01)
+    calibrated = np.where(picked[:, None] == np.arange(2), 0.7, 0.3)
+    assert choose_temperature(overconfident, gold, False) >= 3.0
+    assert choose_temperature(calibrated, gold, False) == 1.0
+
+
+# -- teachers and their cache ------------------------------------------------------------------------------
+
+def test_teacher_columns_follow_the_students_labels_by_name(teacher):
+    flipped = load_teacher(Flipped(teacher), ["pos", "neg"])
+    texts = ["the film was great great", "the film was awful awful"]
+    p = flipped.proba(texts, ["pos", "neg"])
+    direct = teacher.predict_proba(texts)  # teacher.labels_ order
+    pos = list(teacher.labels_).index("pos")
+    assert np.allclose(p[:, 0], direct[:, 1 - pos], atol=1e-6)  # the flipped teacher's "pos" is the truth's "neg"
+    with pytest.raises(ConfigError, match="does not know") as info:
+        flipped.proba(texts, ["pos", "neg", "neutral"])
+    assert "neutral" in str(info.value)
+
+
+def test_run_teacher_outputs_are_cached_and_reused(teacher_run, tmp_path):
+    texts, _ = make_sentiment(30, seed=11)
+    first = load_teacher(str(teacher_run), ["neg", "pos"])
+    a = first.proba(texts, ["neg", "pos"])
+    assert (first.asked, first.cached) == (30, 0)
+    again = load_teacher(str(teacher_run), ["neg", "pos"])
+    again.model = None  # nothing may be predicted now: every row must come from the cache
+    b = again.proba(texts + texts[:5], ["neg", "pos"])
+    assert (again.asked, again.cached) == (0, 35)
+    assert np.array_equal(a, b[:30])
+    cache = TeacherCache(again.identity)
+    with np.load(cache.path, allow_pickle=False) as saved:  # plain arrays, nothing that unpickles
+        assert saved["probs"].shape == (30, 2)
+    cache.path.write_bytes(b"not an npz")  # a damaged cache is ignored and rewritten, never fatal
+    assert len(TeacherCache(again.identity)) == 0
+
+
+def test_a_retrained_teacher_is_a_new_cache_entry(teacher_run, tiny_bert, toy_data, tmp_path):
+    before = load_teacher(str(teacher_run), ["neg", "pos"]).identity
+    other = tmp_path / "run"
+    HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(*toy_data).save(other)
+    assert load_teacher(str(other), ["neg", "pos"]).identity != before
+
+
+# -- the student --------------------------------------------------------------------------------------------
+
+def test_the_teachers_signal_reaches_the_student(tiny_bert, toy_data, toy_dev, teacher):
+    """Gold labels all flipped, a teacher that is right: followed with weight 1 the student is right on a
+    correct dev set; with weight 0 it learns the flipped gold (the warm-start probe included: it fits the
+    same mixed target)."""
+    flip = {"pos": "neg", "neg": "pos"}
+    wrong = [flip[v] for v in toy_data[1]]
+    settings = dict(temperature=1.0, **OPTS)
+    follow = HeadstartClassifier(str(tiny_bert), "full", distill_weight=1.0, **settings).fit(
+        toy_data[0], wrong, dev=_frame(*toy_dev), teacher=teacher)
+    gold = HeadstartClassifier(str(tiny_bert), "full", distill_weight=0.0, **settings).fit(
+        toy_data[0], wrong, dev=_frame(*toy_dev), teacher=teacher)
+    assert follow.score(*toy_dev) >= 0.85
+    assert gold.score(*toy_dev) <= follow.score(*toy_dev) - 0.25
+
+
+def _frame(texts, labels):
+    import pandas as pd
+
+    return pd.DataFrame({"text": texts, "label": labels})
+
+
+def test_unlabelled_rows_train_the_student(tiny_bert, toy_data, teacher):
+    few_x, few_y = toy_data[0][:12], toy_data[1][:12]
+    more, _ = make_sentiment(160, seed=21)
+    student = HeadstartClassifier(str(tiny_bert), "top-n", **OPTS).fit(few_x, few_y, teacher=teacher, unlabeled=more)
+    plan = student.distillation_
+    assert plan.summary["unlabeled_rows"] == 160 and len(plan.extra_texts) == 160
+    assert plan.summary["teacher_train_agreement"]["rows"] == len(few_x) - len(plan.dev)
+    assert student.predict(["the movie was great love"])[0] in ("pos", "neg")
+
+
+def test_unlabelled_texts_alone_are_refused(tiny_bert, toy_data):
+    with pytest.raises(ConfigError, match="need a teacher or self-training"):
+        HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(*toy_data, unlabeled=["a text"])
+
+
+def test_multilabel_student(tiny_bert):
+    texts, y = make_sentiment(60, seed=4)
+    labels = [(v, "short") if len(t) < 30 else (v,) for t, v in zip(texts, y, strict=True)]
+    teacher = HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(texts, labels)
+    student = HeadstartClassifier(str(tiny_bert), "top-n", **OPTS).fit(texts, labels, teacher=teacher,
+                                                                    unlabeled=make_sentiment(40, seed=8)[0])
+    assert student.multilabel_ and student.predict_proba(texts[:3]).shape == (3, len(student.labels_))
+
+
+# -- self-training -------------------------------------------------------------------------------------------
+
+def test_class_thresholds_reach_the_asked_precision():
+    conf = np.linspace(0.5, 1.0, 40)
+    proba = np.stack([conf, 1 - conf], 1)  # every row predicted class 0
+    gold = np.where(conf > 0.75, 0, 1)  # right only above 0.75
+    t = class_thresholds(proba, gold, precision=0.9)
+    kept = conf >= t[0]
+    assert (gold[kept] == 0).mean() >= 0.9 and t[0] <= 0.77
+    assert np.isinf(t[1])  # class 1 is never predicted: no pseudo-labels for it
+
+
+def test_self_training_rounds_stop_when_dev_stops_improving(tiny_bert, toy_data):
+    more, _ = make_sentiment(120, seed=31)
+    est = HeadstartClassifier(str(tiny_bert), "top-n", self_train=True, self_train_rounds=3, **OPTS)
+    est.fit(*toy_data, unlabeled=more)
+    rounds = est.self_training_
+    assert rounds[0]["round"] == 0 and rounds[0]["kept"]
+    assert 2 <= len(rounds) <= 4
+    kept = [r for r in rounds if r["kept"]]
+    assert all(a["dev"] < b["dev"] for a, b in zip(kept, kept[1:], strict=False))  # each kept round is better
+    if len(rounds) < 4:
+        assert not rounds[-1]["kept"]  # stopped early: the last round did not improve dev and was dropped
+    assert est.fit_result_.best_metric == kept[-1]["dev"]  # the estimator holds the best round's model
+
+
+def test_self_training_needs_unlabelled_texts(tiny_bert, toy_data):
+    with pytest.raises(ConfigError, match="needs unlabelled texts"):
+        HeadstartClassifier(str(tiny_bert), "head", self_train=True, **OPTS).fit(*toy_data)
+
+
+# -- an LLM teacher through the API path, over real HTTP --------------------------------------------------
+
+def _labelling_api() -> tuple[FastAPI, list]:
+    """An OpenAI-compatible chat server that answers "positive" for a text with a positive word: a stand-in
+    for a hosted model that labels well. It records every request it gets."""
+    api, seen = FastAPI(), []
+
+    @api.post("/v1/chat/completions")
+    def chat(body: dict) -> dict:
+        text = re.search(r"Text: (.*)\n\nWhich", body["messages"][-1]["content"], re.S).group(1)
+        seen.append(text)
+        answer = "Positive." if any(w in text.split() for w in _POSITIVE) else "negative"
+        return {"choices": [{"message": {"role": "assistant", "content": answer}}],
+                "usage": {"prompt_tokens": 40, "completion_tokens": 2}}
+
+    return api, seen
+
+
+def test_api_teacher_labels_through_the_server_and_is_cached(tiny_bert, tmp_path, monkeypatch):
+    texts, y = make_sentiment(40, seed=12)
+    labels = ["positive" if v == "pos" else "negative" for v in y]
+    more, _ = make_sentiment(30, seed=13)
+    api, seen = _labelling_api()
+    with BackgroundServer(api) as srv:
+        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
+        monkeypatch.setenv("HEADSTART_API_MODEL", "stand-in")
+        student = HeadstartClassifier(str(tiny_bert), "top-n", **OPTS).fit(texts, labels, teacher="zero-shot:api",
+                                                                         unlabeled=more)
+        plan = student.distillation_
+        about = plan.teacher.describe()
+        assert about["requests"] == len(set(seen)) == 70  # 36 train + 4 dev + 30 unlabelled, one request each
+        assert plan.summary["teacher_train_agreement"]["agreement"] == 1.0
+        n = len(seen)
+        again = HeadstartClassifier(str(tiny_bert), "top-n", **OPTS).fit(texts, labels, teacher="zero-shot:api",
+                                                                       unlabeled=more)
+        assert len(seen) == n  # the rerun sent nothing: every teacher row came from the cache
+        assert again.distillation_.teacher.cached == 70
+
+
+# -- the command line ----------------------------------------------------------------------------------------
+
+def _csv(path, texts, labels=None):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"] if labels else ["text"])
+        w.writerows(zip(texts, labels, strict=True) if labels else ([t] for t in texts))
+    return path
+
+
+def test_cli_distill_writes_teacher_beside_student(tiny_bert, teacher_run, tmp_path):
+    train = _csv(tmp_path / "train.csv", *make_sentiment(60, seed=1))
+    test = _csv(tmp_path / "test.csv", *make_sentiment(30, seed=2))
+    more = _csv(tmp_path / "more.csv", make_sentiment(50, seed=3)[0])
+    out = tmp_path / "student"
+    args = ["distill", str(train), "--teacher", str(teacher_run), "--unlabeled", str(more), "--test", str(test),
+            "--backbone", str(tiny_bert), "--strategy", "head", "--epochs", "1", "--max-length", "32", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    d = json.loads((out / "metrics.json").read_text())["distillation"]
+    assert d["teacher"]["kind"] == "run" and d["unlabeled_rows"] == 50 and d["split_rows"] == 30
+    assert 0.0 <= d["agreement"] <= 1.0 and d["student_scores"]["accuracy"] == pytest.approx(
+        json.loads((out / "metrics.json").read_text())["test"]["accuracy"])
+    report = (out / "report.md").read_text()
+    assert "## Teacher vs student" in report and "Student and teacher agree on" in report
+    assert HeadstartClassifier.load(out).predict(["the movie was great love"]).shape == (1,)
+
+
+def test_cli_distill_without_a_teacher_says_what_to_pass(tmp_path):
+    train = _csv(tmp_path / "train.csv", *make_sentiment(20))
+    result = CliRunner().invoke(app, ["distill", str(train), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 1 and "needs a teacher" in result.output and "--self-train" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_task_without_distillation_refuses_the_teacher(tmp_path, teacher_run):
+    conll = tmp_path / "train.conll"
+    conll.write_text("John B-PER\nruns O\n\nMary B-PER\nsleeps O\n")
+    result = CliRunner().invoke(app, ["train", str(conll), "--teacher", str(teacher_run), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 1 and "does not learn from a teacher" in result.output
