@@ -26,9 +26,12 @@ from headstart.cli import app
 from headstart.distill.cache import TeacherCache
 from headstart.distill.objective import Distillation, choose_temperature, soft_rows, soften
 from headstart.distill.self_training import class_thresholds
+from headstart.distill.tagging import TokenDistillation
 from headstart.distill.teacher import load_teacher
 from headstart.errors import ConfigError
 from headstart.serving.background import BackgroundServer
+from headstart.tasks.tagging.estimator import HeadstartTagger
+from test_tasks import _write_conll, make_ner
 
 OPTS = dict(epochs=2, batch_size=16, max_length=32)
 
@@ -305,7 +308,89 @@ def test_cli_distill_without_a_teacher_says_what_to_pass(tmp_path):
 
 
 def test_a_task_without_distillation_refuses_the_teacher(tmp_path, teacher_run):
-    conll = tmp_path / "train.conll"
-    conll.write_text("John B-PER\nruns O\n\nMary B-PER\nsleeps O\n")
-    result = CliRunner().invoke(app, ["train", str(conll), "--teacher", str(teacher_run), "--out", str(tmp_path / "r")])
+    train = tmp_path / "train.jsonl"
+    train.write_text(json.dumps({"question": "who?", "context": "Ada wrote.", "answers": {"text": ["Ada"],
+                                                                                          "answer_start": [0]}}) + "\n")
+    result = CliRunner().invoke(app, ["train", str(train), "--task", "qa", "--teacher", str(teacher_run),
+                                      "--out", str(tmp_path / "r")])
     assert result.exit_code == 1 and "does not learn from a teacher" in result.output
+
+
+# -- NER: token-level soft labels ------------------------------------------------------------------------------
+
+def test_token_loss_mixes_per_word_and_skips_other_positions():
+    torch.manual_seed(1)
+    logits = torch.randn(1, 4, 3)
+    q = torch.softmax(torch.randn(4, 3), -1)
+    rows = torch.cat([torch.tensor([[-100.0], [2.0], [-1.0], [-100.0]]), q], 1)[None]
+    got = TokenDistillation(score=None, weight=0.25).loss(logits, rows)
+    lp = F.log_softmax(logits[0], -1)
+    want = (0.75 * -lp[1, 2] + 0.25 * -(q[1] * lp[1]).sum() + -(q[2] * lp[2]).sum()) / 2
+    assert torch.allclose(got, want)
+
+
+class OracleTagger:
+    """A teacher tagger that knows the true tags of the sentences it is asked about (90% on the true tag)."""
+
+    labels_ = ["O", "B-BAD", "I-BAD", "B-GOOD", "I-GOOD"]
+
+    def __init__(self, sentences, tags) -> None:
+        self.truth = {tuple(s): t for s, t in zip(sentences, tags, strict=True)}
+
+    def predict_word_proba(self, sentences):
+        out = []
+        for s in sentences:
+            p = np.full((len(s), 5), 0.025, np.float32)
+            p[np.arange(len(s)), [self.labels_.index(t) for t in self.truth[tuple(s)]]] = 0.9
+            out.append(p)
+        return out
+
+
+NER_OPTS = {"epochs": 6, "lr": 3e-3, "batch_size": 8, "max_length": 16, "patience": 0, "temperature": 1.0}
+
+
+def test_a_tagger_learns_from_a_teacher_tagger(tiny_bert):
+    """Gold entity types swapped (GOOD <-> BAD), a teacher that is right: followed with weight 1 the student
+    finds the right types on a correct dev set; with weight 0 it learns the swapped ones."""
+    sentences, tags = make_ner(120)
+    dev = make_ner(30, seed=5)
+    swap = {"B-GOOD": "B-BAD", "I-GOOD": "I-BAD", "B-BAD": "B-GOOD", "I-BAD": "I-GOOD", "O": "O"}
+    wrong = [[swap[t] for t in ts] for ts in tags]
+    oracle = OracleTagger(sentences + dev[0], tags + dev[1])
+    follow = HeadstartTagger(str(tiny_bert), "full", distill_weight=1.0, **NER_OPTS).fit(sentences, wrong, dev=dev,
+                                                                                       teacher=oracle)
+    gold = HeadstartTagger(str(tiny_bert), "full", distill_weight=0.0, **NER_OPTS).fit(sentences, wrong, dev=dev,
+                                                                                     teacher=oracle)
+    assert follow.score(*dev) >= 0.4
+    assert gold.score(*dev) <= follow.score(*dev) - 0.3
+
+
+def test_teacher_tagger_gives_a_distribution_per_word(tiny_bert):
+    tagger = HeadstartTagger(str(tiny_bert), "head", epochs=1, max_length=16).fit(*make_ner(20))
+    sentences = make_ner(3, seed=2)[0]
+    probs = tagger.predict_word_proba(sentences)
+    assert [p.shape for p in probs] == [(len(s), len(tagger.labels_)) for s in sentences]
+    assert all(np.allclose(p.sum(1), 1.0, atol=1e-5) for p in probs)
+    tags = tagger.predict_tags(sentences)
+    assert [[tagger.labels_[i] for i in p.argmax(1)] for p in probs] == tags
+
+
+def test_cli_distill_ner_with_unlabelled_sentences(tiny_bert, tmp_path):
+    train = _write_conll(tmp_path / "train.txt", *make_ner(50))
+    test = _write_conll(tmp_path / "test.txt", *make_ner(15, seed=4))
+    more = tmp_path / "more.jsonl"
+    more.write_text("\n".join(json.dumps({"tokens": s}) for s in make_ner(30, seed=9)[0]) + "\n")
+    runner, teacher = CliRunner(), tmp_path / "teacher"
+    base = ["--backbone", str(tiny_bert), "--epochs", "2", "--max-length", "24", "--test", str(test)]
+    assert runner.invoke(app, ["train", str(train), "--strategy", "full", "--out", str(teacher), *base]).exit_code == 0
+    out = tmp_path / "student"
+    result = runner.invoke(app, ["distill", str(train), "--teacher", str(teacher), "--unlabeled", str(more),
+                                 "--strategy", "head", "--out", str(out), *base])
+    assert result.exit_code == 0, result.output
+    d = json.loads((out / "metrics.json").read_text())["distillation"]
+    assert d["unlabeled_rows"] == 30 and d["teacher"]["texts_predicted"] == 50 + 30 + 15
+    assert set(d["teacher_scores"]) == {"precision", "recall", "f1"} and 0 <= d["agreement"] <= 1
+    assert "## Teacher vs student" in (out / "report.md").read_text()
+    wrong = runner.invoke(app, ["distill", str(train), "--teacher", "zero-shot:embedding", "--out", str(tmp_path / "z"),
+                                *base])
+    assert wrong.exit_code == 1 and "cannot tag words" in wrong.output

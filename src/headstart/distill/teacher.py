@@ -45,35 +45,35 @@ class Teacher:
     cached: int = 0  # texts answered from the cache
     seconds: float = 0.0  # wall time of the teacher's own predictions
     fitted: bool = field(default=True)
+    per_word: bool = False  # a tagger: one row per word of each sentence
 
-    def proba(self, texts: list, student_labels: list[str]) -> np.ndarray:
-        """(n, len(student_labels)) probabilities, from the cache where it has them."""
+    def proba(self, texts: list, student_labels: list[str]):
+        """(n, len(student_labels)) probabilities, from the cache where it has them; a tagger teacher (texts:
+        sentences as word lists) gives a list of (n_words, len(student_labels)) arrays instead."""
         order = self._columns(student_labels)
         if not texts:
-            return np.zeros((0, len(student_labels)), dtype=np.float32)
+            return [] if self.per_word else np.zeros((0, len(student_labels)), dtype=np.float32)
         keys = [text_key(t) for t in texts]
         cache = TeacherCache(self.identity, self.cache_dir) if self.identity else None
         todo = cache.missing(keys) if cache is not None else list(range(len(texts)))
-        fresh = {}
+        known = cache.rows if cache is not None else {}
         if todo:
             first = {}
             for i in todo:
                 first.setdefault(keys[i], texts[i])
             unique = list(first)
-            self._fit_once([first[k] for k in unique])
+            self._fit_once(list(first.values()))
             t0 = time.perf_counter()
-            rows = np.asarray(self.model.predict_proba([first[k] for k in unique]), dtype=np.float32)
+            rows = self.model.predict_proba(list(first.values()))
             self.seconds += time.perf_counter() - t0
             self.asked += len(unique)
-            fresh = dict(zip(unique, rows, strict=True))
+            rows = [np.atleast_2d(np.asarray(r, dtype=np.float32)) for r in rows]
+            known = {**known, **dict(zip(unique, rows, strict=True))}
             if cache is not None:
                 cache.put(unique, rows)
         self.cached += len(texts) - len(todo)
-        full = np.stack([fresh[k] if k in fresh else cache.rows[k] for k in keys])
-        picked = full[:, order]
-        if len(order) < full.shape[1]:  # the teacher knows more labels: renormalise over the student's
-            picked = picked / np.clip(picked.sum(1, keepdims=True), 1e-12, None)
-        return picked.astype(np.float32)
+        picked = [_renormalised(known[k][:, order], len(order) < known[k].shape[1]) for k in keys]
+        return picked if self.per_word else np.concatenate(picked)
 
     def describe(self) -> dict:
         """What the report and metrics.json say about the teacher."""
@@ -102,21 +102,37 @@ class Teacher:
             self.fitted = True
 
 
-def load_teacher(spec, labels: list[str], *, cache_dir: str | Path | None = None) -> Teacher:
-    """A Teacher from a run folder, a zero-shot spec or a fitted estimator (see the module's docstring)."""
+def load_teacher(spec, labels: list[str], *, tagger: bool = False, cache_dir: str | Path | None = None) -> Teacher:
+    """A Teacher from a run folder, a zero-shot spec or a fitted estimator (see the module's docstring);
+    `tagger`: the student is a tagger, so the teacher must be one (it gives a distribution per word)."""
     folder = None if cache_dir is None else Path(cache_dir)
     if not isinstance(spec, str | Path):
-        if not hasattr(spec, "predict_proba"):
+        if not hasattr(spec, "predict_word_proba" if tagger else "predict_proba"):
             raise ConfigError("the teacher cannot give probabilities.", expected="a run folder, a zero-shot:... "
-                              "name, or a fitted model with predict_proba", found=type(spec).__name__,
-                              fix="pass a fitted HeadstartClassifier, or its run folder")
+                              "name, or a fitted model with predict_proba (a tagger, for NER)",
+                              found=type(spec).__name__, fix="pass a fitted headstart model, or its run folder")
         known = getattr(spec, "labels_", None)
         known = list(known) if known is not None else [str(c) for c in spec.classes_]
-        return Teacher(spec, [str(k) for k in known], type(spec).__name__, "estimator", None, folder)
+        return Teacher(_Words(spec) if tagger else spec, [str(k) for k in known], type(spec).__name__, "estimator",
+                       None, folder, per_word=tagger)
     text = str(spec)
     if text.startswith(ZERO_SHOT_PREFIX):
+        if tagger:
+            raise ConfigError("a zero-shot teacher cannot tag words.", expected="a NER run folder as --teacher",
+                              found=repr(text), fix="train a NER teacher: headstart train DATA --backbone mpnet")
         return _zero_shot(text, labels, folder)
-    return _run_teacher(Path(text), folder)
+    return _run_teacher(Path(text), folder, tagger)
+
+
+class _Words:
+    """A tagger as a teacher: `predict_proba` of sentences is its per-word tag distribution."""
+
+    def __init__(self, tagger) -> None:
+        self.tagger = tagger
+        self.model_ = getattr(tagger, "model_", None)
+
+    def predict_proba(self, sentences):
+        return self.tagger.predict_word_proba([list(s) for s in sentences])
 
 
 def _zero_shot(spec: str, labels: list[str], folder) -> Teacher:
@@ -136,7 +152,7 @@ def _zero_shot(spec: str, labels: list[str], folder) -> Teacher:
                    folder, fitted=False)
 
 
-def _run_teacher(path: Path, folder) -> Teacher:
+def _run_teacher(path: Path, folder, tagger: bool = False) -> Teacher:
     from headstart.ensemble import EnsembleClassifier
     from headstart.tasks.registry import load
 
@@ -145,15 +161,21 @@ def _run_teacher(path: Path, folder) -> Teacher:
                           "of `headstart compare`, or zero-shot:embedding / zero-shot:lm / zero-shot:api",
                           found=f"no such path: {path}", fix="train the teacher first: headstart train DATA --out RUN")
     model = load(path)
-    if not hasattr(model, "predict_proba") or getattr(model, "task", "classification") not in ("classification", "pairs"):
-        raise ConfigError(f"{path} cannot teach a classifier.", expected="a classification or pairs run",
+    tasks = ("ner",) if tagger else ("classification", "pairs")
+    if getattr(model, "task", "classification") not in tasks:
+        raise ConfigError(f"{path} cannot teach this student.", expected=f"a {' or '.join(tasks)} run",
                           found=f"a {getattr(model, 'task', type(model).__name__)} model",
                           fix="use a run trained on the same kind of labels")
     kind = "ensemble" if EnsembleClassifier.is_ensemble(path) else "run"
     files = [f for f in sorted(path.rglob("*")) if f.is_file() and "eval-" not in str(f.relative_to(path))]
     stamp = [(str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-    return Teacher(model, [str(x) for x in model.labels_], str(path), kind,
-                   _digest(json.dumps([str(path.resolve()), stamp])), folder)
+    return Teacher(_Words(model) if tagger else model, [str(x) for x in model.labels_], str(path), kind,
+                   _digest(json.dumps([str(path.resolve()), stamp])), folder, per_word=tagger)
+
+
+def _renormalised(rows: np.ndarray, dropped: bool) -> np.ndarray:
+    """Rows over the student's labels; when the teacher's extra labels were dropped, rows sum to 1 again."""
+    return rows / np.clip(rows.sum(1, keepdims=True), 1e-12, None) if dropped else rows
 
 
 def _params(model) -> int | None:

@@ -106,7 +106,8 @@ def write_report(
 
 
 def write_span_report(run_dir: str | Path, *, title: str, summary: dict, metrics: dict, history: list[dict],
-                      drift: dict[str, float] | None, config: dict | None) -> tuple[Path, Path]:
+                      drift: dict[str, float] | None, config: dict | None,
+                      extra: list[tuple[str, list]] | None = None) -> tuple[Path, Path]:
     """The report of a NER or QA run: scores (entity precision / recall / F1 per type, or SQuAD exact
     match and F1), example errors, learning curves, drift and configuration. Same formats as
     `write_report`."""
@@ -114,7 +115,8 @@ def write_span_report(run_dir: str | Path, *, title: str, summary: dict, metrics
     out.mkdir(parents=True, exist_ok=True)
     keys = [k for k in ("precision", "recall", "f1", "em", "token_accuracy") if k in metrics]
     scores = _Table(["", *keys], [["Model", *(_score(metrics[k]) for k in keys)]], frozenset(range(1, len(keys) + 1)))
-    sections: list[_Section] = [("Summary", _summary(summary, metrics)), ("Scores", [scores, _span_note(metrics)])]
+    sections: list[_Section] = [("Summary", _summary(summary, metrics)), ("Scores", [scores, _span_note(metrics)]),
+                                *(extra or [])]
     if metrics.get("per_type"):
         sections.append(("Per entity type", _per_class(metrics["per_type"])))
     errors = metrics.get("errors") or []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from headstart.evaluation.report import write_span_report
@@ -22,7 +23,12 @@ class SpanRun(TaskRun):
         metrics = {"task": self.task.name, **costs(est, len(self.splits["train"])), "primary_metric": est.metric_}
         metrics["evaluated_on"] = "test" if test is not None else "dev"
         if test is not None:
+            t0 = time.perf_counter()
             metrics["test"] = est.evaluate(test)
+            if getattr(est, "distillation_", None) is not None:
+                from headstart.distill.report import tagging_side_by_side
+
+                metrics["distillation"] = tagging_side_by_side(est, test, metrics["test"], time.perf_counter() - t0)
         elif dev is not None and not est.refit_on_dev_:  # after a refit, dev rows are training rows
             metrics["dev"] = est.evaluate(dev)
         else:
@@ -63,5 +69,10 @@ class SpanTask(Task):
 
 
 def _report(out: Path, title: str, summary: dict, metrics: dict, history, drift, config) -> None:
+    extra = []
+    if summary.get("distillation"):
+        from headstart.distill.report import report_section
+
+        extra = report_section(summary["distillation"], metric="f1")
     write_span_report(out, title=title, summary={k: summary[k] for k in CONFIG_KEYS if k in summary},
-                      metrics=metrics, history=history, drift=drift, config=config)
+                      metrics=metrics, history=history, drift=drift, config=config, extra=extra)

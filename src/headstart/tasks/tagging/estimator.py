@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from headstart.config import option
+from headstart.distill.options import TeacherOptions, check_distill_options
 from headstart.errors import DataError
 from headstart.persist import SavedMeta
 from headstart.tasks.base import HeadEstimator
@@ -53,19 +54,30 @@ class HeadstartTagger(HeadEstimator):
     """
 
     task = "ner"
-    task_options = (TaggingOptions,)
+    task_options = (TaggingOptions, TeacherOptions)
 
     # ---- fitting ------------------------------------------------------------------------------------
-    def fit(self, X, y=None, *, dev=None) -> HeadstartTagger:
+    def fit(self, X, y=None, *, dev=None, teacher=None, unlabeled=None) -> HeadstartTagger:
         """Fit on a CoNLL / JSONL file, a TokenSplit, records like {"tokens": [...], "tags": [...]}, or
         lists of words X with lists of tags y. `dev`: the same forms (or a (sentences, tags) pair); else a
-        random `dev_fraction` of the training sentences."""
+        random `dev_fraction` of the training sentences. `teacher`: a fitted tagger or a NER run folder to
+        distil from (headstart.distill.tagging); `unlabeled`: sentences (word lists, or a file) it labels."""
         if isinstance(dev, tuple) and len(dev) == 2:  # (sentences, tags)
             dev = as_token_split(*dev)
-        return self.fit_task(as_token_split(X, y), None if dev is None else as_token_split(dev))
+        return self.fit_task(as_token_split(X, y), None if dev is None else as_token_split(dev), teacher=teacher,
+                             unlabeled=unlabeled)
 
     def fit_task(self, train: TokenSplit, dev: TokenSplit | None = None, *, checkpoint: str | Path | None = None,
-                 resume: bool = False, stop_after: int | None = None) -> HeadstartTagger:
+                 resume: bool = False, stop_after: int | None = None, teacher=None, unlabeled=None) -> HeadstartTagger:
+        check_distill_options(self)
+        teacher = self.teacher if teacher is None else teacher
+        source = self.unlabeled if unlabeled is None else unlabeled
+        extra = [] if source is None else as_token_split(source, require_tags=False).sentences
+        if extra and teacher is None:
+            from headstart.errors import ConfigError
+
+            raise ConfigError("unlabelled sentences need a teacher to tag them.", expected="--teacher NER_RUN with "
+                              "--unlabeled", found="--unlabeled alone", fix="add --teacher, or drop --unlabeled")
         if dev is None:
             train, dev = _split_dev(train, self.dev_fraction, self.seed)
         types = entity_types(train)
@@ -76,6 +88,14 @@ class HeadstartTagger(HeadEstimator):
         check_known_types(dev, types)
         self.labels_ = ["O"] + [f"{prefix}-{t}" for t in types for prefix in ("B", "I")]
         self.classes_, self.multilabel_, self.metric_ = np.array(self.labels_), False, "f1"
+        self.distillation_ = None
+        if teacher is not None:
+            from headstart.distill.tagging import tagging_plan
+
+            self._strategy_and_config()  # the student's options checked before the teacher is asked
+            self.distillation_ = tagging_plan(self.labels_, train, dev, extra, teacher, temperature=self.temperature,
+                                              weight=0.5 if self.distill_weight is None else self.distill_weight,
+                                              score=entity_metrics)
         _, cfg = self._build(len(self.labels_), per_token=True)
         self.tokenizer_ = word_tokenizer(self.tokenizer_)
         train_w, dev_w = self._windows(train), self._windows(dev)
@@ -85,9 +105,23 @@ class HeadstartTagger(HeadEstimator):
             return entity_metrics(dev.tags, self._tags_from(dev_w, logits, n_words))
 
         objective = TokenTagging(score=score, seed=cfg.seed, label_smoothing=cfg.label_smoothing)
-        return self._train(Examples([w.input_ids for w in train_w], [w.labels for w in train_w]),
-                           Examples([w.input_ids for w in dev_w], [w.labels for w in dev_w]), objective,
+        inputs, y_train, y_dev = [w.input_ids for w in train_w], [w.labels for w in train_w], [w.labels for w in dev_w]
+        if self.distillation_ is not None:
+            inputs, y_train, y_dev, objective = self._distilled(train_w, dev_w, extra, objective)
+        return self._train(Examples(inputs, y_train), Examples([w.input_ids for w in dev_w], y_dev), objective,
                            checkpoint=checkpoint, resume=resume, stop_after=stop_after)
+
+    def _distilled(self, train_w, dev_w, extra: list, objective):
+        """(inputs, train label rows, dev label rows, objective) with the teacher's rows (distill.tagging)."""
+        from headstart.distill.tagging import TokenDistillation
+
+        plan = self.distillation_
+        extra_w = self._windows(TokenSplit(extra, [["O"] * len(s) for s in extra], "<unlabeled>",
+                                           list(range(len(extra))))) if extra else []
+        rows = plan.rows(train_w, plan.train, True) + plan.rows(extra_w, plan.extra, False)
+        distil = TokenDistillation(score=objective.score, seed=objective.seed, label_smoothing=objective.label_smoothing,
+                                   weight=plan.weight)
+        return ([w.input_ids for w in train_w + extra_w], rows, plan.rows(dev_w, plan.dev, True), distil)
 
     def _windows(self, split: TokenSplit) -> list[Window]:
         index = {tag: i for i, tag in enumerate(self.labels_)}
@@ -111,6 +145,20 @@ class HeadstartTagger(HeadEstimator):
         logits = predict_logits(self.model_, Examples([w.input_ids for w in windows], None),
                                 pad_id=self.tokenizer_.pad_token_id)
         return self._tags_from(windows, logits, [len(s) for s in split.sentences])
+
+    def predict_word_proba(self, sentences: list[list[str]]) -> list[np.ndarray]:
+        """Per sentence, an (n_words, n_tags) array of tag probabilities (columns in `labels_` order): what a
+        teacher tagger gives its student."""
+        self._check_fitted()
+        split = as_token_split(sentences, require_tags=False)
+        windows = self._windows(TokenSplit(split.sentences, None, split.source, split.lines))
+        logits = predict_logits(self.model_, Examples([w.input_ids for w in windows], None),
+                                pad_id=self.tokenizer_.pad_token_id)
+        fallback = np.full(len(self.labels_), -30.0, dtype=np.float32)
+        fallback[0] = 0.0  # a word with no sub-token is "O"
+        merged = merge_word_scores(windows, logits, [len(s) for s in split.sentences], fallback=fallback)
+        return [np.exp(m - m.max(1, keepdims=True)) / np.exp(m - m.max(1, keepdims=True)).sum(1, keepdims=True)
+                for m in merged]
 
     def predict(self, X) -> list[list[dict]]:
         """Entities of each raw text: [{"type", "text", "start", "end"}] with character spans."""
