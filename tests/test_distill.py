@@ -394,3 +394,20 @@ def test_cli_distill_ner_with_unlabelled_sentences(tiny_bert, tmp_path):
     wrong = runner.invoke(app, ["distill", str(train), "--teacher", "zero-shot:embedding", "--out", str(tmp_path / "z"),
                                 *base])
     assert wrong.exit_code == 1 and "cannot tag words" in wrong.output
+
+
+def test_a_compare_ensemble_teaches_and_its_members_key_the_cache(tiny_bert, toy_data, teacher, tmp_path):
+    from headstart.ensemble import save_ensemble
+
+    root = tmp_path / "cmp"
+    members = []
+    for name, model in (("full", teacher), ("head", HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(*toy_data))):
+        members.append(model.save(root / "candidates" / name / "model"))
+    save_ensemble(root / "ensemble", members, ["full", "head"], list(teacher.labels_), False)
+    first = load_teacher(str(root / "ensemble"), ["neg", "pos"])
+    p = first.proba(["the film was great love"], ["neg", "pos"])
+    mean = np.mean([HeadstartClassifier.load(m).predict_proba(["the film was great love"]) for m in members], axis=0)
+    order = [list(teacher.labels_).index(x) for x in ("neg", "pos")]
+    assert first.kind == "ensemble" and np.allclose(p, mean[:, order], atol=1e-6)
+    HeadstartClassifier(str(tiny_bert), "head", **OPTS | {"seed": 3}).fit(*toy_data).save(members[1])  # retrained
+    assert load_teacher(str(root / "ensemble"), ["neg", "pos"]).identity != first.identity

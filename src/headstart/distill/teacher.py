@@ -167,10 +167,16 @@ def _run_teacher(path: Path, folder, tagger: bool = False) -> Teacher:
                           found=f"a {getattr(model, 'task', type(model).__name__)} model",
                           fix="use a run trained on the same kind of labels")
     kind = "ensemble" if EnsembleClassifier.is_ensemble(path) else "run"
-    files = [f for f in sorted(path.rglob("*")) if f.is_file() and "eval-" not in str(f.relative_to(path))]
-    stamp = [(str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
+    stamp = [_stamp(folder) for folder in (path, *getattr(model, "folders", ()))]  # an ensemble: its members too
     return Teacher(_Words(model) if tagger else model, [str(x) for x in model.labels_], str(path), kind,
-                   _digest(json.dumps([str(path.resolve()), stamp])), folder, per_word=tagger)
+                   _digest(json.dumps(stamp)), folder, per_word=tagger)
+
+
+def _stamp(folder: Path) -> list:
+    """Name, size and modification time of every file of a saved model (evaluations aside): a retrained
+    teacher is a new cache entry."""
+    files = [f for f in sorted(folder.rglob("*")) if f.is_file() and "eval-" not in str(f.relative_to(folder))]
+    return [(str(folder.resolve()), str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f in files]
 
 
 def _renormalised(rows: np.ndarray, dropped: bool) -> np.ndarray:
