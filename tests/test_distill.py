@@ -411,3 +411,29 @@ def test_a_compare_ensemble_teaches_and_its_members_key_the_cache(tiny_bert, toy
     assert first.kind == "ensemble" and np.allclose(p, mean[:, order], atol=1e-6)
     HeadstartClassifier(str(tiny_bert), "head", **OPTS | {"seed": 3}).fit(*toy_data).save(members[1])  # retrained
     assert load_teacher(str(root / "ensemble"), ["neg", "pos"]).identity != first.identity
+
+
+# -- no labels at all: the teacher labels every row --------------------------------------------------------
+
+def test_texts_without_labels_learn_from_the_teacher_alone(tiny_bert, teacher, toy_data, toy_dev):
+    student = HeadstartClassifier(str(tiny_bert), "head", labels=["neg", "pos"], **OPTS).fit(toy_data[0], teacher=teacher)
+    assert student.distillation_.summary["gold"].startswith("none")
+    assert sorted(student.labels_) == ["neg", "pos"]
+    agree = (student.predict(toy_dev[0]) == teacher.predict(toy_dev[0])).mean()
+    assert agree >= 0.8  # it learnt the teacher's labels, with no gold in sight
+
+
+def test_cli_distill_texts_only_with_a_zero_shot_teacher(tiny_bert, tmp_path):
+    texts = _csv(tmp_path / "texts.csv", make_sentiment(40, seed=6)[0])
+    test = _csv(tmp_path / "test.csv", *make_sentiment(20, seed=2))
+    out = tmp_path / "student"
+    result = CliRunner().invoke(app, ["distill", str(texts), "--teacher", f"zero-shot:embedding:{tiny_bert}",
+                                      "--labels", "neg,pos", "--test", str(test), "--backbone", str(tiny_bert),
+                                      "--strategy", "head", "--epochs", "1", "--max-length", "32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    d = json.loads((out / "metrics.json").read_text())["distillation"]
+    assert d["gold"].startswith("none") and d["teacher"]["kind"] == "zero-shot" and d["split_rows"] == 20
+    assert "No gold labels in the training data" in (out / "report.md").read_text()
+    missing = CliRunner().invoke(app, ["distill", str(texts), "--teacher", f"zero-shot:embedding:{tiny_bert}",
+                                       "--out", str(tmp_path / "x")])
+    assert missing.exit_code == 1 and "label" in missing.output  # no --labels: the missing label column is named

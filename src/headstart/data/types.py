@@ -66,3 +66,4 @@ class TaskData:
     multilabel: bool
     stats: DataStats
     dev_from_train: bool = True
+    labelled_by: str | None = None  # None: the data's own labels; else the teacher that labelled every row

@@ -100,7 +100,9 @@ def report_section(summary: dict, metric: str = "accuracy") -> list[tuple[str, l
                  f"Teacher temperature {summary['temperature']:g} ({summary['temperature_chosen_on']}); "
                  f"weight on the teacher for labelled rows {summary['weight']:g}; "
                  f"{summary['unlabeled_rows']:,} unlabelled rows labelled by the teacher."]
-        if agreement["rows"]:
+        if str(summary.get("gold", "")).startswith("none"):
+            notes.append(f"No gold labels in the training data: {summary['gold'].removeprefix('none: ')}.")
+        elif agreement["rows"]:
             notes.append(f"Teacher agreement with gold on the labelled training rows: {agreement['agreement']:.3f} "
                          f"on {agreement['rows']:,} rows.")
         if summary["teacher"].get("requests") is not None:

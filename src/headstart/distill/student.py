@@ -15,7 +15,7 @@ from headstart.distill.objective import Distillation, choose_temperature, soft_r
 from headstart.distill.teacher import Teacher, load_teacher
 from headstart.evaluation.metrics import classification_metrics
 
-__all__ = ["DistillPlan", "plan", "DEFAULT_WEIGHT"]
+__all__ = ["DistillPlan", "plan", "teacher_labels", "DEFAULT_WEIGHT"]
 
 DEFAULT_WEIGHT = 0.5
 
@@ -55,7 +55,8 @@ def plan(task, teacher_spec, extra_texts: list, *, temperature: float | None, we
     gold_train, gold_dev = task.train.encode(labels, multilabel), task.dev.encode(labels, multilabel)
     chosen = choose_temperature(raw_dev, gold_dev, multilabel) if temperature is None else float(temperature)
     weight = DEFAULT_WEIGHT if weight is None else float(weight)
-    summary = {"temperature": chosen, "temperature_chosen_on": "dev" if temperature is None else "given",
+    summary = {"gold": "the data's labels" if task.labelled_by is None else f"none: {task.labelled_by}'s labels "
+               "stand in for gold on train and dev", "temperature": chosen, "temperature_chosen_on": "dev" if temperature is None else "given",
                "weight": weight, "unlabeled_rows": len(extra_texts),
                "teacher_dev": _scores(gold_dev, raw_dev, labels, multilabel),
                "teacher_train_agreement": _agreement(gold_train, raw_train, multilabel),
@@ -79,3 +80,16 @@ def _agreement(gold, proba, multilabel) -> dict:
         return {"agreement": None, "rows": 0}
     hit = np.all((proba >= 0.5) == (gold > 0.5), axis=1) if multilabel else proba.argmax(1) == gold
     return {"agreement": round(float(hit.mean()), 4), "rows": int(len(gold))}
+
+
+def teacher_labels(texts: list, teacher_spec, labels: list[str]) -> list[str]:
+    """The teacher's choice for each text (what texts without labels are trained on; cached, so the
+    distillation that follows asks the teacher nothing new)."""
+    names = [str(x) for x in labels]
+    if len(names) < 2:
+        from headstart.errors import ConfigError
+
+        raise ConfigError("texts without labels need the class names.", expected="--labels A,B[,...] (two or more)",
+                          found=repr(labels), fix="e.g. --labels positive,negative")
+    proba = load_teacher(teacher_spec, names).proba(texts, names)
+    return [names[i] for i in proba.argmax(1)]

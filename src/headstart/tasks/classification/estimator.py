@@ -69,9 +69,17 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
             unlabeled: texts with no labels (a list, or a file / DataFrame with the text column) for the
                 teacher to label, or for self-training; overrides the `unlabeled` option.
         """
+        teacher = self.teacher if teacher is None else teacher
+        by = None
+        if y is None and self.labels and teacher is not None and isinstance(X, list | tuple | np.ndarray):
+            from headstart.distill.student import teacher_labels
+
+            X = self._memory_texts(list(X))
+            y, by = teacher_labels(X, teacher, self.labels), str(getattr(teacher, "name", teacher))
         task = load_task(self._as_table(X, y), dev=dev, text_column=self.text_column,
                          label_column=self.label_column, label_sep=self.label_sep,
                          dev_fraction=self.dev_fraction, seed=self.seed, reader=self.reader)
+        task.labelled_by = by
         return self.fit_task(task, teacher=teacher, unlabeled=unlabeled)
 
     reader = staticmethod(read_split)  # reads one split of this task's files (sentence pairs: their own)
