@@ -49,14 +49,32 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--student-strategy", default="full")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=2, help="self-training rounds at most")
+    ap.add_argument("--teacher-set", action="append", default=[], help="NAME=VALUE options of the teacher's run "
+                    "(e.g. refit=false), repeatable")
     return ap.parse_args()
 
 
 def split_files(dataset: str, labelled: int, unlabeled: int, seed: int) -> tuple[Path, Path, Path]:
-    import pandas as pd
+    """labelled / unlabelled / test files: a seeded sample of the training rows (sentences, for NER sets:
+    CoNLL in, CoNLL labelled and JSONL tokens unlabelled out), the next rows with labels dropped, the set's
+    own test file."""
+    import random
 
     folder = WORK / dataset / f"l{labelled}-u{unlabeled}-s{seed}"
     folder.mkdir(parents=True, exist_ok=True)
+    if (DATA / dataset / "train.txt").exists():  # NER
+        from headstart.tasks.tagging.reader import read_token_file
+
+        split = read_token_file(DATA / dataset / "train.txt")
+        order = list(range(len(split.sentences)))
+        random.Random(seed).shuffle(order)
+        keep, rest = order[:labelled], order[labelled : labelled + unlabeled]
+        (folder / "labelled.txt").write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(
+            split.sentences[i], split.tags[i], strict=True)) for i in keep) + "\n")
+        (folder / "unlabeled.jsonl").write_text("\n".join(json.dumps({"tokens": split.sentences[i]}) for i in rest) + "\n")
+        return folder / "labelled.txt", folder / "unlabeled.jsonl", DATA / dataset / "test.txt"
+    import pandas as pd
+
     train = pd.read_csv(DATA / dataset / "train.csv")
     shuffled = train.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     shuffled.iloc[:labelled].to_csv(folder / "labelled.csv", index=False)
@@ -78,8 +96,9 @@ def cli(args: list[str], log: Path, env: dict | None = None) -> float:
 def row_of(run: Path, method: str, backbone: str, subset: str, wall: float, command: str, config: dict) -> dict:
     m = json.loads((run / "metrics.json").read_text())
     test = m["test"]
+    scores = {k: test[k] for k in ("accuracy", "macro_f1", "precision", "recall", "f1") if k in test}
     row = {"method": method, "by": "headstart", "backbone": backbone, "subset": subset, "seed": config.get("seed", 0),
-           "accuracy": test["accuracy"], "macro_f1": test["macro_f1"], "train_seconds": m.get("train_seconds"),
+           **scores, "train_seconds": m.get("train_seconds"),
            "process_seconds": round(wall, 1), "peak_rss_mb": m.get("peak_rss_mb"), "strategy": m.get("strategy"),
            "config": config, "command": command, "machine": machine()}
     d = m.get("distillation") or {}
@@ -128,10 +147,10 @@ def main() -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {step}", flush=True)
         if step == "teacher":
             args = ["train", str(labelled), "--backbone", a.teacher_backbone, "--strategy", a.teacher_strategy,
-                    "--out", str(teacher_run), *common]
+                    "--out", str(teacher_run), *common, *(x for item in a.teacher_set for x in ("--set", item))]
             wall = cli(args, out / "teacher.log")
             row = row_of(teacher_run, a.teacher_strategy, a.teacher_backbone, subset, wall, me,
-                         {"role": "teacher", "labelled": a.labelled})
+                         {"role": "teacher", "labelled": a.labelled, "settings": a.teacher_set})
         elif step == "alone":
             run = out / f"alone-{a.student_strategy}"
             wall = cli(["train", str(labelled), *student, "--out", str(run), *common], out / "alone.log")
@@ -169,8 +188,8 @@ def main() -> None:
         else:
             raise SystemExit(f"unknown step {step!r}: choose from {', '.join(STEPS)}")
         save_row(a.dataset, row, me)
-        print(json.dumps({k: row.get(k) for k in ("method", "backbone", "accuracy", "macro_f1", "process_seconds",
-                                                  "agreement")}), flush=True)
+        print(json.dumps({k: row.get(k) for k in ("method", "backbone", "accuracy", "macro_f1", "f1",
+                                                  "process_seconds", "agreement")}), flush=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "distillation.md"
-DATASETS = ("sst2", "banking77", "sms_spam")
+DATASETS = ("sst2", "banking77", "sms_spam", "ncbi_disease", "wnut17")
 
 
 def _rows() -> list[dict]:
@@ -32,18 +32,24 @@ def _role(r: dict) -> str:
     return r["config"].get("role", r["method"])
 
 
+def score(r: dict) -> float:
+    """Test accuracy (classification) or entity F1 (NER)."""
+    return r["accuracy"] if "accuracy" in r else r["f1"]
+
+
 def _ms(seconds) -> str:
     return "-" if seconds is None else f"{1000 * seconds:.2f}"
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| set | rows | model | backbone | strategy | test accuracy | macro-F1 | teacher's test accuracy | "
+    lines = ["| set | rows | model | backbone | strategy | test score | macro-F1 | teacher's test score | "
              "agreement | ms / text (student) | ms / text (teacher) | CLI wall s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        t = (r.get("teacher_scores") or {}).get("accuracy")
+        t = (r.get("teacher_scores") or {}).get("accuracy", (r.get("teacher_scores") or {}).get("f1"))
+        macro = "-" if r.get("macro_f1") is None else f"{r['macro_f1']:.4f}"
         lines.append(f"| {r['dataset']} | {r['subset']} | {_role(r)} | {r['backbone']} | {r.get('strategy')} | "
-                     f"{r['accuracy']:.4f} | {r['macro_f1']:.4f} | {'-' if t is None else f'{t:.4f}'} | "
+                     f"{score(r):.4f} | {macro} | {'-' if t is None else f'{t:.4f}'} | "
                      f"{r.get('agreement', '-')} | {_ms(r.get('student_seconds_per_text'))} | "
                      f"{_ms(r.get('teacher_seconds_per_text'))} | {r['process_seconds']:,.0f} |")
     return "\n".join(lines)
@@ -73,11 +79,12 @@ def when(rows: list[dict]) -> str:
             r = group.get(name)
             if r is None:
                 continue
-            gain = 100 * (r["accuracy"] - alone["accuracy"])
-            text = f"- {key[0]}, {key[1]}: {name} {gain:+.1f} points of test accuracy over the student alone"
-            if teacher is not None and name == "distill" and teacher["accuracy"] > alone["accuracy"]:
-                closed = (r["accuracy"] - alone["accuracy"]) / (teacher["accuracy"] - alone["accuracy"])
-                text += f", {closed:.0%} of the way to the teacher ({teacher['accuracy']:.4f})"
+            what = "accuracy" if "accuracy" in r else "entity F1"
+            gain = 100 * (score(r) - score(alone))
+            text = f"- {key[0]}, {key[1]}: {name} {gain:+.1f} points of test {what} over the student alone"
+            if teacher is not None and name == "distill" and score(teacher) > score(alone):
+                closed = (score(r) - score(alone)) / (score(teacher) - score(alone))
+                text += f", {closed:.0%} of the way to the teacher ({score(teacher):.4f})"
             speed = (r.get("teacher_seconds_per_text"), r.get("student_seconds_per_text"))
             if name == "distill" and all(speed):
                 text += f"; the student predicts {speed[0] / speed[1]:.1f}x faster per text than the teacher"

@@ -22,9 +22,6 @@ class TeacherOptions:
     unlabeled: str | None = option(None, "a file of unlabelled texts (same text column(s); NER: sentences, tags "
                                    "not needed) the teacher labels for the student, or self-training "
                                    "pseudo-labels")
-    labels: list[str] | None = option(None, "the class names, for texts without labels: the teacher (a "
-                                      "zero-shot:... one, or a run) labels every row and the student learns "
-                                      "from it alone")
     distill_weight: float | None = option(None, "share of the loss on labelled rows that follows the teacher "
                                           "(the rest follows the gold label); unlabelled rows follow the "
                                           "teacher only [default: 0.5]")
@@ -37,6 +34,9 @@ class TeacherOptions:
 class DistillOptions(TeacherOptions):
     """A teacher's probabilities, and the model's own confident predictions (classification and pairs)."""
 
+    labels: list[str] | None = option(None, "the class names, for texts without labels: the teacher (a "
+                                      "zero-shot:... one, or a run) labels every row and the student learns "
+                                      "from it alone")
     self_train: bool = option(False, "self-training: label the unlabelled texts with the model itself, keep "
                               "the confident ones (a threshold per class, set on dev), retrain; rounds stop "
                               "when dev stops improving")

@@ -100,6 +100,10 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
 
             self._strategy_and_config()  # the student's options checked before the teacher is asked
             distill = plan(task, teacher, extra, temperature=self.temperature, weight=self.distill_weight)
+        elif self.labels:
+            raise ConfigError("--labels names the classes a teacher labels texts with.", expected="--teacher RUN "
+                              "or zero-shot:... beside --labels", found="--labels without a teacher",
+                              fix="add --teacher, or drop --labels (labelled data brings its own classes)")
         elif extra:
             raise ConfigError("unlabelled texts need a teacher or self-training to label them.",
                               expected="--teacher RUN (or zero-shot:...) or --self-train with --unlabeled",
