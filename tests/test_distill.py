@@ -437,3 +437,14 @@ def test_cli_distill_texts_only_with_a_zero_shot_teacher(tiny_bert, tmp_path):
     missing = CliRunner().invoke(app, ["distill", str(texts), "--teacher", f"zero-shot:embedding:{tiny_bert}",
                                        "--out", str(tmp_path / "x")])
     assert missing.exit_code == 1 and "label" in missing.output  # no --labels: the missing label column is named
+
+
+@pytest.mark.parametrize("strategy", ["features", "head", "top-n", "full", "lora", "bitfit", "ia3", "prompt", "prefix",
+                                      "adapter", "compacter"])
+def test_every_strategy_can_be_a_student(tiny_bert, toy_data, teacher, strategy):
+    more = make_sentiment(30, seed=41)[0]
+    sizes = {"reduction_factor": 4} if strategy == "compacter" else {}  # the tiny model's 32 wide blocks
+    student = HeadstartClassifier(str(tiny_bert), strategy, **OPTS | {"epochs": 1} | sizes).fit(
+        *toy_data, teacher=teacher, unlabeled=more)
+    assert student.distillation_.summary["unlabeled_rows"] == 30
+    assert student.predict_proba(toy_data[0][:4]).shape == (4, 2)
