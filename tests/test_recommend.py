@@ -50,8 +50,12 @@ ROW_CASES = [
     (make_stats(0), {"compute": "high"}, "no-labels", "zero-shot", True, None, {}),
     (make_stats(3_000), {"compute": "low", "api_only": True}, "api-only", "zero-shot", True, None,
      {"method": "api"}),
-    (make_stats(3_000, 8), {"compute": "medium", "unlabelled_corpus": True}, "unlabelled-corpus",
-     "mlm-pretrain", True, "top-n", {"top_n": 2}),
+    (make_stats(3_000, 8), {"compute": "medium", "unlabelled_corpus": True}, "unlabelled-texts", "distill", True,
+     None, {}),
+    (make_stats(3_000, 8), {"compute": "medium", "unlabelled_corpus": True, "complexity": "domain-specific"},
+     "unlabelled-corpus", "mlm-pretrain", True, "top-n", {"top_n": 2}),
+    (make_stats(20_000, 8), {"compute": "low", "unlabelled_corpus": True}, "unlabelled-corpus", "mlm-pretrain", True,
+     "top-n", {"top_n": 2}),
     (make_stats(60, 6), {"compute": "high"}, "few-shot", "few-shot", True, None, {}),
     (make_stats(3_000), {"compute": "medium", "multimodal": True}, "text-and-image", "multimodal", False,
      "features", {}),
@@ -66,7 +70,8 @@ def test_each_rule_row(stats, kwargs, rule, strategy, built, fallback, config):
     assert config.items() <= plan.config.items()
     runs = fallback or strategy  # a pre-step (mlm-pretrain) is built and names the strategy that follows
     if runs in rec.OWN_COMMANDS:  # zero-shot and few-shot have commands of their own
-        assert plan.command.startswith(f"headstart {runs}") and "data.csv" in plan.command
+        assert plan.command.startswith(f"headstart {runs}") or f"&& headstart {runs} data.csv" in plan.command
+        assert "data.csv" in plan.command  # distill: after the teacher's `headstart train`
     else:
         assert f"--strategy {runs} --out runs/{runs}" in plan.command
 
@@ -104,6 +109,9 @@ def test_all_situations_give_a_runnable_plan():
             assert plan.command.startswith("headstart zero-shot-api DATA" if api else "headstart zero-shot DATA")
         elif runs == "few-shot":
             assert plan.command == "headstart few-shot DATA --out runs/few-shot"
+        elif runs == "distill":  # the teacher's run, then the student's
+            assert plan.command.startswith("headstart train DATA --backbone mpnet") and corpus and size == "small"
+            assert "&& headstart distill DATA --teacher runs/teacher --unlabeled" in plan.command
         else:
             assert plan.command.startswith(f"{prefix}headstart train DATA --strategy {runs} --out runs/{runs}")
         if not plan.built:

@@ -34,7 +34,8 @@ NEAR_TIE = 0.005  # expected scores this close are a tie (the seed-to-seed sprea
 GAIN_MIN = 0.01  # a strategy must be expected to add this much over the probe to be worth its training time
 # table rules whose pick evidence on a classifier does not judge (no labels, an API, few-shot pairs, a
 # pretraining step first): their plan is kept as it is
-KEEP_RULES = ("text-and-image", "no-labels-api-only", "no-labels", "api-only", "unlabelled-corpus", "few-shot")
+KEEP_RULES = ("text-and-image", "no-labels-api-only", "no-labels", "api-only", "unlabelled-texts", "unlabelled-corpus",
+              "few-shot")
 
 
 def expectations(path: Path = EXPECTATIONS) -> dict:

@@ -98,6 +98,11 @@ RULES: tuple[Rule, ...] = (
          alternatives=("few-shot",)),
     Rule("api-only", "zero-shot", "API-only use was asked for; with {n_train:,} labelled rows, keep them "
          "as an evaluation set for the prompts.", {"method": "api"}, api_only=True),
+    Rule("unlabelled-texts", "distill", "Few labels ({n_train:,} rows) beside many unlabelled texts of the task: "
+         "train a larger encoder on the labelled rows as the teacher, then distil it into the small model on the "
+         "labelled and unlabelled rows; the student keeps the small model's cost (measured: docs/distillation.md). "
+         "In a specialised domain, masked-LM pretraining on the texts is the other way to use them.",
+         data=("small",), complexity=("simple", "standard", "fine-grained", "sequence"), unlabelled_corpus=True),
     Rule("unlabelled-corpus", "mlm-pretrain", "An unlabelled in-domain corpus is available: continue "
          "masked-LM pretraining on it first (domain adaptation), then fine-tune.",
          data=("small", "medium", "large"), unlabelled_corpus=True),

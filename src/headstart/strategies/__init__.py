@@ -34,6 +34,9 @@ PLANNED: dict[str, str] = {}
 OWN_COMMANDS: dict[str, str] = {
     "zero-shot": "headstart zero-shot {data} --labels LABEL1,LABEL2 --method embedding",
     "few-shot": "headstart few-shot {data} --out runs/few-shot",
+    # distillation trains through `headstart distill`, after a teacher run on a larger backbone
+    "distill": "headstart train {data} --backbone mpnet --strategy full --out runs/teacher && "
+               "headstart distill {data} --teacher runs/teacher --unlabeled UNLABELLED.csv --out runs/student",
 }
 
 
