@@ -94,20 +94,7 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
             from headstart.distill.self_training import self_train
 
             return self_train(self, task, extra, teacher=teacher, checkpoint=checkpoint, resume=resume)
-        distill = None
-        if teacher is not None:
-            from headstart.distill.student import plan
-
-            self._strategy_and_config()  # the student's options checked before the teacher is asked
-            distill = plan(task, teacher, extra, temperature=self.temperature, weight=self.distill_weight)
-        elif self.labels:
-            raise ConfigError("--labels names the classes a teacher labels texts with.", expected="--teacher RUN "
-                              "or zero-shot:... beside --labels", found="--labels without a teacher",
-                              fix="add --teacher, or drop --labels (labelled data brings its own classes)")
-        elif extra:
-            raise ConfigError("unlabelled texts need a teacher or self-training to label them.",
-                              expected="--teacher RUN (or zero-shot:...) or --self-train with --unlabeled",
-                              found="--unlabeled alone", fix="add --teacher or --self-train, or drop --unlabeled")
+        distill = self._teacher_plan(task, teacher, extra)
         self.distillation_ = distill
         model, cfg = self._build(len(task.labels), multilabel=task.multilabel)
         self.labels_, self.multilabel_ = list(task.labels), task.multilabel
@@ -123,6 +110,24 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
         train, dev = self._examples(texts, y_train), self._examples(task.dev.texts, y_dev)
         return self._train(train, dev, objective, balanced_probe=weights is not None, checkpoint=checkpoint,
                            resume=resume, stop_after=stop_after)
+
+    def _teacher_plan(self, task: TaskData, teacher, extra: list):
+        """The teacher's probabilities for the student (headstart.distill.student), or None without a teacher;
+        options that need a teacher are refused without one."""
+        if teacher is not None:
+            from headstart.distill.student import plan
+
+            self._strategy_and_config()  # the student's options checked before the teacher is asked
+            return plan(task, teacher, extra, temperature=self.temperature, weight=self.distill_weight)
+        if self.labels:
+            raise ConfigError("--labels names the classes a teacher labels texts with.", expected="--teacher RUN "
+                              "or zero-shot:... beside --labels", found="--labels without a teacher",
+                              fix="add --teacher, or drop --labels (labelled data brings its own classes)")
+        if extra:
+            raise ConfigError("unlabelled texts need a teacher or self-training to label them.",
+                              expected="--teacher RUN (or zero-shot:...) or --self-train with --unlabeled",
+                              found="--unlabeled alone", fix="add --teacher or --self-train, or drop --unlabeled")
+        return None
 
     def _unlabeled_texts(self, source) -> list:
         """Texts without labels: a list as given, or read from a file / DataFrame by the text column."""
