@@ -51,6 +51,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--rounds", type=int, default=2, help="self-training rounds at most")
     ap.add_argument("--teacher-set", action="append", default=[], help="NAME=VALUE options of the teacher's run "
                     "(e.g. refit=false), repeatable")
+    ap.add_argument("--student-set", action="append", default=[], help="NAME=VALUE options of every student run "
+                    "(alone, distill, self-train), repeatable")
     return ap.parse_args()
 
 
@@ -141,7 +143,7 @@ def main() -> None:
     subset = f"{a.labelled} labelled + {a.unlabeled} unlabelled (seed {a.seed})"
     common = ["--test", str(test), "--seed", str(a.seed), "--overwrite"]
     me = "python benchmarks/distill.py " + " ".join(sys.argv[1:])
-    student = ["--strategy", a.student_strategy]
+    student = ["--strategy", a.student_strategy, *(x for item in a.student_set for x in ("--set", item))]
     teacher_run = out / f"teacher-{a.teacher_backbone}-{a.teacher_strategy}"
     for step in steps:
         print(f"[{time.strftime('%H:%M:%S')}] {step}", flush=True)
@@ -155,7 +157,8 @@ def main() -> None:
             run = out / f"alone-{a.student_strategy}"
             wall = cli(["train", str(labelled), *student, "--out", str(run), *common], out / "alone.log")
             row = row_of(run, a.student_strategy, "minilm", subset, wall, me, {"role": "student alone",
-                                                                                "labelled": a.labelled})
+                                                                                "labelled": a.labelled,
+                                                                                "settings": a.student_set})
         elif step == "distill":
             run = out / f"distill-{a.student_strategy}"
             args = ["distill", str(labelled), "--teacher", str(teacher_run), "--unlabeled", str(unlabeled), *student,
@@ -163,14 +166,14 @@ def main() -> None:
             wall = cli(args, out / "distill.log")
             row = row_of(run, "distill", "minilm", subset, wall, me, {"teacher": f"{a.teacher_strategy} on "
                          f"{a.teacher_backbone}", "student": a.student_strategy, "labelled": a.labelled,
-                         "unlabeled": a.unlabeled})
+                         "unlabeled": a.unlabeled, "settings": a.student_set})
         elif step == "self-train":
             run = out / f"self-train-{a.student_strategy}"
             args = ["distill", str(labelled), "--self-train", "--unlabeled", str(unlabeled), "--self-train-rounds",
                     str(a.rounds), *student, "--out", str(run), *common]
             wall = cli(args, out / "self-train.log")
             row = row_of(run, "self-train", "minilm", subset, wall, me, {"teacher": "the student itself",
-                         "student": a.student_strategy, "rounds": a.rounds})
+                         "student": a.student_strategy, "rounds": a.rounds, "settings": a.student_set})
         elif step == "api":
             server, base_url = serve_decoder(out / "serve.log")
             try:
