@@ -448,3 +448,26 @@ def test_every_strategy_can_be_a_student(tiny_bert, toy_data, teacher, strategy)
         *toy_data, teacher=teacher, unlabeled=more)
     assert student.distillation_.summary["unlabeled_rows"] == 30
     assert student.predict_proba(toy_data[0][:4]).shape == (4, 2)
+
+
+def test_a_teacher_that_trained_on_the_dev_rows_is_not_calibrated_on_them(tiny_bert, tmp_path):
+    train = _csv(tmp_path / "train.csv", *make_sentiment(60, seed=1))
+    runner, teacher = CliRunner(), tmp_path / "teacher"
+    base = ["--backbone", str(tiny_bert), "--epochs", "1", "--max-length", "32"]
+    assert runner.invoke(app, ["train", str(train), "--strategy", "head", "--out", str(teacher), *base]).exit_code == 0
+    assert load_teacher(str(teacher), ["neg", "pos"]).saw(train)
+    out = tmp_path / "student"
+    result = runner.invoke(app, ["distill", str(train), "--teacher", str(teacher), "--strategy", "head",
+                                 "--out", str(out), *base])
+    assert result.exit_code == 0, result.output
+    d = json.loads((out / "metrics.json").read_text())["distillation"]
+    assert d["teacher_saw_dev"] and d["temperature"] == 1.0 and d["temperature_chosen_on"].startswith("not calibrated")
+    assert "dev scores in metrics.json are optimistic" in (out / "report.md").read_text()
+    other = _csv(tmp_path / "other.csv", *make_sentiment(60, seed=2))  # a file the teacher never saw
+    assert not load_teacher(str(teacher), ["neg", "pos"]).saw(other)
+
+
+def test_self_training_rounds_keep_dev_held_out(tiny_bert, toy_data):
+    est = HeadstartClassifier(str(tiny_bert), "top-n", self_train=True, self_train_rounds=1, **OPTS)
+    est.fit(*toy_data, unlabeled=make_sentiment(60, seed=32)[0])
+    assert est.refit_on_dev_ is False and est.refit is None  # the user's setting untouched; no round refit

@@ -9,8 +9,9 @@
     stop      when a round's dev score is not better than the best so far (that round is thrown away), or
               after `self_train_rounds` rounds; the estimator keeps the best round's model
 
-Dev scores are the first fit's (before any refit on train + dev), so rounds compare on rows none of them
-trained on. Only the first round resumes from a checkpoint.
+Every round keeps dev held out (no refit on train + dev, unless `refit` is set): a model refit on the dev
+rows would pass what it learnt from them into the next round's pseudo-labels, and the rounds' dev scores,
+which decide when to stop, would no longer be held out. Only the first round resumes from a checkpoint.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ def self_train(est, task, unlabeled: list, *, teacher=None, checkpoint=None, res
     if task.multilabel:
         raise ConfigError("self-training learns one label per text.", expected="single-label data",
                           found="multi-label data", fix="use --teacher with a multi-label run instead")
-    first = clone(est).set_params(self_train=False)
+    held_out = {"refit": False if est.refit is None else est.refit}  # see the module's docstring
+    first = clone(est).set_params(self_train=False, **held_out)
     first.fit_task(task, teacher=teacher, unlabeled=unlabeled if teacher is not None else [], checkpoint=checkpoint,
                    resume=resume)
     best, rounds = first, [{"round": 0, "dev": first.fit_result_.best_metric, "pseudo_rows": 0, "kept": True}]
     gold_dev = task.dev.encode(list(task.labels), False)
     for r in range(1, est.self_train_rounds + 1):
-        held_out = best.heldout_dev_proba_ if best.heldout_dev_proba_ is not None else best.predict_proba(task.dev.texts)
-        thresholds = class_thresholds(held_out, gold_dev)
+        dev_proba = best.heldout_dev_proba_ if best.heldout_dev_proba_ is not None else best.predict_proba(task.dev.texts)
+        thresholds = class_thresholds(dev_proba, gold_dev)
         proba = best.predict_proba(unlabeled)
         keep = proba.max(1) >= thresholds[proba.argmax(1)]
         kept = [t for t, k in zip(unlabeled, keep, strict=True) if k]
@@ -69,7 +71,7 @@ def self_train(est, task, unlabeled: list, *, teacher=None, checkpoint=None, res
             rounds.append(row | {"dev": None, "kept": False, "stopped": "no confident rows"})
             break
         student = clone(est).set_params(self_train=False, distill_weight=est.distill_weight or 0.0,
-                                        temperature=est.temperature or 1.0)
+                                        temperature=est.temperature or 1.0, **held_out)
         student.fit_task(task, teacher=best, unlabeled=kept)  # the best model so far teaches
         score = student.fit_result_.best_metric
         better = score is not None and score > max(x["dev"] for x in rounds if x.get("kept"))

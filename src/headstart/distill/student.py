@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from headstart.distill.objective import Distillation, choose_temperature, soft_rows, soften
+from headstart.distill.objective import Distillation, soft_rows, soften
 from headstart.distill.teacher import Teacher, load_teacher
 from headstart.evaluation.metrics import classification_metrics
 
@@ -53,12 +53,13 @@ def plan(task, teacher_spec, extra_texts: list, *, temperature: float | None, we
     raw_dev = teacher.proba(task.dev.texts, labels)
     raw_extra = teacher.proba(extra_texts, labels)
     gold_train, gold_dev = task.train.encode(labels, multilabel), task.dev.encode(labels, multilabel)
-    chosen = choose_temperature(raw_dev, gold_dev, multilabel) if temperature is None else float(temperature)
+    chosen, how = teacher.temperature(temperature, raw_dev, gold_dev, task.train.source, multilabel)
     weight = DEFAULT_WEIGHT if weight is None else float(weight)
     summary = {"gold": "the data's labels" if task.labelled_by is None else f"none: {task.labelled_by}'s labels "
-               "stand in for gold on train and dev", "temperature": chosen, "temperature_chosen_on": "dev" if temperature is None else "given",
+               "stand in for gold on train and dev", "temperature": chosen, "temperature_chosen_on": how,
                "weight": weight, "unlabeled_rows": len(extra_texts),
                "teacher_dev": _scores(gold_dev, raw_dev, labels, multilabel),
+               "teacher_saw_dev": teacher.saw(task.train.source),
                "teacher_train_agreement": _agreement(gold_train, raw_train, multilabel),
                "labelled_rows": len(task.train)}
     return DistillPlan(teacher, labels, multilabel, soften(raw_train, chosen, multilabel),

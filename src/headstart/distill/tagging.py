@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from headstart.distill.objective import choose_temperature, soften
+from headstart.distill.objective import soften
 from headstart.distill.teacher import Teacher, load_teacher
 from headstart.tasks.tagging.objective import MAX_PROBE_TOKENS, TokenTagging
 from headstart.training.batching import collate
@@ -59,9 +59,9 @@ def tagging_plan(labels: list[str], train, dev, extra_sentences: list, teacher_s
     index = {tag: i for i, tag in enumerate(labels)}
     gold_dev = np.array([index[t] for tags in dev.tags for t in tags])
     flat = np.concatenate(raw["dev"]) if raw["dev"] else np.zeros((0, len(labels)))
-    chosen = choose_temperature(flat, gold_dev, False) if temperature is None else float(temperature)
+    chosen, how = teacher.temperature(temperature, flat, gold_dev, train.source)
     teacher_tags = [[labels[i] for i in p.argmax(1)] for p in raw["dev"]]
-    summary = {"temperature": chosen, "temperature_chosen_on": "dev" if temperature is None else "given",
+    summary = {"temperature": chosen, "temperature_chosen_on": how, "teacher_saw_dev": teacher.saw(train.source),
                "weight": weight, "unlabeled_rows": len(extra_sentences), "labelled_rows": len(train),
                "teacher_dev": {"f1": score(dev.tags, teacher_tags)["f1"]}}
     soft = {name: [soften(p, chosen, False) for p in rows] for name, rows in raw.items()}

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from headstart.distill.cache import TeacherCache, text_key
+from headstart.distill.objective import choose_temperature
 from headstart.errors import ConfigError
 
 __all__ = ["Teacher", "load_teacher", "ZERO_SHOT_PREFIX"]
@@ -46,6 +47,23 @@ class Teacher:
     seconds: float = 0.0  # wall time of the teacher's own predictions
     fitted: bool = field(default=True)
     per_word: bool = False  # a tagger: one row per word of each sentence
+    trained_on: tuple[str, ...] = ()  # the training files of a run teacher (its config.json), resolved
+
+    def saw(self, source) -> bool:
+        """Whether the teacher trained on the file `source` (so on the student's dev rows cut from it)."""
+        try:
+            return str(Path(str(source)).resolve()) in self.trained_on
+        except OSError:
+            return False
+
+    def temperature(self, given: float | None, proba, gold, source, multilabel: bool = False) -> tuple[float, str]:
+        """(T, how it was set): given; else on dev (temperature scaling); but a teacher that trained on the
+        dev rows is sure of them whatever T is right, so it is left unsoftened (T = 1) and the run says why."""
+        if given is not None:
+            return float(given), "given"
+        if self.saw(source):
+            return 1.0, "not calibrated: the teacher trained on the student's dev rows (its training file is the same)"
+        return choose_temperature(proba, gold, multilabel), "dev"
 
     def proba(self, texts: list, student_labels: list[str]):
         """(n, len(student_labels)) probabilities, from the cache where it has them; a tagger teacher (texts:
@@ -169,7 +187,20 @@ def _run_teacher(path: Path, folder, tagger: bool = False) -> Teacher:
     kind = "ensemble" if EnsembleClassifier.is_ensemble(path) else "run"
     stamp = [_stamp(folder) for folder in (path, *getattr(model, "folders", ()))]  # an ensemble: its members too
     return Teacher(_Words(model) if tagger else model, [str(x) for x in model.labels_], str(path), kind,
-                   _digest(json.dumps(stamp)), folder, per_word=tagger)
+                   _digest(json.dumps(stamp)), folder, per_word=tagger,
+                   trained_on=_training_files([path, *(Path(f).parent for f in getattr(model, "folders", ()))]))
+
+
+def _training_files(runs: list[Path]) -> tuple[str, ...]:
+    """The train (and dev: a refit trains on it) files named in the runs' config.json, resolved."""
+    out = []
+    for run in runs:
+        try:
+            data = json.loads((run / "config.json").read_text())["data"]
+            out += [str(Path(data[k]).resolve()) for k in ("train", "dev") if data.get(k)]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return tuple(out)
 
 
 def _stamp(folder: Path) -> list:
