@@ -85,6 +85,9 @@ def when(rows: list[dict]) -> str:
             if teacher is not None and name == "distill" and score(teacher) > score(alone):
                 closed = (score(r) - score(alone)) / (score(teacher) - score(alone))
                 text += f", {closed:.0%} of the way to the teacher ({score(teacher):.4f})"
+            own = (r.get("teacher_scores") or {}).get("accuracy", (r.get("teacher_scores") or {}).get("f1"))
+            if name == "distill" and own is not None:
+                text += f"; {100 * (score(r) - own):+.1f} points against the teacher's own ({own:.4f}, {r['config']['teacher']})"
             speed = (r.get("teacher_seconds_per_text"), r.get("student_seconds_per_text"))
             if name == "distill" and all(speed):
                 text += f"; the student predicts {speed[0] / speed[1]:.1f}x faster per text than the teacher"

@@ -471,3 +471,16 @@ def test_self_training_rounds_keep_dev_held_out(tiny_bert, toy_data):
     est = HeadstartClassifier(str(tiny_bert), "top-n", self_train=True, self_train_rounds=1, **OPTS)
     est.fit(*toy_data, unlabeled=make_sentiment(60, seed=32)[0])
     assert est.refit_on_dev_ is False and est.refit is None  # the user's setting untouched; no round refit
+
+
+def test_a_teacher_no_better_than_the_majority_class_is_flagged(tiny_bert, toy_data, teacher):
+    class Constant:  # always "pos", sure of it
+        labels_ = ["neg", "pos"]
+
+        def predict_proba(self, texts):
+            return np.tile([0.05, 0.95], (len(texts), 1))
+
+    weak = HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(*toy_data, teacher=Constant())
+    assert "no better than always answering the most frequent class" in weak.distillation_.summary["warning"]
+    good = HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(*toy_data, teacher=teacher)
+    assert good.distillation_.summary["warning"] is None

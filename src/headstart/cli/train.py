@@ -53,6 +53,8 @@ def train(
                   f"continue with the same command and --resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _print_metrics(metrics, metrics["evaluated_on"])
+    if (metrics.get("distillation") or {}).get("warning"):
+        err.print(f"warning: {escape(metrics['distillation']['warning'])}")
     console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
 
 

@@ -100,6 +100,8 @@ def report_section(summary: dict, metric: str = "accuracy") -> list[tuple[str, l
                  f"Teacher temperature {summary['temperature']:g} ({summary['temperature_chosen_on']}); "
                  f"weight on the teacher for labelled rows {summary['weight']:g}; "
                  f"{summary['unlabeled_rows']:,} unlabelled rows labelled by the teacher."]
+        if summary.get("warning"):
+            notes.append(f"Warning: {summary['warning']}.")
         if summary.get("teacher_saw_dev"):
             notes.append("The teacher trained on the student's dev rows (the same training file), so its dev scores "
                          "in metrics.json are optimistic; the test rows above are held out from both.")

@@ -62,9 +62,23 @@ def plan(task, teacher_spec, extra_texts: list, *, temperature: float | None, we
                "teacher_saw_dev": teacher.saw(task.train.source),
                "teacher_train_agreement": _agreement(gold_train, raw_train, multilabel),
                "labelled_rows": len(task.train)}
+    summary["warning"] = _weak_teacher(summary["teacher_dev"], gold_train, gold_dev, multilabel)
     return DistillPlan(teacher, labels, multilabel, soften(raw_train, chosen, multilabel),
                        soften(raw_dev, chosen, multilabel), list(extra_texts),
                        soften(raw_extra, chosen, multilabel) if len(extra_texts) else raw_extra, chosen, weight, summary)
+
+
+def _weak_teacher(teacher_dev: dict | None, gold_train, gold_dev, multilabel: bool) -> str | None:
+    """A warning when the teacher is no better on dev than always answering the most frequent training class:
+    following it can only pull the student below what the gold labels teach (measured: docs/distillation.md)."""
+    if multilabel or not teacher_dev or not len(gold_dev) or not len(gold_train):
+        return None
+    majority = float(np.mean(gold_dev == np.bincount(gold_train).argmax()))
+    if teacher_dev["accuracy"] > majority + 0.02:
+        return None
+    return (f"the teacher's dev accuracy {teacher_dev['accuracy']:.3f} is no better than always answering the most "
+            f"frequent class ({majority:.3f}): it is likely to pull the student below what the gold labels teach; "
+            "consider --distill-weight 0 (gold alone on labelled rows) or a stronger teacher")
 
 
 def _scores(gold, proba, labels, multilabel) -> dict | None:
