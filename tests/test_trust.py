@@ -283,7 +283,7 @@ def test_two_trainings_into_one_folder_one_is_refused(tmp_path, tiny_bert, data)
     """Both used to print "run saved"; now the second names the first's process."""
     script = ("import sys; from headstart.runs import train_run; "
               f"train_run({str(data)!r}, {str(tmp_path / 'run')!r}, backbone={str(tiny_bert)!r}, "
-              "strategy='full', epochs=3, batch_size=4, max_length=16, patience=0)")
+              "strategy='full', epochs=8, batch_size=4, max_length=16, patience=0)")  # overlaps the second
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     first = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
