@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,7 @@ class Teacher:
     asked: int = 0  # texts the teacher itself predicted
     cached: int = 0  # texts answered from the cache
     seconds: float = 0.0  # wall time of the teacher's own predictions
-    fitted: bool = field(default=True)
+    fitted: bool = True  # a zero-shot teacher loads its model on first use
     per_word: bool = False  # a tagger: one row per word of each sentence
     trained_on: tuple[str, ...] = ()  # the training files of a run teacher (its config.json), resolved
 
