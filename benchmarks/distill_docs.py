@@ -82,7 +82,7 @@ def when(rows: list[dict]) -> str:
             what = "accuracy" if "accuracy" in r else "entity F1"
             gain = 100 * (score(r) - score(alone))
             text = f"- {key[0]}, {key[1]}: {name} {gain:+.1f} points of test {what} over the student alone"
-            if teacher is not None and name == "distill" and score(teacher) > score(alone):
+            if teacher is not None and name == "distill" and score(r) > score(alone) and score(teacher) > score(alone):
                 closed = (score(r) - score(alone)) / (score(teacher) - score(alone))
                 text += f", {closed:.0%} of the way to the teacher ({score(teacher):.4f})"
             own = (r.get("teacher_scores") or {}).get("accuracy", (r.get("teacher_scores") or {}).get("f1"))
