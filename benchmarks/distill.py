@@ -190,7 +190,7 @@ def main() -> None:
                          "headstart serve)", "student": a.student_strategy})
         else:
             raise SystemExit(f"unknown step {step!r}: choose from {', '.join(STEPS)}")
-        save_row(a.dataset, row, me)
+        save_row(a.dataset, row)  # the row names its command; the file's own (the main tables') stays
         print(json.dumps({k: row.get(k) for k in ("method", "backbone", "accuracy", "macro_f1", "f1",
                                                   "process_seconds", "agreement")}), flush=True)
 

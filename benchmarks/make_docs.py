@@ -320,8 +320,14 @@ def _find(runs: list[dict], method: str, by: str = "headstart") -> dict | None:
 
 def _own_table(row: dict) -> bool:
     """Rows shown in a table of their own: few-shot (few_shot_table), zero-shot and in-context (zero_shot_table),
-    and classification with a backbone other than the packaged MiniLM (backbone_table)."""
-    return row["method"].startswith(("few-shot-", "zero-shot-")) or row.get("backbone") not in (None, "minilm")
+    classification with a backbone other than the packaged MiniLM (backbone_table), and the distillation
+    runs on their own labelled / unlabelled subsets (docs/distillation.md, benchmarks/distill_docs.py)."""
+    return (row["method"].startswith(("few-shot-", "zero-shot-")) or row.get("backbone") not in (None, "minilm")
+            or _distill_row(row))
+
+
+def _distill_row(row: dict) -> bool:
+    return "distill.py" in str(row.get("command", ""))
 
 
 def table(data: dict) -> str:
@@ -345,7 +351,7 @@ def table(data: dict) -> str:
 def backbone_table(data: dict) -> str:
     """Classification rows trained on another backbone (a decoder, classified from its last token)."""
     runs = [r for r in data["runs"] if not r["method"].startswith(("few-shot-", "zero-shot-"))
-            and r.get("backbone") not in (None, "minilm")]
+            and r.get("backbone") not in (None, "minilm") and not _distill_row(r)]
     if not runs:
         return ""
     lines = ["Other backbones (same split, max length and seed; the decoder classifies from its last token):", "",
@@ -440,7 +446,8 @@ def span_table(data: dict) -> str:
     keys = ("em", "f1") if qa else ("f1", "precision", "recall")
     groups: dict[tuple, list[dict]] = {}
     for r in data["runs"]:
-        groups.setdefault((r["method"], r["by"]), []).append(r)
+        if not _distill_row(r):  # on their own subsets: docs/distillation.md
+            groups.setdefault((r["method"], r["by"]), []).append(r)
     trainer = groups.get(("full", "transformers-trainer"), [None])[0]
     head = "| method | by | " + " | ".join(keys) + " | seeds | train s | vs Trainer time | trainable params | saved |"
     lines = [head, "|" + "---|" * (len(keys) + 7)]
