@@ -11,15 +11,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DOC = HERE.parent / "docs" / "distillation.md"
-DATASETS = ("sst2", "banking77", "sms_spam", "ncbi_disease", "wnut17")
 
 
 def _rows() -> list[dict]:
     out = []
-    for name in DATASETS:
-        path = HERE / "results" / f"{name}.json"
-        if path.exists():
-            out += [r | {"dataset": name} for r in json.loads(path.read_text())["runs"]
+    for path in sorted((HERE / "results").glob("*.json")):
+        runs = json.loads(path.read_text()).get("runs")
+        if isinstance(runs, list):
+            out += [r | {"dataset": path.stem} for r in runs
                     if "labelled +" in str(r.get("subset", "")) and "distill.py" in str(r.get("command", ""))]
     return out
 
