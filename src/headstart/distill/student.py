@@ -15,7 +15,7 @@ from headstart.distill.objective import Distillation, soft_rows, soften
 from headstart.distill.teacher import Teacher, load_teacher
 from headstart.evaluation.metrics import classification_metrics
 
-__all__ = ["DistillPlan", "plan", "teacher_labels", "DEFAULT_WEIGHT"]
+__all__ = ["DistillPlan", "plan", "teacher_labels", "teacher_labelled", "DEFAULT_WEIGHT"]
 
 DEFAULT_WEIGHT = 0.5
 
@@ -108,3 +108,16 @@ def teacher_labels(texts: list, teacher_spec, labels: list[str]) -> list[str]:
                           found=repr(labels), fix="e.g. --labels positive,negative")
     proba = load_teacher(teacher_spec, names).proba(texts, names)
     return [names[i] for i in proba.argmax(1)]
+
+
+def teacher_labelled(train, estimator_class, columns: dict, teacher_spec, labels: list[str]):
+    """(table, who labelled it): a training file without labels as a table the teacher labelled (its text
+    column(s) as the estimator reads them); a file with labels as it is, with None."""
+    import pandas as pd
+
+    est = estimator_class(**columns)
+    split = est.reader(train, **columns, require_labels=False)
+    if split.labels:
+        return train, None
+    table = {**est._text_frame(split.texts), est.label_column: teacher_labels(split.texts, teacher_spec, labels)}
+    return pd.DataFrame(table), str(teacher_spec)

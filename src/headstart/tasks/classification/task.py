@@ -89,18 +89,9 @@ class ClassificationTask(Task):
         columns = {k: options[k] for k in _COLUMNS if options.get(k) is not None}
         reader, by = self.estimator_class().reader, None
         if options.get("labels") and options.get("teacher") is not None:  # texts alone: the teacher labels them
-            split = reader(train, **columns, require_labels=False)
-            if not split.labels:
-                import pandas as pd
+            from headstart.distill.student import teacher_labelled
 
-                from headstart.distill.student import teacher_labels
-
-                texts = {options.get("text_column") or "text": split.texts}
-                if hasattr(split.texts[0], "b"):  # pairs: both columns
-                    first, second = (options.get("text_column") or "text_a,text_b").split(",")
-                    texts = {first: [t.a for t in split.texts], second: [t.b for t in split.texts]}
-                labels = teacher_labels(split.texts, options["teacher"], options["labels"])
-                train, by = pd.DataFrame({**texts, options.get("label_column") or "label": labels}), options["teacher"]
+            train, by = teacher_labelled(train, self.estimator_class(), columns, options["teacher"], options["labels"])
         task = load_task(train, dev=dev, test=test, **columns, dev_fraction=options.get("dev_fraction") or 0.1,
                          seed=options.get("seed") or 0, reader=reader)
         task.labelled_by = by
