@@ -484,3 +484,25 @@ def test_a_teacher_no_better_than_the_majority_class_is_flagged(tiny_bert, toy_d
     assert "no better than always answering the most frequent class" in weak.distillation_.summary["warning"]
     good = HeadstartClassifier(str(tiny_bert), "head", **OPTS).fit(*toy_data, teacher=teacher)
     assert good.distillation_.summary["warning"] is None
+
+
+def test_pairs_distil_and_texts_only_pairs_are_labelled_by_the_teacher(tiny_bert, tmp_path):
+    import pandas as pd
+
+    from headstart.tasks.pairs.estimator import HeadstartPairClassifier
+
+    a, y = make_sentiment(60, seed=14)
+    b, _ = make_sentiment(60, seed=15)
+    teacher = HeadstartPairClassifier(str(tiny_bert), "head", **OPTS).fit(list(zip(a, b, strict=True)), y)
+    run = teacher.save(tmp_path / "teacher")
+    pairs = tmp_path / "pairs.csv"
+    pd.DataFrame({"text_a": a[:40], "text_b": b[:40]}).to_csv(pairs, index=False)  # no label column
+    out = tmp_path / "student"
+    result = CliRunner().invoke(app, ["distill", str(pairs), "--task", "pairs", "--teacher", str(run), "--labels",
+                                      ",".join(teacher.labels_), "--backbone", str(tiny_bert), "--strategy", "head",
+                                      "--epochs", "1", "--max-length", "32", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    d = json.loads((out / "metrics.json").read_text())["distillation"]
+    assert d["gold"].startswith("none") and d["teacher"]["kind"] == "run"
+    student = HeadstartPairClassifier.load(out)
+    assert student.predict([(a[0], b[0])]).shape == (1,)
