@@ -226,6 +226,8 @@ def test_self_training_rounds_stop_when_dev_stops_improving(tiny_bert, toy_data)
     if len(rounds) < 4:
         assert not rounds[-1]["kept"]  # stopped early: the last round did not improve dev and was dropped
     assert est.fit_result_.best_metric == kept[-1]["dev"]  # the estimator holds the best round's model
+    if len(kept) >= 3:  # rounds' models are not chained in memory: the teacher's own teacher is released
+        assert est.distillation_.teacher.model.distillation_.teacher.model is None
 
 
 def test_self_training_needs_unlabelled_texts(tiny_bert, toy_data):

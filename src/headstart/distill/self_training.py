@@ -78,6 +78,8 @@ def self_train(est, task, unlabeled: list, *, teacher=None, checkpoint=None, res
         rounds.append(row | {"dev": score, "kept": bool(better)})
         if not better:
             break
+        if getattr(best, "distillation_", None) is not None:  # the teacher of the new best's teacher: not needed,
+            best.distillation_.teacher.model = None           # and holding it would keep every round's model
         best = student
     _adopt(est, best)
     est.self_training_ = rounds
