@@ -72,7 +72,7 @@ class Teacher:
         if not texts:
             return [] if self.per_word else np.zeros((0, len(student_labels)), dtype=np.float32)
         keys = [text_key(t) for t in texts]
-        cache = TeacherCache(self.identity, self.cache_dir) if self.identity else None
+        cache = self._cache()
         todo = cache.missing(keys) if cache is not None else list(range(len(texts)))
         known = cache.rows if cache is not None else {}
         if todo:
@@ -92,6 +92,12 @@ class Teacher:
         self.cached += len(texts) - len(todo)
         picked = [_renormalised(known[k][:, order], len(order) < known[k].shape[1]) for k in keys]
         return picked if self.per_word else np.concatenate(picked)
+
+    def _cache(self) -> TeacherCache | None:
+        """The disk cache, read once per teacher (train, dev, unlabelled and test rows all go through it)."""
+        if self.identity and getattr(self, "_disk", None) is None:
+            self._disk = TeacherCache(self.identity, self.cache_dir)
+        return getattr(self, "_disk", None)
 
     def describe(self) -> dict:
         """What the report and metrics.json say about the teacher."""
