@@ -14,7 +14,7 @@ from torch import nn
 from transformers.pytorch_utils import Conv1D
 
 from conftest import FAMILIES, HIDDEN, build_tiny_model
-from headstart.adapters import (
+from headstart.adapters.bottleneck import (
     KINDS,
     BottleneckConfig,
     PHMLinear,

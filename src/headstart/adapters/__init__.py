@@ -1,39 +1,4 @@
-"""Parameter-efficient adapters made in headstart: bottleneck adapters (Houlsby, Pfeiffer) and Compacter."""
-
-from __future__ import annotations
-
-from headstart.adapters.bottleneck import (
-    KINDS,
-    AdapterSlot,
-    BottleneckAdapter,
-    BottleneckConfig,
-    PHMLinear,
-    active_adapter,
-    adapter_names,
-    adapter_parameters,
-    adapter_state_dict,
-    add_bottleneck_adapters,
-    belongs_to_adapter,
-    delete_adapter,
-    is_adapter_parameter,
-    load_adapter_state_dict,
-    set_active_adapter,
-)
-
-__all__ = [
-    "KINDS",
-    "AdapterSlot",
-    "BottleneckAdapter",
-    "BottleneckConfig",
-    "PHMLinear",
-    "active_adapter",
-    "adapter_names",
-    "adapter_parameters",
-    "adapter_state_dict",
-    "add_bottleneck_adapters",
-    "belongs_to_adapter",
-    "delete_adapter",
-    "is_adapter_parameter",
-    "load_adapter_state_dict",
-    "set_active_adapter",
-]
+"""Parameter-efficient adapters: bottleneck adapters (Houlsby, Pfeiffer) and Compacter made here
+(`bottleneck`), LoRA / IA3 / prefix / prompt through peft (`peft_methods`), saving and switching them
+(`store`). `names` holds what needs no torch. The package itself imports nothing heavy, so reading the
+strategies' option declarations (the CLI's --help) does not load torch."""

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from headstart.adapters.names import SLOT, is_adapter_parameter
 from headstart.backbones import Anatomy, blocks_of, get_module
 from headstart.config import check_choice, check_range
 from headstart.errors import BackboneError, ConfigError
@@ -56,7 +57,6 @@ __all__ = [
     "belongs_to_adapter",
 ]
 
-SLOT = "headstart_adapters"  # the attribute every site keeps its adapters under: in every adapter key
 KINDS = ("houlsby", "pfeiffer", "compacter")
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "swish": nn.SiLU}
 
@@ -324,11 +324,6 @@ def delete_adapter(backbone: nn.Module, name: str) -> None:
 def adapter_names(backbone: nn.Module) -> list[str]:
     """Names of the adapters on the backbone, in the order they were added."""
     return list(dict.fromkeys(name for slot in _slots(backbone) for name in slot))
-
-
-def is_adapter_parameter(param_name: str) -> bool:
-    """Whether a (possibly prefixed) parameter name belongs to any adapter made here."""
-    return f".{SLOT}." in f".{param_name}"
 
 
 def belongs_to_adapter(param_name: str, name: str) -> bool:

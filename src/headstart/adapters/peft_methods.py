@@ -20,27 +20,24 @@ import re
 import torch
 from torch import nn
 
+from headstart.adapters.names import (
+    ALL_LINEAR,
+    ATTENTION,
+    PROMPT_LEARNING,
+    TARGET_KEYWORDS,
+    is_peft_parameter,
+)
 from headstart.backbones import Anatomy, blocks_of, get_module
 from headstart.errors import ConfigError
 
 __all__ = ["ALL_LINEAR", "ATTENTION", "TARGET_KEYWORDS", "PEFT_METHODS", "peft_config", "attach", "projection_names", "is_peft_parameter"]
 
 PEFT_METHODS = ("lora", "ia3", "prefix", "prompt")
-# LoRA target keywords: every linear projection inside the blocks (peft's own name for it), or the anatomy
-# table's attention projections (the LoRA paper's query/value; the default before 2026-11-26)
-ALL_LINEAR, ATTENTION = "all-linear", "attention"
-TARGET_KEYWORDS = (ALL_LINEAR, ATTENTION)
-PROMPT_LEARNING = ("prefix", "prompt")
 
 # IA3 rescales keys, values and the feed-forward output (Liu et al. 2022). The feed-forward output is the
 # anatomy table's second adapter site; the key / value names are these, checked against the model.
 _IA3_KEY_VALUE = {"bert": ("key", "value"), "distilbert": ("k_lin", "v_lin"), "mpnet": ("k", "v"),
                   "gpt2": ("c_attn",), "t5": ("k", "v")}
-
-
-def is_peft_parameter(name: str) -> bool:
-    """Whether a parameter name belongs to a peft adapter (LoRA, IA3, prompt encoder)."""
-    return "lora_" in name or "ia3_" in name or "prompt_encoder" in name
 
 
 def projection_names(backbone: nn.Module, anatomy: Anatomy) -> list[str]:

@@ -8,10 +8,14 @@ adapters and the head train, and a trained model saves them in the adapter layou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from headstart.adapters.bottleneck import BottleneckConfig, add_bottleneck_adapters, is_adapter_parameter
+from headstart.adapters.names import is_adapter_parameter
 from headstart.config import check_choice, check_range, option
 from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
+
+if TYPE_CHECKING:
+    from headstart.adapters.bottleneck import BottleneckConfig
 
 __all__ = ["Adapter", "AdapterOptions", "Compacter", "CompacterOptions"]
 
@@ -55,6 +59,8 @@ class _Bottleneck(Strategy):
         raise NotImplementedError
 
     def prepare(self, model) -> None:
+        from headstart.adapters.bottleneck import add_bottleneck_adapters  # torch: only when a model is built
+
         add_bottleneck_adapters(model.backbone, model.anatomy, self.bottleneck_config())
 
     def keep(self, name: str) -> bool:
@@ -70,6 +76,8 @@ class Adapter(_Bottleneck):
     options_cls = AdapterOptions
 
     def bottleneck_config(self) -> BottleneckConfig:
+        from headstart.adapters.bottleneck import BottleneckConfig
+
         return BottleneckConfig(kind=self.options.placement, reduction_factor=self.options.reduction_factor)
 
 
@@ -79,5 +87,7 @@ class Compacter(_Bottleneck):
     options_cls = CompacterOptions
 
     def bottleneck_config(self) -> BottleneckConfig:
+        from headstart.adapters.bottleneck import BottleneckConfig
+
         return BottleneckConfig(kind="compacter", reduction_factor=self.options.reduction_factor,
                                 phm_dim=self.options.phm_dim)

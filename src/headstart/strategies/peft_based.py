@@ -10,15 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from headstart.adapters.peft_methods import (
-    ALL_LINEAR,
-    ATTENTION,
-    TARGET_KEYWORDS,
-    attach,
-    check_prefix_effect,
-    is_peft_parameter,
-    peft_config,
-)
+from headstart.adapters.names import ALL_LINEAR, ATTENTION, TARGET_KEYWORDS, is_peft_parameter
 from headstart.config import check_range, option
 from headstart.errors import ConfigError
 from headstart.strategies.base import ADAPTER_DEFAULTS, Strategy
@@ -96,6 +88,8 @@ class _PeftStrategy(Strategy):
     defaults = ADAPTER_DEFAULTS
 
     def prepare(self, model) -> None:
+        from headstart.adapters.peft_methods import attach, peft_config  # torch and peft: only when building
+
         config = peft_config(self.method, self.options, model.backbone, model.anatomy, model.head.in_features)
         # generative models (headstart.generation) ask for the causal-LM / seq2seq wrapper
         model.attach_peft(attach(model.backbone, config, task_type=getattr(model, "peft_task_type", None)))
@@ -144,5 +138,7 @@ class Prefix(Prompt):
     options_cls = PrefixOptions
 
     def prepare(self, model) -> None:
+        from headstart.adapters.peft_methods import check_prefix_effect
+
         super().prepare(model)
         check_prefix_effect(model.peft, model.backbone, model.anatomy.family)
