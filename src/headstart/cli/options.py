@@ -21,7 +21,7 @@ def all_estimator_options() -> dict[str, Option]:
 
     out: dict[str, Option] = {}
     for task in TASKS.values():
-        for name, opt in task.estimator_class().option_table().items():
+        for name, opt in task.option_table().items():
             out.setdefault(name, opt)
     return out
 

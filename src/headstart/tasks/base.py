@@ -16,7 +16,6 @@ options) and `strategies` (the registry names it trains with; None: all of them)
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,30 +24,22 @@ import torch
 from sklearn.base import BaseEstimator
 
 from headstart.backbones import DEFAULT_BACKBONE, load_backbone
-from headstart.config import REFIT_MAX_ROWS, TrainConfig, option
+from headstart.config import REFIT_MAX_ROWS, TrainConfig
 from headstart.data import read_split
 from headstart.errors import ConfigError, DataError
 from headstart.modeling import TransformerClassifier
-from headstart.options import OptionBag, estimator_signature, options_of, strategy_options, training_options
+from headstart.options import OptionBag, estimator_signature, strategy_options, training_options
 from headstart.persist import SavedMeta, load_model, save_model
 from headstart.strategies import make_strategy, saved_strategy
 from headstart.strategies.features import choose_C
+from headstart.tasks.options import option_table
 from headstart.training import Examples, fit, pooled_features, predict_logits, probabilities
 from headstart.training.checkpoint import REFIT_CHECKPOINT
 from headstart.training.drift import drift_from, snapshot
 from headstart.training.groups import trains
 from headstart.training.warm_start import warm_start_head
 
-__all__ = ["TaskEstimator", "HeadEstimator", "EstimatorOptions", "concat_labels"]
-
-
-@dataclass
-class EstimatorOptions:
-    """Options every task's estimator has, beyond training and strategy options."""
-
-    dev_fraction: float = option(0.1, "share of the training rows held out for early stopping when no dev "
-                                 "set is given")
-    progress: bool = option(False, "show a progress bar while training")
+__all__ = ["TaskEstimator", "HeadEstimator", "concat_labels"]
 
 
 class TaskEstimator(OptionBag, BaseEstimator):
@@ -77,10 +68,7 @@ class TaskEstimator(OptionBag, BaseEstimator):
     @classmethod
     def option_table(cls) -> dict:
         """Every option this estimator takes, name -> headstart.options.Option."""
-        table = strategy_options(cls.strategies) | training_options()
-        for declared in (*cls.task_options, EstimatorOptions):
-            table |= options_of(declared, cls.task or "estimator")
-        return table
+        return option_table(cls.task, cls.task_options, cls.strategies)
 
     @classmethod
     def signature(cls):

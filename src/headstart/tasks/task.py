@@ -87,6 +87,15 @@ class Task:
     name: ClassVar[str]  # what run folders record (config.json "task") and `--task` takes
     summary: ClassVar[str]
     estimator_path: ClassVar[str]  # "module:Class", imported only when needed (startup stays fast)
+    options: ClassVar[tuple[type, ...]] = ()  # the option dataclasses of the task (torch-free modules)
+    strategies: ClassVar[tuple[str, ...] | None] = None  # the strategies that train it; None: all
+
+    def option_table(self) -> dict:
+        """Every option this task's estimator takes, read from the declarations alone (`headstart train
+        --help` lists them without importing the estimator, torch or transformers)."""
+        from headstart.tasks.options import option_table
+
+        return option_table(self.name, self.options, self.strategies)
 
     def estimator_class(self) -> type:
         module, _, cls = self.estimator_path.partition(":")

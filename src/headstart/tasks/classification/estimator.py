@@ -7,34 +7,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
 
-from headstart.config import TrainConfig, option
+from headstart.config import TrainConfig
 from headstart.data import Split, TaskData, load_task, read_split
-from headstart.distill.options import DistillOptions, check_distill_options
+from headstart.distill.options import check_distill_options
 from headstart.errors import ConfigError, DataError
 from headstart.evaluation.metrics import primary_metric
 from headstart.tasks.base import HeadEstimator
 from headstart.tasks.classification.objective import Classification
+from headstart.tasks.classification.options import OPTIONS as TASK_OPTIONS
 from headstart.training import Examples, predict_logits, probabilities, tokenize
 
-__all__ = ["HeadstartClassifier", "ClassificationOptions", "AUTO_BALANCE_RATIO"]
+__all__ = ["HeadstartClassifier", "AUTO_BALANCE_RATIO"]
 
 AUTO_BALANCE_RATIO = 10.0
-
-
-@dataclass
-class ClassificationOptions:
-    """How the classifier reads DataFrames, Datasets and files."""
-
-    text_column: str = option("text", "the column holding the texts (two, comma-separated, for sentence pairs)")
-    label_column: str = option("label", "the column holding the labels")
-    label_sep: str | None = option(None, "multi-label: the separator inside the label cell, e.g. '|'")
 
 
 class HeadstartClassifier(ClassifierMixin, HeadEstimator):
@@ -53,7 +44,7 @@ class HeadstartClassifier(ClassifierMixin, HeadEstimator):
     """
 
     task = "classification"  # what `headstart.load` and the run folders dispatch on
-    task_options = (ClassificationOptions, DistillOptions)
+    task_options = TASK_OPTIONS
 
     # ---- fitting ----------------------------------------------------------------------------
     def fit(self, X, y=None, *, dev=None, teacher=None, unlabeled=None) -> HeadstartClassifier:

@@ -15,6 +15,7 @@ import numpy as np
 from headstart.data import Split, TaskData, load_task, read_split
 from headstart.data.validate import check_known_labels
 from headstart.evaluation import classification_metrics, majority_baseline, tfidf_baseline, write_report
+from headstart.tasks.classification.options import OPTIONS
 from headstart.tasks.task import CONFIG_KEYS, Sniff, Task, TaskRun, costs
 
 __all__ = ["ClassificationTask", "ClassificationRun", "PREDICTIONS", "TABLE_SUFFIXES"]
@@ -74,6 +75,7 @@ class ClassificationTask(Task):
     name = "classification"
     summary = "one label (or several) per text: CSV / TSV / JSONL with text and label columns"
     estimator_path = "headstart.tasks.classification.estimator:HeadstartClassifier"
+    options = OPTIONS
     run_class = ClassificationRun
 
     def sniff(self, path: Path, head: str) -> Sniff:

@@ -13,30 +13,21 @@ search, at most `max_answer_length` tokens).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from headstart.config import option
 from headstart.errors import DataError
 from headstart.persist import SavedMeta
 from headstart.tasks.base import HeadEstimator
 from headstart.tasks.extractive_qa.features import QAFeature, decode_spans, prepare_features
 from headstart.tasks.extractive_qa.metrics import squad_metrics
 from headstart.tasks.extractive_qa.objective import SpanExtraction
+from headstart.tasks.extractive_qa.options import OPTIONS as TASK_OPTIONS
 from headstart.tasks.extractive_qa.reader import QASplit, qa_split_from_records, read_squad
-from headstart.tasks.tagging.estimator import TaggingOptions
 from headstart.training import Examples, predict_logits
 
 __all__ = ["HeadstartQA", "as_qa_split"]
-
-
-@dataclass
-class QAOptions:
-    """Answer spans."""
-
-    max_answer_length: int = option(30, "qa: the longest answer, in tokens")
 
 
 class HeadstartQA(HeadEstimator):
@@ -49,7 +40,7 @@ class HeadstartQA(HeadEstimator):
     """
 
     task = "qa"
-    task_options = (TaggingOptions, QAOptions)
+    task_options = TASK_OPTIONS
     default_overrides = {"max_length": 384}
 
     # ---- fitting ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from headstart.tasks.extractive_qa.options import OPTIONS
 from headstart.tasks.span_task import SpanTask
 from headstart.tasks.task import Sniff
 
@@ -16,6 +17,7 @@ class QATask(SpanTask):
     name = "qa"
     summary = "answers as spans of a passage: SQuAD v1.1 JSON, or JSONL with question, context, answers"
     estimator_path = "headstart.tasks.extractive_qa.estimator:HeadstartQA"
+    options = OPTIONS
 
     def sniff(self, path: Path, head: str) -> Sniff:
         if path.suffix.lower() not in (".json", ".jsonl"):

@@ -19,20 +19,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from headstart.backbones import anatomy_for, resolve
-from headstart.config import TrainConfig, option
+from headstart.config import TrainConfig
 from headstart.errors import ConfigError, HeadstartError, reading_saved
 from headstart.strategies import saved_strategy
 from headstart.tasks.base import TaskEstimator
 from headstart.tasks.generation.format import PromptFormat, encode_examples, eos_id, pack
 from headstart.tasks.generation.model import GenerativeLM, load_lm
 from headstart.tasks.generation.objective import InstructionLM
+from headstart.tasks.generation.options import GENERATION_STRATEGIES
+from headstart.tasks.generation.options import OPTIONS as TASK_OPTIONS
 from headstart.tasks.generation.reader import (
     Instruction,
     InstructionSet,
@@ -44,7 +45,6 @@ from headstart.training.groups import trains
 
 __all__ = ["HeadstartGenerator", "GENERATION_STRATEGIES", "as_instructions", "rouge_l"]
 
-GENERATION_STRATEGIES = ("lora", "ia3", "prompt", "prefix", "full", "top-n")
 FORMAT = "headstart-generation/1"
 
 
@@ -68,15 +68,6 @@ def rouge_l(predictions: list[str], references: list[str]) -> float:
     return float(np.mean(scores)) if scores else 0.0
 
 
-@dataclass
-class GenerationOptions:
-    """How instruction examples become token sequences."""
-
-    packing: bool = option(False, "generation: concatenate short decoder examples up to max_length")
-    chat_template: bool = option(True, "generation: use the tokenizer's chat template when it has one (else the "
-                                 "plain ### Instruction template)")
-
-
 class HeadstartGenerator(TaskEstimator):
     """Instruction-tune a decoder or an encoder-decoder; generate text.
 
@@ -86,7 +77,7 @@ class HeadstartGenerator(TaskEstimator):
     """
 
     task = "generation"
-    task_options = (GenerationOptions,)
+    task_options = TASK_OPTIONS
     strategies = GENERATION_STRATEGIES
     default_backbone = "smollm2"
     default_strategy = "lora"

@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+from headstart.tasks.generation.options import GENERATION_STRATEGIES, OPTIONS
 from headstart.tasks.generation.report import write_generation_report
 from headstart.tasks.task import Sniff, Task, TaskRun, costs
 
@@ -58,6 +59,8 @@ class GenerationTask(Task):
     name = "generation"
     summary = "instruction tuning: JSONL with instruction / input / output, or chat messages"
     estimator_path = "headstart.tasks.generation.estimator:HeadstartGenerator"
+    options = OPTIONS
+    strategies = GENERATION_STRATEGIES
 
     def sniff(self, path: Path, head: str) -> Sniff:
         if path.suffix.lower() not in (".json", ".jsonl"):

@@ -13,18 +13,17 @@ tokens shared); each word is read from the window where it has the most context.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from headstart.config import option
-from headstart.distill.options import TeacherOptions, check_distill_options
+from headstart.distill.options import check_distill_options
 from headstart.errors import DataError
 from headstart.persist import SavedMeta
 from headstart.tasks.base import HeadEstimator
 from headstart.tasks.tagging.metrics import entities_in_text, entity_metrics, example_errors, split_words
 from headstart.tasks.tagging.objective import TokenTagging
+from headstart.tasks.tagging.options import OPTIONS as TASK_OPTIONS
 from headstart.tasks.tagging.reader import (
     TokenSplit,
     check_known_types,
@@ -38,14 +37,6 @@ from headstart.training import Examples, predict_logits
 __all__ = ["HeadstartTagger", "as_token_split", "word_tokenizer"]
 
 
-@dataclass
-class TaggingOptions:
-    """How long sentences are cut into windows."""
-
-    stride: int | None = option(None, "ner / qa: tokens two windows of one long text share (default: ner a "
-                                "quarter of max_length, 32 at 128; qa a third, 128 at 384)")
-
-
 class HeadstartTagger(HeadEstimator):
     """Adapt a pretrained encoder to named-entity recognition.
 
@@ -54,7 +45,7 @@ class HeadstartTagger(HeadEstimator):
     """
 
     task = "ner"
-    task_options = (TaggingOptions, TeacherOptions)
+    task_options = TASK_OPTIONS
 
     # ---- fitting ------------------------------------------------------------------------------------
     def fit(self, X, y=None, *, dev=None, teacher=None, unlabeled=None) -> HeadstartTagger:

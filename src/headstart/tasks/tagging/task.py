@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from headstart.tasks.span_task import SpanTask
+from headstart.tasks.tagging.options import OPTIONS
 from headstart.tasks.tagging.tags import TAG_PATTERN
 from headstart.tasks.task import Sniff
 
@@ -20,6 +21,7 @@ class TaggingTask(SpanTask):
     name = "ner"
     summary = "a tag per word (named entities): CoNLL token<TAB>tag lines, or JSONL tokens + tags"
     estimator_path = "headstart.tasks.tagging.estimator:HeadstartTagger"
+    options = OPTIONS
 
     def sniff(self, path: Path, head: str) -> Sniff:
         suffix = path.suffix.lower()
