@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sklearn.model_selection import train_test_split
-
 from headstart.data.types import Split
 from headstart.errors import ConfigError, DataError
 
@@ -71,6 +69,10 @@ def stratified_split(split: Split, fraction: float = 0.1, seed: int = 0) -> tupl
     if min(counts.values()) >= 2 and n - len(counts) >= len(counts):
         n_dev = min(max(n_dev, len(counts)), n - len(counts))
         stratify = keys
+    from sklearn.model_selection import (
+        train_test_split,  # imported where used: the CLI's help stays free of sklearn
+    )
+
     train_idx, dev_idx = train_test_split(
         list(range(n)), test_size=n_dev, random_state=seed, stratify=stratify
     )

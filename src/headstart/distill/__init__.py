@@ -5,12 +5,7 @@ unlabelled ones, or from its own confident predictions (self-training).
     HeadstartClassifier(strategy="full").fit(texts, labels, teacher="runs/mpnet", unlabeled=more_texts)
     headstart distill train.csv --teacher runs/mpnet --unlabeled more.csv --out runs/student
     headstart train train.csv --self-train --unlabeled more.csv
+
+The package itself imports nothing: `headstart.distill.options` is read by the CLI's help, which must not
+load torch (see docs/architecture.md, "Startup"). Import from the submodules.
 """
-
-from headstart.distill.objective import Distillation, choose_temperature, soften
-from headstart.distill.options import DistillOptions
-from headstart.distill.self_training import class_thresholds
-from headstart.distill.teacher import Teacher, load_teacher
-
-__all__ = ["Distillation", "DistillOptions", "Teacher", "load_teacher", "choose_temperature", "soften",
-           "class_thresholds"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support, roc_auc_score
 
 from headstart.errors import DataError
 
@@ -95,6 +94,12 @@ def classification_metrics(
         )
     pred = (p >= threshold).astype(int) if multilabel else p.argmax(axis=1)
     idx = list(range(len(names)))
+
+    from sklearn.metrics import (  # imported where used: the CLI's help and sniffing stay free of sklearn
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
 
     precision, recall, f1, support = precision_recall_fscore_support(
         y, pred, labels=idx, average=None, zero_division=0
@@ -202,6 +207,8 @@ def _check_proba(proba: Sequence | np.ndarray, n_labels: int) -> np.ndarray:
 
 def _auc(y: np.ndarray, p: np.ndarray, multilabel: bool) -> float | None:
     """ROC-AUC, or None when no class has both positive and negative examples."""
+    from sklearn.metrics import roc_auc_score
+
     if multilabel:
         columns = [c for c in range(p.shape[1]) if 0 < y[:, c].sum() < len(y)]
         scores = [roc_auc_score(y[:, c], p[:, c]) for c in columns]

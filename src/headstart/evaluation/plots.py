@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from headstart.errors import DataError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_learning_curves", "plot_confusion_matrix"]
 
@@ -44,6 +45,9 @@ def plot_learning_curves(history: list[dict], path: str | Path) -> Path:
     """
     x_key = next((k for k in ("epoch", "step") if history and all(k in row for row in history)), None)
     xs = [row[x_key] if x_key else i + 1 for i, row in enumerate(history)]
+    from matplotlib.figure import Figure  # imported where used: the CLI's help stays free of matplotlib
+    from matplotlib.ticker import MaxNLocator
+
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_loss, ax_metric = fig.subplots(1, 2)
 
@@ -96,6 +100,9 @@ def plot_confusion_matrix(
             fix="pass metrics['confusion_matrix'] with the labels it was computed for.",
         )
     side = min(max(4.5, 0.45 * k + 2.5), 16.0)
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     fig = Figure(figsize=(side + 1.2, side), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(m, cmap="Blues", interpolation="nearest")
@@ -128,6 +135,8 @@ def plot_confusion_matrix(
 def _save(fig: Figure, path: str | Path) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)  # attaches the Agg canvas to the figure: no display, no pyplot
     fig.savefig(out, format="png", dpi=110)
     return out
