@@ -43,6 +43,7 @@ def _variant(strategy: str, **sets) -> tuple[str, list[str]]:
 
 CANDIDATES: dict[str, tuple[str, list[str]]] = {
     **{f"{s} norefit": _variant(s, refit=False) for s in ("full", "top-n", "lora")},
+    "full e3 decay1.6 cap": _variant("full", epochs=3, lr_decay=1.6, lower_lr_cap=1e-4),  # the defaults before 727253d
     "full e5": _variant("full", epochs=5),
     "full e5 nocap": _variant("full", epochs=5, lower_lr_cap=1.0, lr_decay=1.3),
     "full e5 emb": _variant("full", epochs=5, train_embeddings=True),
