@@ -10,6 +10,9 @@ Each set becomes (train, dev, test):
   of `train` (stratified, random_state 0). Defaults are chosen on these scores;
 - test: the set's test file, untouched, scored only to confirm the final defaults.
 
+HEADSTART_CALIB_CUTS=DIR reads the cuts from DIR/<set>/{train,dev,test}.csv instead (the files this script
+writes, carried to a machine that has not the data sets: the GPU sweep of benchmarks/defaults.py).
+
 The files are plain CSVs in the layout a user would hand headstart (`text,label`; `text_a,text_b,label`
 for pairs; `text,labels` with `;`-joined labels for multi-label), so every method reads the same rows.
 """
@@ -27,6 +30,7 @@ from sklearn.model_selection import train_test_split
 HERE = Path(__file__).resolve().parent
 DATA = Path(os.environ.get("HEADSTART_DATA", HERE.parents[1] / "shared" / "data"))
 OUT = HERE / "logs" / "calib"
+CUTS = os.environ.get("HEADSTART_CALIB_CUTS")
 TRAIN_ROWS = 3000
 DEV_ROWS = 1000
 
@@ -88,6 +92,8 @@ def _sample(df: pd.DataFrame, n: int, spec: CalibSet) -> tuple[pd.DataFrame, pd.
 
 def calibration_split(name: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(train, dev, test) frames of one calibration set, as described in the module docstring."""
+    if CUTS:
+        return tuple(_read(Path(CUTS) / name / f"{split}.csv") for split in ("train", "dev", "test"))
     spec = SETS[name]
     folder = DATA / spec.folder
     train, rest = _sample(_read(folder / "train.csv"), TRAIN_ROWS, spec)

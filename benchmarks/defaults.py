@@ -22,6 +22,9 @@ import json
 import os
 import statistics
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from calibration import SETS
@@ -31,7 +34,7 @@ RUNS = Path(os.environ.get("HEADSTART_DEFAULTS_RUNS", RESULTS / "defaults" / "ru
 MAX_LENGTH = 128  # headstart's default: what a new user runs (and the peer gets the same)
 
 # setting label -> (script, arguments after the data set). Peers first: they do not depend on headstart.
-PEERS = {f"trainer lr{lr}": ("run_trainer.py", ["--lr", lr]) for lr in ("5e-5", "1e-4", "2e-4")}
+PEERS = {f"trainer lr{lr}": ("run_trainer.py", ["--lr", lr]) for lr in ("5e-5", "1e-4", "2e-4", "5e-4")}
 TRAINER_DEFAULT = "trainer lr5e-5"
 DEFAULTS = {name: ("run_headstart.py", [name]) for name in ("full", "top-n", "lora")}
 # candidate defaults, tried on dev across the sets; labels name what differs from the defaults
@@ -48,6 +51,15 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "full e5 nocap": _variant("full", epochs=5, lower_lr_cap=1.0, lr_decay=1.3),
     "full e5 emb": _variant("full", epochs=5, train_embeddings=True),
     "full e5 flat": _variant("full", epochs=5, lr=2e-4, lr_decay=1.0, lower_lr_cap=1.0),  # the Trainer's rates
+    "full lr3e-4": _variant("full", lr=3e-4),
+    "full e8": _variant("full", epochs=8),
+    # top-n with full's recipe (flatter rates, no cap, averaging) and more blocks
+    "top-n n2 decay1.3": _variant("top-n", lr_decay=1.3, lower_lr_cap=1.0),
+    "top-n n3 decay1.3 avg2": _variant("top-n", top_n=3, epochs=5, lr_decay=1.3, lower_lr_cap=1.0, average_epochs=2),
+    "top-n n4 decay1.3 avg2": _variant("top-n", top_n=4, epochs=5, lr_decay=1.3, lower_lr_cap=1.0, average_epochs=2),
+    "lora e10": _variant("lora", epochs=10),
+    "lora e10 avg2": _variant("lora", epochs=10, average_epochs=2),
+    "lora r16 lr1e-3 e10": _variant("lora", rank=16, lr=1e-3, epochs=10),
 }
 SETTINGS = {**PEERS, **DEFAULTS, **CANDIDATES}
 PLANS = {"peers": list(PEERS), "defaults": list(DEFAULTS), "all": list(SETTINGS)}
@@ -60,34 +72,43 @@ def done() -> set[tuple[str, str, int]]:
     return {(r["dataset"], r["setting"], r["seed"]) for r in rows}
 
 
-def run(sets: list[str], settings: list[str], seeds: list[int]) -> None:
-    """Seed-major order (every set at seed 0 first), so a sweep cut short still covers every set."""
+def run(sets: list[str], settings: list[str], seeds: list[int], jobs: int = 1, stop_after: float | None = None) -> None:
+    """Seed-major order (every set at seed 0 first), so a sweep cut short still covers every set.
+
+    jobs > 1 runs that many children at once (a machine with cores and a GPU to spare: scores only, no
+    timing is reported from such runs); stop_after: no child starts after that many seconds."""
     finished = done()
     RUNS.parent.mkdir(parents=True, exist_ok=True)
-    for seed in seeds:
-        for setting in settings:
-            for name in sets:
-                if (name, setting, seed) in finished:
-                    continue
-                script, extra = SETTINGS[setting]
-                if script == "run_headstart.py" and SETS[name].pair and not _pairs_supported():
-                    continue
-                args = [name, *extra, "--split", "dev", "--seed", str(seed), "--max-length", str(MAX_LENGTH)]
-                log = HERE / "logs" / "defaults" / f"{name}-{setting.replace(' ', '_')}-s{seed}.log"
-                print(f"[{name}] {setting} seed {seed} ...", file=sys.stderr, flush=True)
-                try:
-                    row = run_child(script, args, log)
-                except RuntimeError as exc:
-                    print(f"  failed: {exc}", file=sys.stderr, flush=True)
-                    continue
-                spec = SETS[name]
-                row.update(dataset=name, setting=setting, seed=seed, metric=spec.metric, score=row[spec.metric],
-                           machine=machine(), date=dt.date.today().isoformat(),
-                           threads=int(os.environ.get("HEADSTART_BENCH_THREADS", "2")),
-                           command=f"python benchmarks/{script} {' '.join(args)}")
-                with RUNS.open("a") as fh:
-                    fh.write(json.dumps(row) + "\n")
-                print(f"  {spec.metric} {row['score']:.4f}", file=sys.stderr, flush=True)
+    todo = [(name, setting, seed) for seed in seeds for setting in settings for name in sets
+            if (name, setting, seed) not in finished
+            and not (SETTINGS[setting][0] == "run_headstart.py" and SETS[name].pair and not _pairs_supported())]
+    deadline = None if stop_after is None else time.monotonic() + stop_after
+    lock = threading.Lock()
+
+    def one(job: tuple[str, str, int]) -> None:
+        name, setting, seed = job
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        script, extra = SETTINGS[setting]
+        args = [name, *extra, "--split", "dev", "--seed", str(seed), "--max-length", str(MAX_LENGTH)]
+        log = HERE / "logs" / "defaults" / f"{name}-{setting.replace(' ', '_')}-s{seed}.log"
+        print(f"[{name}] {setting} seed {seed} ...", file=sys.stderr, flush=True)
+        try:
+            row = run_child(script, args, log)
+        except RuntimeError as exc:
+            print(f"  failed: {exc}", file=sys.stderr, flush=True)
+            return
+        spec = SETS[name]
+        row.update(dataset=name, setting=setting, seed=seed, metric=spec.metric, score=row[spec.metric],
+                   machine=machine(), date=dt.date.today().isoformat(),
+                   threads=int(os.environ.get("HEADSTART_BENCH_THREADS", "2")), jobs=jobs,
+                   command=f"python benchmarks/{script} {' '.join(args)}")
+        with lock, RUNS.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        print(f"  [{name}] {setting} seed {seed}: {spec.metric} {row['score']:.4f}", file=sys.stderr, flush=True)
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(one, todo))
 
 
 def _pairs_supported() -> bool:
@@ -143,6 +164,8 @@ def main() -> None:
     r.add_argument("--plan", default="all", choices=sorted(PLANS))
     r.add_argument("--only", default=None, help="comma-separated setting labels (instead of --plan)")
     r.add_argument("--seeds", default="0,1,2")
+    r.add_argument("--jobs", type=int, default=1, help="children at once (scores only: no timing is reported)")
+    r.add_argument("--stop-after", type=float, default=None, help="start no child after this many seconds")
     sub.add_parser("report")
     args = ap.parse_args()
     if args.command == "run":
@@ -150,7 +173,7 @@ def main() -> None:
         unknown = [s for s in settings if s not in SETTINGS]
         if unknown:
             ap.error(f"unknown setting(s) {unknown}; known: {list(SETTINGS)}")
-        run(args.sets.split(","), settings, [int(s) for s in args.seeds.split(",")])
+        run(args.sets.split(","), settings, [int(s) for s in args.seeds.split(",")], args.jobs, args.stop_after)
     else:
         for row in report():
             gap = None if row["trainer_score"] is None else 100 * (row["score"] - row["trainer_score"])
