@@ -76,3 +76,18 @@ def test_no_module_over_400_lines() -> None:
         if n > MAX_LINES:
             too_long[rel] = n
     assert not too_long, f"over {MAX_LINES} lines (split them): {too_long}"
+
+
+def test_adapter_kinds_answer_for_themselves() -> None:
+    """No module asks which kind an adapter is and branches on the answer: each kind in
+    headstart.adapters.store.KINDS saves, loads, joins, switches, removes and merges itself."""
+    import re
+
+    from headstart.adapters.store import KINDS
+
+    names = "|".join(KINDS)
+    asks = re.compile(rf"""\b(kind|adapter)\s*(==|!=|in)\s*\(?["']({names})["']""")
+    found = [f"{path.relative_to(SRC).as_posix()}:{i}: {line.strip()}"
+             for path in SRC.rglob("*.py") for i, line in enumerate(path.read_text().splitlines(), 1)
+             if asks.search(line)]
+    assert not found, "branches on an adapter's kind (add a hook to the kind instead):\n" + "\n".join(found)

@@ -13,16 +13,14 @@ equal those of its own saved classifier (tests/test_adapters.py checks it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from headstart.adapters import bottleneck
-from headstart.adapters.store import load_adapter, pretrained_named_parameters
+from headstart.adapters.store import AdapterKind, adapter_kind
 from headstart.backbones import DEFAULT_BACKBONE, load_backbone
 from headstart.errors import ConfigError, HeadstartError
 from headstart.modeling import TransformerClassifier
@@ -33,57 +31,48 @@ __all__ = ["MultiAdapterClassifier"]
 
 @dataclass
 class _Entry:
-    kind: str
+    kind: AdapterKind
     labels: list[str]
     multilabel: bool
     max_length: int
     head: nn.Linear
-    peft_type: str | None = None  # peft adapters: LORA, IA3, PROMPT_TUNING, PREFIX_TUNING
-    biases: dict[str, torch.Tensor] | None = None  # bitfit: the adapter's bias vectors
+    state: dict = field(default_factory=dict)  # what the kind keeps for this adapter (peft type, biases)
 
 
 class MultiAdapterClassifier:
-    """Serve several adapter runs from one loaded backbone (see module docstring)."""
+    """Serve several adapter runs from one loaded backbone (see module docstring). Each adapter kind
+    (headstart.adapters.store.KINDS) joins, switches and removes its own adapters."""
 
     def __init__(self, backbone: str = DEFAULT_BACKBONE) -> None:
         self.backbone = load_backbone(backbone)
-        self._model = TransformerClassifier(self.backbone.model, self.backbone.anatomy, n_labels=1)
-        self._model.eval()
-        self._pretrained_biases = {n: p.detach().clone() for n, p in self.backbone.model.named_parameters()
-                                   if n.endswith("bias")}
-        self._entries: dict[str, _Entry] = {}
-        # one PeftModel per peft type (peft cannot mix types in one), attached only while one of its
-        # adapters is active; LoRA / IA3 layers sit in the backbone and are switched off otherwise
-        self._pefts: dict[str, object] = {}
+        self.model = TransformerClassifier(self.backbone.model, self.backbone.anatomy, n_labels=1)
+        self.model.eval()
+        self.entries: dict[str, _Entry] = {}
+        self._kind_states: dict[str, dict] = {}
         self.active: str | None = None
 
     @property
     def names(self) -> list[str]:
-        return list(self._entries)
+        return list(self.entries)
+
+    def kind_state(self, kind: AdapterKind) -> dict:
+        """What one adapter kind keeps for all its adapters on this backbone (its peft wrappers, say)."""
+        return self._kind_states.setdefault(kind.name, {})
 
     def load(self, path: str | Path, name: str) -> MultiAdapterClassifier:
         """Add the adapter saved in a model folder (a run's `model/`, or the run folder) under `name`."""
         path = Path(path)
         path = path / "model" if (path / "model" / "headstart.json").exists() else path
         meta = self._read_meta(path)
-        if name in self._entries:
+        if name in self.entries:
             raise ConfigError(f"an adapter named {name!r} is loaded already.", expected="a new name",
                               found=name, fix=f"unload({name!r}) first, or choose another name")
+        kind = adapter_kind(path)
         self._deactivate()
         self.active = None  # until the new adapter is in place (a failed load leaves none active)
-        peft_type = json.loads((path / "adapter_config.json").read_text()).get("peft_type")
-        self._check_peft_type(peft_type)
-        self._model.attach_peft(self._pefts.get(peft_type))  # joins the adapters of its type
-        kind = load_adapter(self._model, path, name=name)
-        if kind == "peft":
-            self._pefts[peft_type] = self._model.peft
-        self._model.attach_peft(None)
-        entry = _Entry(kind, meta["labels"], meta["multilabel"], meta["max_length"], self._head(path),
-                       peft_type if kind == "peft" else None)
-        if kind == "bitfit":
-            entry.biases = load_file(str(path / "adapter_model.safetensors"))
-            self._restore_biases()
-        self._entries[name] = entry
+        state = kind.join(self, path, name)
+        self.entries[name] = _Entry(kind, meta["labels"], meta["multilabel"], meta["max_length"], self._head(path),
+                                    state)
         self.use(name)
         return self
 
@@ -91,16 +80,8 @@ class MultiAdapterClassifier:
         """Make adapter `name` the one that predicts."""
         entry = self._entry(name)
         self._deactivate()
-        if entry.kind == "peft":
-            wrapper = self._pefts[entry.peft_type]
-            wrapper.set_adapter(name)
-            _set_peft_layers(wrapper, enabled=True)
-            self._model.attach_peft(wrapper)
-        elif entry.kind == "bottleneck":
-            bottleneck.set_active_adapter(self._model.backbone, name)
-        elif entry.kind == "bitfit":
-            self._copy_biases(entry.biases)
-        self._model.head = entry.head
+        entry.kind.activate(self, name, entry)
+        self.model.head = entry.head
         self.active = name
         return self
 
@@ -110,17 +91,8 @@ class MultiAdapterClassifier:
         if self.active == name:
             self._deactivate()
             self.active = None
-        if entry.kind == "peft":
-            wrapper = self._pefts[entry.peft_type]
-            if any(e.peft_type == entry.peft_type for n, e in self._entries.items() if n != name):
-                wrapper.delete_adapter(name)
-            else:  # the last of its type: take its layers out of the backbone altogether
-                if hasattr(wrapper.base_model, "unload"):  # LoRA / IA3 (prompts inject nothing)
-                    wrapper.base_model.unload()
-                del self._pefts[entry.peft_type]
-        elif entry.kind == "bottleneck":
-            bottleneck.delete_adapter(self._model.backbone, name)
-        del self._entries[name]
+        entry.kind.remove(self, name, entry)
+        del self.entries[name]
 
     def predict_proba(self, texts: list[str], adapter: str | None = None) -> np.ndarray:
         """(n, n_classes) probabilities from `adapter` (default: the active one)."""
@@ -129,15 +101,15 @@ class MultiAdapterClassifier:
         if self.active is None:
             raise ConfigError("no adapter is active.", expected="a loaded adapter", found="none",
                               fix="load(path, name) one, or pass adapter=NAME")
-        entry = self._entries[self.active]
+        entry = self.entries[self.active]
         ids = tokenize(self.backbone.tokenizer, list(texts), entry.max_length)
-        logits = predict_logits(self._model, Examples(ids, None), pad_id=self.backbone.tokenizer.pad_token_id)
+        logits = predict_logits(self.model, Examples(ids, None), pad_id=self.backbone.tokenizer.pad_token_id)
         return probabilities(logits, entry.multilabel)
 
     def predict(self, texts: list[str], adapter: str | None = None) -> np.ndarray:
         proba = self.predict_proba(texts, adapter)
-        labels = np.array(self._entries[self.active].labels)
-        if self._entries[self.active].multilabel:
+        labels = np.array(self.entries[self.active].labels)
+        if self.entries[self.active].multilabel:
             return np.array([tuple(labels[row >= 0.5]) for row in proba] + [None], dtype=object)[:-1]
         return labels[proba.argmax(1)]
 
@@ -157,51 +129,21 @@ class MultiAdapterClassifier:
                               found=meta["backbone_name"], fix="serve it from a MultiAdapterClassifier of that backbone")
         return meta
 
-    def _check_peft_type(self, peft_type: str | None) -> None:
-        """LoRA and IA3 both rewrite the backbone's projections: one of the two kinds at a time."""
-        injected = {"LORA", "IA3"}
-        clash = [t for t in self._pefts if t in injected and peft_type in injected and t != peft_type]
-        if clash:
-            raise ConfigError(f"a {peft_type} adapter cannot join the loaded {clash[0]} adapters on one backbone.",
-                              expected=f"more {clash[0]} adapters, or adapters of another kind (prompt, prefix, "
-                              "adapter, compacter, bitfit)", found=peft_type,
-                              fix=f"unload the {clash[0]} adapters first, or serve it from a second "
-                              "MultiAdapterClassifier")
-
     def _head(self, path: Path) -> nn.Linear:
         state = load_file(str(path / "head.safetensors"))
         n_labels, hidden = state["weight"].shape
         head = nn.Linear(hidden, n_labels)
         head.load_state_dict(state)
-        return head.to(self._model.head.weight.device).eval()
+        return head.to(self.model.head.weight.device).eval()
 
     def _entry(self, name: str) -> _Entry:
-        if name not in self._entries:
+        if name not in self.entries:
             raise ConfigError(f"no adapter named {name!r} is loaded.", expected="one of " + (", ".join(self.names)
                               or "(none loaded)"), found=name, fix="load(path, name) it first")
-        return self._entries[name]
+        return self.entries[name]
 
     def _deactivate(self) -> None:
         """Turn every adapter off: the bare backbone computes."""
-        for wrapper in self._pefts.values():
-            _set_peft_layers(wrapper, enabled=False)
-        self._model.attach_peft(None)  # the forward no longer goes through the wrapper (prompt adapters)
-        if bottleneck.adapter_names(self._model.backbone):
-            bottleneck.set_active_adapter(self._model.backbone, None)
-        self._restore_biases()
-
-    def _restore_biases(self) -> None:
-        self._copy_biases(self._pretrained_biases)
-
-    @torch.no_grad()
-    def _copy_biases(self, biases: dict[str, torch.Tensor]) -> None:
-        params = pretrained_named_parameters(self._model.backbone)
-        for key, value in biases.items():
-            params[key].copy_(value)
-
-
-def _set_peft_layers(wrapper, enabled: bool) -> None:
-    """Switch LoRA / IA3 layers on or off (prompt-learning adapters act through the wrapper's forward)."""
-    tuner = wrapper.base_model
-    if hasattr(tuner, "enable_adapter_layers"):
-        tuner.enable_adapter_layers() if enabled else tuner.disable_adapter_layers()
+        for kind in {e.kind.name: e.kind for e in self.entries.values()}.values():
+            kind.deactivate_all(self)
+        self.model.attach_peft(None)

@@ -76,18 +76,14 @@ def model_folder(run: str | Path) -> Path:
 
 def merged_backbone(model, meta) -> torch.nn.Module:
     """The backbone with the run's adapter folded into its weights, as a stock transformers model."""
-    if meta.adapter == "peft":
-        if model.prompt_learning or _peft_type(model) in ("PREFIX_TUNING", "P_TUNING"):
-            raise _cannot_merge(meta, "its virtual tokens are not weights of the backbone")
-        return model.peft.merge_and_unload()
-    if meta.adapter == "bottleneck":
-        raise _cannot_merge(meta, "its adapter modules are not part of the stock architecture")
-    return model.backbone  # bitfit's biases are in the backbone already; other strategies have no adapter
+    if not meta.adapter:
+        return model.backbone
+    from headstart.adapters.store import KINDS, CannotMerge
 
-
-def _peft_type(model) -> str:
-    config = model.peft.peft_config[model.peft.active_adapter]
-    return str(getattr(config.peft_type, "value", config.peft_type))
+    try:
+        return KINDS[meta.adapter].merged(model)
+    except CannotMerge as exc:
+        raise _cannot_merge(meta, str(exc)) from None
 
 
 def _cannot_merge(meta, why: str) -> HeadstartError:
