@@ -16,13 +16,14 @@ from headstart.cli.options import all_estimator_options, chosen_options, option_
 from headstart.errors import HeadstartError
 
 _OPTIONS = all_estimator_options()
-_OWN = {"backbone", "strategy", "progress"}  # flags of their own below; progress is always on here
+_OWN = {"backbone", "strategy", "progress"}  # flags of their own below; progress: on unless --quiet
 
 
 def train(
-    data: Annotated[Path, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns "
-                                               "(two text columns for sentence pairs); CoNLL or JSONL tokens + tags "
-                                               "(NER); SQuAD JSON (QA); instruction JSONL (generation)")],
+    data: Annotated[Path | None, typer.Argument(help="training data: CSV / TSV / JSONL with text and label columns "
+                                                      "(two text columns for sentence pairs); CoNLL or JSONL tokens + "
+                                                      "tags (NER); SQuAD JSON (QA); instruction JSONL (generation); "
+                                                      "may come from --config or --from instead")] = None,
     out: Annotated[Path, typer.Option(help="run directory to write")] = Path("runs/latest"),
     task: Annotated[str | None, typer.Option(help="classification, pairs, ner, qa or generation (default: "
                                                   "detected from DATA)")] = None,
@@ -37,25 +38,56 @@ def train(
     resume: Annotated[bool, typer.Option(help="continue an interrupted run in --out")] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an earlier headstart run in --out (never a folder of "
                                                  "other files)")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="a YAML / JSON file of options (data: FILE, "
+                                                "strategy: lora, rank: 16 ...); flags win over it")] = None,
+    from_: Annotated[Path | None, typer.Option("--from", help="train again what this run trained: its data, "
+                                               "task and options (flags win over them)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print metrics.json to stdout instead of the tables "
+                                          "(progress stays on stderr)")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and no tables: errors only")] = False,
     **options,
 ) -> None:
     """Train a classifier, pair classifier, tagger (NER), QA model or instruction-tuned generator and write a
     run directory with the model, metrics and a report. Every option has a flag and a --set form."""
     from headstart.runs import train_run
 
-    chosen = chosen_options(_OPTIONS, options, set_)
+    given = {"data": data, "dev": dev, "test": test, "task": task, "backbone": backbone,
+             "strategy": strategy.value if strategy else None, **chosen_options(_OPTIONS, options, set_)}
+    entries = _config_entries(config, from_, {k for k, v in given.items() if v is not None})
+    entries.update({k: v for k, v in given.items() if v is not None})
+    data, dev, test, task = (entries.pop(k, None) for k in ("data", "dev", "test", "task"))
+    if data is None:
+        raise HeadstartError("no training data given.", expected="DATA, or `data:` in --config, or --from RUN",
+                             found="none", fix="headstart train train.csv (or --config run.yaml)")
+    import contextlib
+
+    from headstart.export.quiet import quiet as hushed
+
     try:
-        metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite, task=task,
-                            backbone=backbone, strategy=strategy.value if strategy else None, progress=True,
-                            **chosen)
+        with hushed() if quiet else contextlib.nullcontext():  # transformers' loading bars and warnings too
+            metrics = train_run(data, out, dev=dev, test=test, resume=resume, overwrite=overwrite, task=task,
+                                progress=not quiet, **entries)
     except KeyboardInterrupt:
         err.print(f"interrupted: the last finished epoch is in {out}/checkpoint.safetensors; "
                   f"continue with the same command and --resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _print_metrics(metrics, metrics["evaluated_on"])
     if (metrics.get("distillation") or {}).get("warning"):
         err.print(f"warning: {escape(metrics['distillation']['warning'])}")
-    console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
+    if as_json:
+        typer.echo(json.dumps(metrics))
+    elif not quiet:
+        _print_metrics(metrics, metrics["evaluated_on"])
+        console.print(f"run saved in [bold]{out}[/] (report: {out}/report.html)")
+
+
+def _config_entries(config: Path | None, run: Path | None, given: set[str]) -> dict:
+    """The entries of --config and of --from RUN (the file wins over the run), before the flags."""
+    from headstart.runs.replay import read_config_file, replay
+
+    entries = replay(run, given) if run is not None else {}
+    if config is not None:
+        entries.update(read_config_file(config, _OPTIONS))
+    return entries
 
 
 _signature = inspect.signature(train, eval_str=True)
@@ -143,11 +175,14 @@ def _print_costs(metrics: dict) -> None:
 def evaluate(
     run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
     data: Annotated[Path, typer.Argument(help="labelled data to evaluate on")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the evaluation's metrics.json instead")] = False,
 ) -> None:
     """Evaluate a trained run on labelled data, beside the baselines; writes a report."""
     from headstart.runs import evaluate_run
 
     result = evaluate_run(run, data)
+    if as_json:
+        return typer.echo(json.dumps(result, default=str))
     _print_metrics({"task": result.get("task", "classification"), "strategy": result["strategy"],
                     "backbone": result["backbone"], "eval": result["metrics"],
                     "baselines": result.get("baselines", {})}, "eval")

@@ -2,7 +2,8 @@
 
     runs/x/
       headstart-run.json   the marker: a headstart run, and the files it wrote (headstart.runs.folder)
-      config.json          everything needed to reproduce the run (task, data, estimator options, resolved)
+      config.json          everything needed to reproduce the run (task, data, estimator options, resolved;
+                           `sources`: the data files relative to the run folder, with their sha256)
       model/               the trained model (Hugging Face formats; headstart.persist)
       metrics.json         dev / test scores, baselines, time, memory, trainable parameters, size on disk
       history.json         one row per epoch (losses, dev metrics, learning rate)
@@ -23,6 +24,7 @@ from pathlib import Path
 from headstart.adapters.store import adapter_bytes
 from headstart.errors import HeadstartError
 from headstart.runs.folder import RunFolder, claim
+from headstart.runs.replay import data_sources
 from headstart.tasks.registry import detect_task, get_task
 
 __all__ = ["train_run", "evaluate_run", "load_run_config", "write_run"]
@@ -87,6 +89,7 @@ def write_run(folder: RunFolder, run) -> dict:
     out = folder.path
     metrics = run.results()
     config = run.config()
+    config["sources"] = data_sources(config["data"], out)  # portable: replayed by `train --from RUN`
     run.estimator.save(out / "model")
     metrics["saved_bytes"] = adapter_bytes(out / "model")  # what this run adds on disk beside the backbone
     (out / "config.json").write_text(json.dumps(config, indent=2))
