@@ -119,3 +119,20 @@ def push(
     with quiet():
         done = push_run(run, repo, private=private, token=token, message=message)
     console.print(f"pushed {len(done.files)} files to {escape(done.url)}", soft_wrap=True)
+
+
+@command()
+def track(
+    runs: Annotated[list[Path], typer.Argument(help="finished run folders (train, distill, compare candidates)")],
+    to: Annotated[str, typer.Option(help="mlflow or tensorboard")] = "mlflow",
+    uri: Annotated[str | None, typer.Option(help="the MLflow tracking URI (default: MLFLOW_TRACKING_URI, else "
+                                                  "sqlite:///mlruns.db)")] = None,
+    experiment: Annotated[str, typer.Option(help="the MLflow experiment")] = "headstart",
+) -> None:
+    """Log finished runs to MLflow or TensorBoard: options, per-epoch metrics, scores, report and model."""
+    from headstart.runs.tracking import track_run
+    from headstart.runs.writer import load_run_config
+
+    for run in runs:
+        load_run_config(run)  # a clear error for a folder that is not a run
+        console.print(f"{run}: {escape(track_run(run, to, uri=uri, experiment=experiment))}", highlight=False)

@@ -45,12 +45,18 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="print metrics.json to stdout instead of the tables "
                                           "(progress stays on stderr)")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and no tables: errors only")] = False,
+    track: Annotated[str | None, typer.Option(help="log the finished run to mlflow (default store ./mlruns.db) "
+                                                    "or tensorboard (RUN/tensorboard)")] = None,
+    track_uri: Annotated[str | None, typer.Option(help="the MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
+                                                        "else sqlite:///mlruns.db)")] = None,
     **options,
 ) -> None:
     """Train a classifier, pair classifier, tagger (NER), QA model or instruction-tuned generator and write a
     run directory with the model, metrics and a report. Every option has a flag and a --set form."""
     from headstart.runs import train_run
+    from headstart.runs.tracking import check_tracker, track_run
 
+    check_tracker(track)
     given = {"data": data, "dev": dev, "test": test, "task": task, "backbone": backbone,
              "strategy": strategy.value if strategy else None, **chosen_options(_OPTIONS, options, set_)}
     entries = _config_entries(config, from_, {k for k, v in given.items() if v is not None})
@@ -73,6 +79,10 @@ def train(
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if (metrics.get("distillation") or {}).get("warning"):
         err.print(f"warning: {escape(metrics['distillation']['warning'])}")
+    if track:
+        where = track_run(out, track, uri=track_uri)
+        if not quiet:
+            err.print(f"tracked: {escape(where)}")
     if as_json:
         typer.echo(json.dumps(metrics))
     elif not quiet:
