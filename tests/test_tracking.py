@@ -68,3 +68,17 @@ def test_track_tensorboard_writes_event_files(run) -> None:
 
     events = EventAccumulator(str(folder / "run" / "tensorboard")).Reload()
     assert "train_loss" in events.Tags()["scalars"]
+
+
+@pytest.mark.xdist_group("compare")
+def test_compare_tracks_every_candidate(reviews_csv, tiny_bert, tmp_path) -> None:
+    out, store = tmp_path / "cmp", f"sqlite:///{tmp_path / 'mlruns.db'}"
+    result = CliRunner().invoke(app, [str(a) for a in (
+        "compare", reviews_csv, "--strategies", "head,features", "--budget", "5m", "--out", out, "--backbone",
+        tiny_bert, "--epochs", 1, "--max-length", 16, "--text-column", "review", "--label-column", "y",
+        "--no-ensemble", "--track", "mlflow", "--track-uri", store)])
+    assert result.exit_code == 0, result.output
+    client = mlflow.tracking.MlflowClient(tracking_uri=store)
+    runs = client.search_runs([client.get_experiment_by_name(f"compare {out}").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == ["features", "head"]
+    assert all(r.data.tags["headstart.compare"] == str(out.resolve()) for r in runs)

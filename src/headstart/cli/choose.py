@@ -101,10 +101,16 @@ def compare(
                                                 "extra training); saved in OUT/ensemble when it wins on dev")] = True,
     overwrite: Annotated[bool, typer.Option(help="replace an earlier comparison in --out")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="print leaderboard.json instead of the table")] = False,
+    track: Annotated[str | None, typer.Option(help="log every finished candidate to mlflow or tensorboard")] = None,
+    track_uri: Annotated[str | None, typer.Option(help="the MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
+                                                        "else sqlite:///mlruns.db)")] = None,
 ) -> None:
     """Train several strategies on the same split within a time budget; leaderboard, plots and a choice."""
     from headstart.choice.compare import Constraints, parse_budget
     from headstart.choice.compare import compare as run_compare
+    from headstart.runs.tracking import check_tracker, track_run
+
+    check_tracker(track)
 
     try:
         board = run_compare(data, out, strategies, parse_budget(budget), dev=dev, test=test,
@@ -115,6 +121,10 @@ def compare(
     except KeyboardInterrupt:
         err.print("interrupted: the running candidate was stopped; nothing was recommended")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    for run in sorted((out / "candidates").glob("*/metrics.json")) if track else ():
+        err.print(f"tracked {run.parent.name}: " + track_run(run.parent, track, uri=track_uri, experiment=f"compare {out}",
+                                                             tags={"headstart.compare": str(out.resolve())}),
+                  highlight=False, markup=False)
     if json_out:
         import json
 
