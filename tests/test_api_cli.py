@@ -90,6 +90,15 @@ def test_sklearn_clone_and_params(fitted) -> None:
     assert HeadstartClassifier(**params).get_params() == params
 
 
+def test_predict_takes_a_pandas_series(fitted, toy_data3) -> None:
+    import pandas as pd
+
+    texts = toy_data3[0][:5]
+    series = pd.Series(texts, index=[10, 11, 12, 13, 14], name="review")  # any index, any name
+    assert list(fitted.predict(series)) == list(fitted.predict(texts))
+    np.testing.assert_allclose(fitted.predict_proba(series), fitted.predict_proba(texts))
+
+
 def test_predict_on_one_string_says_wrap_it(fitted) -> None:
     with pytest.raises(DataError, match=match("predict takes a list of texts", "wrap it in a list")):
         fitted.predict("one text")

@@ -93,12 +93,15 @@ class TaskEstimator(OptionBag, BaseEstimator):
         return strategy, cfg
 
     def _texts(self, X) -> list[str]:
-        """Texts to predict on: a list of strings, or a DataFrame / Dataset / file with a text column."""
+        """Texts to predict on: a list / array / pandas Series of strings, or a DataFrame / Dataset / file with a
+        text column."""
+        import pandas as pd
+
         self._check_fitted()
         if isinstance(X, str):
             raise DataError("predict takes a list of texts.", expected="a list of strings", found="one string",
                             fix="wrap it in a list: predict([text])")
-        if isinstance(X, list | tuple | np.ndarray):
+        if isinstance(X, list | tuple | np.ndarray | pd.Series):
             return [str(t) for t in X]
         return read_split(X, text_column=getattr(self, "text_column", "text"),
                           label_column=getattr(self, "label_column", "label"), require_labels=False).texts
