@@ -112,13 +112,13 @@ def pretrain(corpus: str | Path, out: str | Path, *, backbone: str = "minilm", t
         A summary (also written to out/pretrain.json): chunks, epochs, dev loss / accuracy before and
         after, seconds, and whether the head was new.
     """
-    from headstart.runs.folder import claim
+    from headstart.runs.ranks import claim_on_main
 
     settings = {"backbone": backbone, "tapt": tapt, "name": name, "epochs": epochs, "lr": lr,
                 "batch_size": batch_size, "max_length": max_length, "probability": probability,
                 "patience": patience, "dev_fraction": dev_fraction, "seed": seed, "progress": progress, "log": log}
-    with claim(out, kind="backbone", overwrite=overwrite, resumable=False) as folder:
-        return _pretrain(corpus, folder, **settings)
+    with claim_on_main(out, kind="backbone", overwrite=overwrite, resumable=False) as folder:
+        return _pretrain(corpus, folder, **settings)  # data-parallel: only the main process writes
 
 
 def _pretrain(corpus, folder, *, backbone: str, tapt: bool, name: str | None, epochs: int, lr: float,
@@ -166,6 +166,10 @@ def _pretrain(corpus, folder, *, backbone: str, tapt: bool, name: str | None, ep
                  progress=progress)
     history += [row | {"phase": "all layers"} for row in result.history]
     seconds = time.perf_counter() - t0
+    from headstart.runs.ranks import Follower
+
+    if isinstance(folder, Follower):  # a data-parallel process other than the main one: it writes nothing
+        return None
     # fit evaluates the starting point as epoch 0 and restores the best epoch: both rows are in the history
     before = history[0]
     after = next(row for row in result.history if row["epoch"] == result.best_epoch)

@@ -77,6 +77,8 @@ def train(
         err.print(f"interrupted: the last finished epoch is in {out}/checkpoint.safetensors; "
                   f"continue with the same command and --resume")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    if metrics is None:  # a data-parallel process other than the main one: the main one reports
+        return
     if (metrics.get("distillation") or {}).get("warning"):
         err.print(f"warning: {escape(metrics['distillation']['warning'])}")
     if track:
@@ -283,6 +285,8 @@ def pretrain(
     summary = run_pretrain(corpus, out, backbone=backbone, tapt=tapt, name=name, epochs=epochs, lr=lr,
                            batch_size=batch_size, max_length=max_length, patience=patience, seed=seed,
                            log=lambda text: console.print(escape(text), highlight=False), overwrite=overwrite)
+    if summary is None:  # a data-parallel process other than the main one
+        return
     b, a = summary["dev_before"], summary["dev_after"]
     console.print(f"held-out masked-LM loss {b['mlm_loss']:.3f} -> {a['mlm_loss']:.3f}, masked-token accuracy "
                   f"{b['mlm_accuracy']:.3f} -> {a['mlm_accuracy']:.3f} ({summary['train_chunks']} chunks, "

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from headstart.adapters.store import adapter_bytes
 from headstart.errors import HeadstartError
-from headstart.runs.folder import RunFolder, claim
+from headstart.runs.folder import RunFolder
+from headstart.runs.ranks import Follower, claim_on_main
 from headstart.runs.replay import data_sources
 from headstart.tasks.registry import detect_task, get_task
 
@@ -45,15 +46,20 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
         **options: the estimator's options (backbone, strategy, top_n, epochs, lr, text_column ...); None
             takes the task's default.
 
+    Under `accelerate launch` / `torchrun` every process trains its shard of the batches and only the main
+    one writes (headstart.runs.ranks); the others return None.
+
     Returns:
         The metrics dict also written to out/metrics.json.
     """
-    with claim(out, resume=resume, overwrite=overwrite) as folder:
+    with claim_on_main(out, resume=resume, overwrite=overwrite) as folder:
         chosen = get_task(task) if task else get_task(detect_task(train, text_column=options.get("text_column")))
         _check_distill_options(chosen, options)
         run = chosen.start(train, dev=dev, test=test, options=options)
         folder.begin()
         run.fit(checkpoint=folder.checkpoint, resume=resume, stop_after=pause_after)
+        if isinstance(folder, Follower):  # data-parallel: the main process writes the run
+            return None
         if run.estimator.paused_:
             return paused(run)
         metrics = write_run(folder, run)
@@ -92,6 +98,9 @@ def write_run(folder: RunFolder, run) -> dict:
     config["sources"] = data_sources(config["data"], out)  # portable: replayed by `train --from RUN`
     run.estimator.save(out / "model")
     metrics["saved_bytes"] = adapter_bytes(out / "model")  # what this run adds on disk beside the backbone
+    result = getattr(run.estimator, "fit_result_", None)
+    if result is not None:  # data-parallel runs: how many processes, and the batches each saw per epoch
+        metrics["processes"], metrics["steps_per_epoch"] = result.processes, result.steps_per_epoch
     (out / "config.json").write_text(json.dumps(config, indent=2))
     (out / "history.json").write_text(json.dumps(run.history(), indent=2))
     for name, content in run.files().items():

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedDataParallelKwargs
 from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 
@@ -54,6 +54,8 @@ class FitResult:
     averaged_epochs: list[int] = field(default_factory=list)  # the epochs whose weights were averaged, if any
     averaged_metric: float | None = None  # the dev metric of that average
     paused: bool = False  # stopped at `stop_after` with epochs of its schedule to go (a rung of compare)
+    processes: int = 1  # data-parallel: how many processes trained, each on its share of the batches
+    steps_per_epoch: int = 0  # the batches one process saw per epoch
 
 
 def fit(
@@ -93,7 +95,10 @@ def fit(
     """
     # 1) seed, freeze, cache ----------------------------------------------------------------------------
     set_seed(cfg.seed)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    # data-parallel (accelerate launch / torchrun): gradual unfreezing turns on parameters DDP did not see
+    # at wrapping time, so it must look for unused ones (a no-op on one process)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[
+        DistributedDataParallelKwargs(find_unused_parameters=cfg.gradual_unfreeze)])
     model.to(accelerator.device)  # before caching, so the frozen prefix runs on the accelerator too
     groups = model.layer_groups()
     freeze_except(model, groups, trainable, keep)
@@ -126,8 +131,9 @@ def fit(
 
     # 5) epochs ----------------------------------------------------------------------------------------
     last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
-    bar = Progress(enabled=progress, total=last * len(sampler), completed=run.first_epoch * len(sampler),
-                   label="training" if dev is not None else "refit")
+    run.result.processes, run.result.steps_per_epoch = accelerator.num_processes, len(loader)
+    bar = Progress(enabled=progress and accelerator.is_main_process, total=last * len(loader),
+                   completed=run.first_epoch * len(loader), label="training" if dev is not None else "refit")
     rng = torch.Generator()  # the objective's randomness per batch (masking), seeded by (seed, epoch, step)
     for epoch in range(run.first_epoch, last):
         if run.stopper.should_stop:
