@@ -208,11 +208,24 @@ def predict(
     file: Annotated[Path | None, typer.Option(help="a CSV/TSV/JSONL file with a text column")] = None,
     context: Annotated[str | None, typer.Option(help="qa: the passage the answers come from")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
+    output: Annotated[Path | None, typer.Option(help="with --file: write JSON lines here, streaming the file in "
+                                                     "chunks; the same command again resumes after the last row")] = None,
+    chunk_rows: Annotated[int, typer.Option(min=1, help="with --output: rows read and predicted at a time")] = 2048,
 ) -> None:
     """Classify texts, print the entities in them (NER), or answer questions about --context (QA)."""
     from headstart.tasks.registry import load
 
     clf = load(run)
+    if output is not None:
+        if file is None or texts:
+            raise HeadstartError("--output writes the predictions of a file.", expected="--file FILE --output OUT",
+                                 found="texts as arguments" if texts else "no --file",
+                                 fix=f"headstart predict {run} --file rows.csv --output preds.jsonl")
+        from headstart.batch_predict import predict_file
+
+        done = predict_file(clf, file, output, chunk_rows=chunk_rows)
+        resumed = f" (resumed after {done['resumed_after']:,})" if done["resumed_after"] else ""
+        return err.print(f"{done['rows']:,} rows predicted into {output}{resumed}", highlight=False)
     items = list(texts or []) + (clf._texts(file) if file else [])
     if not items:
         raise HeadstartError("nothing to predict.", expected="texts as arguments or --file",

@@ -1,0 +1,130 @@
+"""Batch inference over files of any length: `headstart predict RUN --file big.csv --output preds.jsonl`.
+
+The input is read in chunks (never whole), each chunk predicted and appended to the output as JSON lines
+(one per input row, in input order, with its row number), so memory stays flat over millions of rows.
+Killed and started again with the same command, it continues after the last complete line (a half-written
+last line is dropped). Under `accelerate launch` / `torchrun` each process takes every n-th chunk into its
+own part file, and the main process joins the parts in row order once all are done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from headstart.errors import DataError, HeadstartError
+
+__all__ = ["predict_file", "CHUNK_ROWS"]
+
+CHUNK_ROWS = 2048
+
+
+def predict_file(model, source: str | Path, output: str | Path, *, chunk_rows: int = CHUNK_ROWS) -> dict:
+    """Predict every row of `source` (CSV / TSV / JSONL) with a loaded classification or NER model into the
+    JSON lines file `output`; returns {"rows": written in all, "resumed_after": rows found done}."""
+    if model.task not in ("classification", "pairs", "ner"):
+        raise HeadstartError(f"a {model.task} run does not predict rows of a file.", expected="a classification, "
+                             "pairs or NER run", found=f"task {model.task!r}",
+                             fix="QA: headstart predict RUN QUESTION --context TEXT")
+    source, output = Path(source), Path(output)
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1") or 1)
+    part = output if world == 1 else output.with_name(f"{output.name}.part-{rank}-of-{world}")
+    part.touch()  # every process has its part, even one that owns no chunk
+    done = _complete_lines(part)
+    written = done
+    for index, start, frame in _chunks(source, chunk_rows):
+        if index % world != rank:
+            continue
+        rows = list(range(start, start + len(frame)))
+        keep = [i for i, row in enumerate(rows) if row >= _first_todo(done, index, world, chunk_rows)]
+        if not keep:
+            continue
+        frame = frame.iloc[keep]
+        lines = [json.dumps({"row": rows[i], **item}) for i, item in zip(keep, _predict(model, frame), strict=True)]
+        with open(part, "a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        written += len(lines)
+    if world > 1:
+        _join(output, world, rank, chunk_rows)
+    return {"rows": written, "resumed_after": done}
+
+
+def _first_todo(done_lines: int, chunk_index: int, world: int, chunk_rows: int) -> int:
+    """The first row still to predict in chunk `chunk_index`: this process wrote `done_lines` lines, the
+    complete chunks it owns first."""
+    own_before = chunk_index // world  # chunks of this process before this one
+    left = done_lines - own_before * chunk_rows
+    return chunk_index * chunk_rows + max(0, left) if left < chunk_rows else (chunk_index + 1) * chunk_rows
+
+
+def _complete_lines(path: Path) -> int:
+    """Lines finished in `path`; a half-written last line (a kill mid-write) is cut off."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    if cut < len(data):
+        with open(path, "r+b") as fh:
+            fh.truncate(cut)
+    return data[:cut].count(b"\n")
+
+
+def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[int, int, object]]:
+    """(chunk index, first row, DataFrame) over the file, `chunk_rows` rows at a time."""
+    import pandas as pd
+
+    if not source.is_file():
+        raise DataError(f"no file {source}.", expected="a CSV / TSV / JSONL file", found="no such file",
+                        fix="check the path given to --file")
+    suffix = source.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        reader = pd.read_json(source, lines=True, chunksize=chunk_rows, dtype=False)
+    else:
+        reader = pd.read_csv(source, sep="\t" if suffix == ".tsv" else ",", chunksize=chunk_rows,
+                             keep_default_na=False, dtype=str)
+    start = 0
+    with reader:
+        for index, frame in enumerate(reader):
+            yield index, start, frame.reset_index(drop=True)
+            start += len(frame)
+
+
+def _predict(model, frame) -> list[dict]:
+    texts = model._texts(frame)
+    if model.task == "ner":
+        return [{"text": t, "entities": e} for t, e in zip(texts, model.predict(texts), strict=True)]
+    proba = model.predict_proba(texts)
+    out = []
+    for text, p in zip(texts, proba, strict=True):
+        order = p.argsort()[::-1]
+        label = [model.labels_[i] for i in order if p[i] >= 0.5] if model.multilabel_ else model.labels_[order[0]]
+        shown = {"text_a": text.a, "text_b": text.b} if hasattr(text, "b") else {"text": text}
+        out.append({**shown, "label": label, "scores": {model.labels_[i]: round(float(p[i]), 4) for i in order[:5]}})
+    return out
+
+
+def _join(output: Path, world: int, rank: int, chunk_rows: int) -> None:
+    """Every process's part, in row order, into `output` (the main process, once all parts are done)."""
+    import torch.distributed as dist
+    from accelerate import PartialState
+
+    PartialState()  # joins the launcher's process group
+    dist.barrier()
+    if rank == 0:  # chunk c is in part c % world, in order: interleave the parts chunk by chunk, streaming
+        tmp = output.with_name(output.name + ".tmp")
+        with contextlib.ExitStack() as stack, open(tmp, "w", encoding="utf-8") as out:
+            parts = [stack.enter_context(open(output.with_name(f"{output.name}.part-{r}-of-{world}"),
+                                              encoding="utf-8")) for r in range(world)]
+            for c in itertools.count():
+                lines = list(itertools.islice(parts[c % world], chunk_rows))
+                if not lines:
+                    break
+                out.writelines(lines)
+        tmp.replace(output)
+    dist.barrier()
