@@ -91,6 +91,9 @@ class TrainConfig:
                                 "again on train + dev for that schedule, so the model learns from every "
                                 "labelled row; dev scores stay those of the first fit (default: on up to "
                                 f"{REFIT_MAX_ROWS:,} rows, and always for features)")
+    grad_accum: int = option(1, "gradient accumulation: add up the gradients of this many batches before each "
+                             "optimizer step (the effective batch grows, the memory does not)")
+    mixed_precision: str = option("no", "no, fp16 or bf16: Accelerate's autocast (on a GPU; bf16 also on CPU)")
     dropout: float = option(0.1, "dropout before the head")
     seed: int = option(0, "seeds data order, initialisation and dropout")
 
@@ -105,6 +108,8 @@ class TrainConfig:
         if self.lower_lr_cap is not None:
             check_range("lower_lr_cap", self.lower_lr_cap, 0.0, 1.0)
         check_choice("schedule", self.schedule, ("linear", "slanted"))
+        check_range("grad_accum", self.grad_accum, 1, integer=True)
+        check_choice("mixed_precision", self.mixed_precision, ("no", "fp16", "bf16"))
         check_range("warmup_ratio", self.warmup_ratio, 0.0, 0.9)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_range("max_length", self.max_length, 4, 100_000, integer=True)

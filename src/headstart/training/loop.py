@@ -15,6 +15,7 @@ first fit chose, keeping the mean of the last `average_last` epochs' weights (wh
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from accelerate.utils import set_seed
 from torch.utils.data import DataLoader
 
 from headstart.config import DEFAULT_LOWER_LR_CAP, DEFAULT_LR_DECAY, TrainConfig
+from headstart.errors import ConfigError
 from headstart.modeling import TransformerClassifier
 from headstart.training.batching import BucketBatchSampler, Examples
 from headstart.training.cache import build_cache, cache_depth, pooled_features
@@ -95,10 +97,7 @@ def fit(
     """
     # 1) seed, freeze, cache ----------------------------------------------------------------------------
     set_seed(cfg.seed)
-    # data-parallel (accelerate launch / torchrun): gradual unfreezing turns on parameters DDP did not see
-    # at wrapping time, so it must look for unused ones (a no-op on one process)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), kwargs_handlers=[
-        DistributedDataParallelKwargs(find_unused_parameters=cfg.gradual_unfreeze)])
+    accelerator = _accelerator(cfg)
     model.to(accelerator.device)  # before caching, so the frozen prefix runs on the accelerator too
     groups = model.layer_groups()
     freeze_except(model, groups, trainable, keep)
@@ -117,7 +116,7 @@ def fit(
 
     # 3) optimizer: discriminative LRs; schedule --------------------------------------------------------
     sampler = BucketBatchSampler(train.lengths(), cfg.batch_size, seed=cfg.seed)
-    optimizer, scheduler = _optimizer(groups, trainable, cfg, cfg.epochs * len(sampler))
+    optimizer, scheduler = _optimizer(groups, trainable, cfg, cfg.epochs * math.ceil(len(sampler) / cfg.grad_accum))
     loader = DataLoader(train, batch_sampler=sampler, collate_fn=lambda b: objective.collate(b, pad_id))
     model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
     core = accelerator.unwrap_model(model)  # the module itself (model may be a DDP wrapper)
@@ -167,6 +166,22 @@ def fit(
     return run.result
 
 
+def _accelerator(cfg: TrainConfig) -> Accelerator:
+    """This fit's Accelerator. Its precision and accumulation are per fit, but Accelerate keeps them in a
+    process-wide state that refuses a change: that state is reset (the process group, PartialState, stays)."""
+    from accelerate.state import AcceleratorState
+
+    if cfg.mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise ConfigError("mixed_precision fp16 needs a GPU.", expected="a CUDA device, or bf16 / no on a CPU",
+                          found="no GPU", fix="--mixed-precision bf16, or leave it out")
+    AcceleratorState._reset_state()
+    # data-parallel (accelerate launch / torchrun): gradual unfreezing turns on parameters DDP did not see
+    # at wrapping time, so it must look for unused ones (a no-op on one process)
+    return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=cfg.mixed_precision,
+                       gradient_accumulation_steps=cfg.grad_accum,
+                       kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=cfg.gradual_unfreeze)])
+
+
 def _cached(model, train: Examples, dev: Examples | None, depth: int | None, pad_id: int):
     """(train, dev, pooled): the examples as the frozen prefix's outputs when there is one to cache, and the
     frozen model's final features of train from the same pass (the warm start's input), else None."""
@@ -198,13 +213,15 @@ def _train_epoch(model, loader, objective, optimizer, scheduler, accelerator, rn
         rng.manual_seed(cfg.seed * 1_000_003 + epoch * 10_007 + step)
         batch = objective.prepare(batch, rng)
         labels = batch.pop("labels")
-        logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels), per-token: (b, seq, n_labels)
-        loss = objective.loss(logits, labels)
-        accelerator.backward(loss)
-        accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+        with accelerator.accumulate(model):  # with grad_accum 1 (the default), every batch steps
+            logits = model(**batch, prefix_depth=depth or 0)  # (b, n_labels), per-token: (b, seq, n_labels)
+            loss = objective.loss(logits, labels)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            optimizer.step()  # the prepared optimizer and scheduler skip the steps between syncs
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
         losses.append(loss.item())
         bar.advance(loss=float(np.mean(losses[-20:])))
     return losses
