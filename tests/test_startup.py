@@ -40,3 +40,18 @@ def test_task_option_table_is_its_estimators(name) -> None:
     """The light table the help reads (tasks/*/options.py) is the one the estimator validates against."""
     task = TASKS[name]
     assert task.option_table() == estimator_class(name)().option_table()
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_option_a_task_does_not_take_is_refused(name) -> None:
+    """`train_run`'s check refuses each option that only other tasks take, naming it."""
+    from headstart.errors import HeadstartError
+    from headstart.runs import writer
+
+    task = TASKS[name]
+    takes = set(task.estimator_class()._get_param_names())
+    foreign = {k: o for other in TASKS.values() for k, o in other.option_table().items() if k not in takes}
+    assert foreign  # every task lacks some other task's options
+    for option in foreign:
+        with pytest.raises(HeadstartError, match=f"does not take --{option.replace('_', '-')}|does not learn"):
+            writer._check_task_options(task, {option: "x"})

@@ -54,7 +54,7 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
     """
     with claim_on_main(out, resume=resume, overwrite=overwrite) as folder:
         chosen = get_task(task) if task else get_task(detect_task(train, text_column=options.get("text_column")))
-        _check_distill_options(chosen, options)
+        _check_task_options(chosen, options)
         run = chosen.start(train, dev=dev, test=test, options=options)
         folder.begin()
         run.fit(checkpoint=folder.checkpoint, resume=resume, stop_after=pause_after)
@@ -67,18 +67,25 @@ def train_run(train, out: str | Path, *, dev=None, test=None, resume: bool = Fal
         return metrics
 
 
-def _check_distill_options(task, options: dict) -> None:
-    """Distillation and self-training options on a task whose estimator does not learn from a teacher are
-    refused, not dropped."""
+def _check_task_options(task, options: dict) -> None:
+    """Options the task's estimator does not take are refused, not dropped: a `--label-sep` on QA data, or
+    distillation on a task that does not learn from a teacher, would otherwise do nothing in silence."""
     from headstart.distill.options import DistillOptions
 
     takes = set(task.estimator_class()._get_param_names())
-    given = [k for k in DistillOptions.__dataclass_fields__ if options.get(k) not in (None, False) and k not in takes]
-    if given:
+    given = [k for k, v in options.items() if v not in (None, False) and k not in takes]
+    flags = ", ".join("--" + k.replace("_", "-") for k in given)
+    if any(k in DistillOptions.__dataclass_fields__ for k in given):
         raise HeadstartError(f"the {task.name} task does not learn from a teacher.",
-                             expected="classification or pairs data for " + ", ".join("--" + k.replace("_", "-") for k in given),
-                             found=f"{task.name} data", fix="drop those options (distillation for tagging, QA and "
-                             "generation is not built yet)")
+                             expected="classification or pairs data for " + flags, found=f"{task.name} data",
+                             fix="drop those options (distillation for tagging, QA and generation is not built yet)")
+    if given:
+        own = sorted("--" + k.replace("_", "-") for k, o in task.option_table().items() if task.name in o.owners
+                     and k != "progress")
+        raise HeadstartError(f"the {task.name} task does not take {flags}.",
+                             expected=f"the training and strategy options, and the {task.name} task's own: "
+                             + ", ".join(own), found=f"{task.name} data",
+                             fix="drop those options, or pass --task if the data was read as the wrong task")
 
 
 def paused(run) -> dict:
