@@ -903,10 +903,15 @@ def defaults_section() -> str:
                         f"{sum(g is not None for g in v)} sets, worst gap {_signed(min(g for g in v if g is not None))}"
                         for k, v in wins.items() if any(g is not None for g in v))
     seeds = sorted({r["seeds"] for r in rows})
+    data = json.loads(path.read_text())
+    loo = ["| strategy | set left out | setting chosen on the others | its gap to the Trainer there | "
+           "to the Trainer's best rate |", "|---|---|---|---|---|"]
+    loo += [f"| {r['strategy']} | {r['held_out']} | {r['chosen']} | {_signed(r['gap'])} | "
+            f"{_signed(r['gap_to_best_rate'])} |" for r in data.get("leave_one_out", [])]
     return (TEMPLATES / "defaults.md").read_text().format(
         metric_note="accuracy (macro-F1 for the multi-label set)", command="python benchmarks/defaults.py report",
-        machine=rows[0]["machine"] if rows else "-", date=max((r["date"] for r in rows), default="-"),
-        seeds=", ".join(str(s) for s in seeds), table="\n".join(lines), summary=summary + ".")
+        machine=data.get("machine", "-"), date=max((r["date"] for r in rows), default="-"),
+        seeds=", ".join(str(s) for s in seeds), table="\n".join(lines), summary=summary + ".", loo="\n".join(loo))
 
 
 def choice_section() -> str:
