@@ -109,10 +109,7 @@ def fit(
     # features less than a random one); a resumed run has its head in the checkpoint
     state = load_checkpoint(checkpoint) if resume and checkpoint else None
     if cfg.warm_start and "head" in trainable and state is None and objective.has_probe:
-        pooled = pooled if pooled is not None else pooled_features(model, train.inputs, pad_id=pad_id,
-                                                                   segments=train.segments)
-        X, y = objective.probe(pooled, train.labels)
-        warm_start_head(model, X, y, multilabel=objective.multilabel, balanced=balanced_probe, seed=cfg.seed)
+        _warm_start(model, train, pooled, objective, pad_id=pad_id, balanced=balanced_probe, seed=cfg.seed)
 
     # 3) optimizer: discriminative LRs; schedule --------------------------------------------------------
     sampler = BucketBatchSampler(train.lengths(), cfg.batch_size, seed=cfg.seed)
@@ -138,13 +135,7 @@ def fit(
         if run.stopper.should_stop:
             run.result.stopped_early = True
             break
-        # gradual unfreezing: epoch 0 trains the top group only, each epoch adds the next one down
-        active = trainable[-(epoch + 1):] if cfg.gradual_unfreeze else trainable
-        freeze_except(core, groups, active, keep)
-        set_train_mode(core, groups, active)
-        # the batch order is a function of (seed, epoch) alone; accelerate's loader passes its own epoch
-        # counter to the sampler when iterated, so set it there (a resumed run starts that count at 0)
-        loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else sampler.set_epoch(epoch)
+        _begin_epoch(core, groups, trainable, keep, cfg, epoch, loader, sampler)
         t0 = time.perf_counter()
         losses = _train_epoch(model, loader, objective, optimizer, scheduler, accelerator, rng, cfg, epoch, depth, bar)
         run.result.train_seconds += time.perf_counter() - t0
@@ -164,6 +155,25 @@ def fit(
     freeze_except(core, groups, [])
     core.eval()
     return run.result
+
+
+def _warm_start(model, train: Examples, pooled, objective, *, pad_id: int, balanced: bool, seed: int) -> None:
+    """The head from a logistic-regression probe on the frozen features (reused from the cache's pass)."""
+    if pooled is None:
+        pooled = pooled_features(model, train.inputs, pad_id=pad_id, segments=train.segments)
+    X, y = objective.probe(pooled, train.labels)
+    warm_start_head(model, X, y, multilabel=objective.multilabel, balanced=balanced, seed=seed)
+
+
+def _begin_epoch(core, groups, trainable: list[str], keep, cfg: TrainConfig, epoch: int, loader, sampler) -> None:
+    """What trains this epoch, and its batch order."""
+    # gradual unfreezing: epoch 0 trains the top group only, each epoch adds the next one down
+    active = trainable[-(epoch + 1):] if cfg.gradual_unfreeze else trainable
+    freeze_except(core, groups, active, keep)
+    set_train_mode(core, groups, active)
+    # the batch order is a function of (seed, epoch) alone; accelerate's loader passes its own epoch
+    # counter to the sampler when iterated, so set it there (a resumed run starts that count at 0)
+    loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else sampler.set_epoch(epoch)
 
 
 def _accelerator(cfg: TrainConfig) -> Accelerator:
