@@ -938,6 +938,22 @@ def choice_section() -> str:
         basis=data["basis"])
 
 
+def startup_section() -> str:
+    """From results/speed.json's startup rows (benchmarks/startup.py)."""
+    path = RESULTS / "speed.json"
+    rows = [r for r in json.loads(path.read_text())["runs"] if r.get("kind") == "startup"] if path.exists() else []
+    if not rows:
+        return ""
+    lines = ["| command | wall seconds (median) | CPU seconds | vs `accelerate --help` |", "|---|---|---|---|"]
+    lines += [f"| `{r['method']}` | {r['wall_seconds']:.2f} | {r['cpu_seconds']:.2f} | "
+              f"{_fmt(r['ratio_to_peer'], 2)}x |" for r in rows]
+    return (f"## Startup\n\nHow long a command takes before it does any work, each a fresh process, the median of "
+            f"{rows[0]['repeats']} alternating rounds. The CLI's help and data sniffing import no torch, "
+            "transformers, sklearn or matplotlib (tests/test_startup.py); `accelerate --help` is the ecosystem's "
+            f"launcher, which does.\n\nCommand: `{rows[0]['command']}` · machine: {rows[0]['machine']} · "
+            f"date: {rows[0]['date']}\n\n" + "\n".join(lines) + "\n")
+
+
 def _signed(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:+.1f} pt"
 
@@ -946,8 +962,8 @@ def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        if data.get("kind") == "cross-set":
-            continue  # defaults.json, choice.json: sections of their own, below
+        if data.get("kind") == "cross-set" or path.name == "speed.json":
+            continue  # defaults.json, choice.json, speed.json: sections of their own, below
         name = data["dataset"]
         if name == "self_instruct":
             parts.append(instruct_section(data))
@@ -971,6 +987,7 @@ def write_docs() -> None:
         parts.append("\n\n".join(b for b in blocks if b) + "\n")
     parts.append(defaults_section())
     parts.append(choice_section())
+    parts.append(startup_section())
     parts.append(averaging_section())
     parts.append(smoothing_section())
     parts.append(lora_targets_section())
