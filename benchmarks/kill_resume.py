@@ -4,6 +4,7 @@ restarted when it died before its first checkpoint), until it finishes; its fina
 uninterrupted run's bit for bit, and the folder must load whenever the run says it finished.
 
     python benchmarks/kill_resume.py --loops 20                # classification and NER, 20 loops each
+    python benchmarks/kill_resume.py --loops 20 --tasks qa,generation   # extractive QA, instruction tuning
     python benchmarks/kill_resume.py --loops 3 --tasks ner     # a quick look
 
 Writes benchmarks/results/reliability/kill_resume.json (loops, kills, identical, machine, date). The default
@@ -42,6 +43,17 @@ def _data(folder: Path, task: str) -> Path:
 
         pd.DataFrame({"text": texts, "label": labels}).to_csv(path, index=False)
         return path
+    if task == "qa":
+        from test_tasks import make_qa
+
+        path = folder / "train.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in make_qa(60)))
+        return path
+    if task == "generation":  # instruction tuning: echo the sentiment word's label
+        path = folder / "train.jsonl"
+        path.write_text("".join(json.dumps({"instruction": f"label: {t}", "input": "", "output": label}) + "\n"
+                                for t, label in zip(texts[:80], labels[:80], strict=True)))
+        return path
     path = folder / "train.txt"  # NER: the sentiment word is the entity
     with path.open("w") as fh:
         for text, label in zip(texts, labels, strict=True):
@@ -78,7 +90,7 @@ def loop(task: str, loops: int, seed: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        model = save_tiny(tmp / "bert", "bert", build_tokenizer())
+        model = save_tiny(tmp / "tiny", "gpt2" if task == "generation" else "bert", build_tokenizer())
         data = _data(tmp, task)
         t0 = time.perf_counter()
         subprocess.run(_command(data, tmp / "ref", model), env=env, check=True, capture_output=True)
@@ -130,11 +142,14 @@ def main() -> None:
     args = ap.parse_args()
     from common import machine
 
-    rows = [loop(task, args.loops, args.seed) for task in args.tasks.split(",")]
+    command = f"python benchmarks/kill_resume.py --loops {args.loops} --tasks {args.tasks}"
+    rows = [loop(task, args.loops, args.seed) | {"command": command, "machine": machine(),
+                                                  "date": dt.date.today().isoformat()} for task in args.tasks.split(",")]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"dataset": "reliability", "runs": rows, "machine": machine(), "date": dt.date.today().isoformat(),
-                               "command": f"python benchmarks/kill_resume.py --loops {args.loops} --tasks {args.tasks}"},
-                              indent=2) + "\n")
+    kept = json.loads(OUT.read_text())["runs"] if OUT.exists() else []  # the other tasks' rows stay
+    runs = [r for r in kept if r["task"] not in {row["task"] for row in rows}] + rows
+    OUT.write_text(json.dumps({"dataset": "reliability", "runs": runs, "machine": machine(),
+                               "date": dt.date.today().isoformat(), "command": command}, indent=2) + "\n")
     print(json.dumps(rows, indent=1))
 
 
