@@ -52,6 +52,7 @@ def test_config_file_sets_options_and_flags_win(project, tiny_bert) -> None:
     ("epochs: three\n", 1, ["epochs takes a whole number"]),
     ("strategy: [unclosed\n", 2, ["cannot read"]),
     ("- just\n- a list\n", 1, ["not a mapping"]),
+    ("epochs: 2\nepochs: 3\n", 2, ["'epochs' is set twice"]),
 ])
 def test_config_file_mistakes_name_the_line(project, text, line, words) -> None:
     (project / "bad.yaml").write_text(text)
@@ -60,6 +61,12 @@ def test_config_file_mistakes_name_the_line(project, text, line, words) -> None:
     flat = " ".join(result.output.split())
     assert f"line {line}" in flat and all(w in flat for w in words), flat
     assert not (project / "run").exists()
+
+
+def test_config_file_that_is_not_text(project) -> None:
+    (project / "bin.yaml").write_bytes(b"epochs: \xff\xfe\x00")
+    result = _train("--config", str(project / "bin.yaml"), "--out", str(project / "run"))
+    assert result.exit_code == 1 and "not UTF-8" in result.output, result.output
 
 
 def test_config_file_cannot_run_code(project) -> None:

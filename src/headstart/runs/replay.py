@@ -60,6 +60,10 @@ def read_config_file(path: str | Path, options: dict[str, Option]) -> dict:
                           found="no such file", fix="check the path given to --config")
     try:
         root = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read {path}: it is not UTF-8 text.", expected="a YAML or JSON text file",
+                          found=f"byte {exc.start}: {exc.reason}", fix="save the file as UTF-8 text",
+                          file=path) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"cannot read {path}.", expected="YAML (or JSON) of NAME: VALUE entries",
@@ -75,8 +79,11 @@ def read_config_file(path: str | Path, options: dict[str, Option]) -> dict:
     known = set(options) | set(DATA_KEYS) | set(PLACES)
     out = {}
     for key_node, value_node in root.value:
-        key, where = key_node.value, {"file": path, "line": key_node.start_mark.line + 1,
-                                      "column": key_node.start_mark.column + 1}
+        where = {"file": path, "line": key_node.start_mark.line + 1, "column": key_node.start_mark.column + 1}
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(yaml.safe_load(yaml.serialize(key_node)))
+        if key in out:
+            raise ConfigError(f"{path}: {key!r} is set twice.", expected="each option once", found=f"{key!r} again",
+                              fix="keep one of the two entries", **where)
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             raise ConfigError(f"{path}: there is no option {key!r}.", expected="an option of `headstart train` "
