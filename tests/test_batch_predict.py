@@ -74,3 +74,14 @@ def test_output_needs_a_file(saved) -> None:
     folder, _, _ = saved
     result = CliRunner().invoke(app, ["predict", str(folder / "model"), "a text", "--output", "x.jsonl"])
     assert result.exit_code == 1 and "--file FILE --output OUT" in " ".join(result.output.split())
+
+
+def test_a_broken_row_keeps_what_was_predicted(saved, tmp_path) -> None:
+    folder, clf, rows = saved
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text\n" + "".join(f"{t}\n" for t in rows[:20]) + 'a,"b,c\n')
+    from headstart.errors import DataError
+
+    with pytest.raises(DataError, match="cannot read"):
+        predict_file(clf, bad, tmp_path / "p.jsonl", chunk_rows=8)
+    assert len(_lines(tmp_path / "p.jsonl")) == 16  # the two complete chunks before the broken one

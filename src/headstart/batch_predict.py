@@ -88,11 +88,19 @@ def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[int, int, object]]:
     else:
         reader = pd.read_csv(source, sep="\t" if suffix == ".tsv" else ",", chunksize=chunk_rows,
                              keep_default_na=False, dtype=str)
-    start = 0
+    start, index = 0, 0
     with reader:
-        for index, frame in enumerate(reader):
+        while True:
+            try:
+                frame = next(reader)
+            except StopIteration:
+                return
+            except ValueError as exc:  # pandas' ParserError and JSON errors are ValueErrors
+                raise DataError(f"cannot read {source} after row {start:,}.", expected="one record per line "
+                                "(CSV / TSV with a header, or JSON lines)", found=str(exc).splitlines()[0][:200],
+                                file=source, fix="fix the file there; rows predicted so far are kept") from None
             yield index, start, frame.reset_index(drop=True)
-            start += len(frame)
+            start, index = start + len(frame), index + 1
 
 
 def _predict(model, frame) -> list[dict]:
