@@ -45,7 +45,7 @@ def _variant(strategy: str, **sets) -> tuple[str, list[str]]:
 
 
 CANDIDATES: dict[str, tuple[str, list[str]]] = {
-    **{f"{s} norefit": _variant(s, refit=False) for s in ("full", "top-n", "lora")},
+    **{f"{s} norefit": _variant(s, refit=False) for s in ("full", "lora")},
     "full e3 decay1.6 cap": _variant("full", epochs=3, lr_decay=1.6, lower_lr_cap=1e-4),  # the defaults before 727253d
     "full e5": _variant("full", epochs=5),
     # "full e5 nocap" (epochs 5, lower_lr_cap 1.0, lr_decay 1.3) became the full defaults in 727253d: its rows
@@ -54,10 +54,15 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "full e5 flat": _variant("full", epochs=5, lr=2e-4, lr_decay=1.0, lower_lr_cap=1.0),  # the Trainer's rates
     "full lr3e-4": _variant("full", lr=3e-4),
     "full e8": _variant("full", epochs=8),
-    # top-n with full's recipe (flatter rates, no cap, averaging) and more blocks
-    "top-n n2 decay1.3": _variant("top-n", lr_decay=1.3, lower_lr_cap=1.0),
+    # top-n's defaults before 2026-12-04, and with full's recipe (flatter rates, no cap, averaging) and more
+    # blocks; "top-n n4 decay1.3 avg2" became the defaults then (its rows are labelled "top-n", with a note)
+    "top-n n2 e8 decay2.6 cap": _variant("top-n", top_n=2, epochs=8, lr_decay=2.6, lower_lr_cap=1e-4, average_epochs=1),
+    "top-n n2 e8 decay2.6 cap norefit": _variant("top-n", top_n=2, epochs=8, lr_decay=2.6, lower_lr_cap=1e-4,
+                                                 average_epochs=1, refit=False),
+    "top-n n2 decay1.3": _variant("top-n", top_n=2, epochs=8, lr_decay=1.3, lower_lr_cap=1.0),
     "top-n n3 decay1.3 avg2": _variant("top-n", top_n=3, epochs=5, lr_decay=1.3, lower_lr_cap=1.0, average_epochs=2),
     "top-n n4 decay1.3 avg2": _variant("top-n", top_n=4, epochs=5, lr_decay=1.3, lower_lr_cap=1.0, average_epochs=2),
+    "top-n norefit": _variant("top-n", refit=False),
     "lora e10": _variant("lora", epochs=10),
     "lora e10 avg2": _variant("lora", epochs=10, average_epochs=2),
     "lora r16 lr1e-3 e10": _variant("lora", rank=16, lr=1e-3, epochs=10),

@@ -951,7 +951,8 @@ def startup_section() -> str:
             f"{rows[0]['repeats']} alternating rounds. The CLI's help and data sniffing import no torch, "
             "transformers, sklearn or matplotlib (tests/test_startup.py); `accelerate --help` is the ecosystem's "
             f"launcher, which does.\n\nCommand: `{rows[0]['command']}` · machine: {rows[0]['machine']} · "
-            f"date: {rows[0]['date']}\n\n" + "\n".join(lines) + "\n")
+            f"date: {rows[0]['date']}" + (f" · {rows[0]['note']}" if rows[0].get("note") else "") + "\n\n"
+            + "\n".join(lines) + "\n")
 
 
 def _signed(v: float | None) -> str:

@@ -44,6 +44,7 @@ def timed(argv: list[str]) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--note", default=None, help="what else ran on the machine meanwhile (kept in the rows)")
     args = ap.parse_args()
     sides = dict(COMMANDS)
     if shutil.which(PEER[1][0]):
@@ -62,7 +63,7 @@ def main() -> None:
         rows.append({"kind": "startup", "method": name, "by": "accelerate" if name == PEER[0] else "headstart",
                      "wall_seconds": round(wall, 3), "cpu_seconds": round(cpu, 3), "repeats": args.repeats,
                      "ratio_to_peer": round(wall / peer_wall, 3) if peer_wall else None,
-                     "peer": PEER[0] if peer_wall else None})
+                     "peer": PEER[0] if peer_wall else None, "note": args.note})
         print(f"{name:>24}: {wall:.3f} s wall, {cpu:.3f} s CPU" +
               (f", {wall / peer_wall:.2f}x {PEER[0]}" if peer_wall else ""))
     path = RESULTS / "speed.json"
