@@ -35,8 +35,8 @@ def _lines(path) -> list[dict]:
 
 def test_streams_every_row_in_order(saved, tmp_path) -> None:
     folder, clf, rows = saved
-    done = predict_file(clf, folder / "rows.csv", tmp_path / "p.jsonl", chunk_rows=8)
-    got = _lines(tmp_path / "p.jsonl")
+    done = predict_file(clf, folder / "rows.csv", tmp_path / "new" / "p.jsonl", chunk_rows=8)  # folder made
+    got = _lines(tmp_path / "new" / "p.jsonl")
     assert done == {"rows": 53, "resumed_after": 0}
     assert [g["row"] for g in got] == list(range(53)) and [g["text"] for g in got] == rows
     assert [g["label"] for g in got] == list(clf.predict(rows))

@@ -33,6 +33,7 @@ def predict_file(model, source: str | Path, output: str | Path, *, chunk_rows: i
     source, output = Path(source), Path(output)
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1") or 1)
     part = output if world == 1 else output.with_name(f"{output.name}.part-{rank}-of-{world}")
+    part.parent.mkdir(parents=True, exist_ok=True)
     part.touch()  # every process has its part, even one that owns no chunk
     done = _complete_lines(part)
     written = done
