@@ -41,12 +41,12 @@ class AdapterKind:
     def save(self, model, folder: Path, *, strategy, name: str) -> None:
         raise NotImplementedError
 
-    def load(self, model, folder: Path, config: dict, *, name: str) -> None:
+    def load(self, model, folder: Path, *, name: str) -> None:
         raise NotImplementedError
 
     def join(self, multi, folder: Path, name: str) -> dict:
         """Load adapter `name` beside the others; returns what its entry keeps."""
-        self.load(multi.model, folder, _config(folder), name=name)
+        self.load(multi.model, folder, name=name)
         return {}
 
     def activate(self, multi, name: str, entry) -> None:
@@ -84,7 +84,7 @@ class PeftAdapters(AdapterKind):
                 f.replace(folder / f.name)
             nested.rmdir()
 
-    def load(self, model, folder, config, *, name):
+    def load(self, model, folder, *, name):
         from peft import PeftModel
 
         if model.peft is None:
@@ -105,7 +105,7 @@ class PeftAdapters(AdapterKind):
                               fix=f"unload the {clash[0]} adapters first, or serve it from a second "
                               "MultiAdapterClassifier")
         multi.model.attach_peft(wrappers.get(peft_type))  # joins the adapters of its type
-        self.load(multi.model, folder, _config(folder), name=name)
+        self.load(multi.model, folder, name=name)
         wrappers[peft_type] = multi.model.peft
         multi.model.attach_peft(None)
         return {"peft_type": peft_type}
@@ -152,10 +152,10 @@ class BottleneckAdapters(AdapterKind):
         state = {k.replace(marker, ".headstart_adapters."): v for k, v in adapter_state_dict(model.backbone, name).items()}
         _write(model, folder, state, {"headstart_type": self.name, **asdict(strategy.bottleneck_config())})
 
-    def load(self, model, folder, config, *, name):
+    def load(self, model, folder, *, name):
         from headstart.adapters.bottleneck import BottleneckConfig, load_adapter_state_dict
 
-        fields = {k: v for k, v in config.items() if k not in ("headstart_type", "base_model_name_or_path")}
+        fields = {k: v for k, v in _config(folder).items() if k not in ("headstart_type", "base_model_name_or_path")}
         state = {k.replace(".headstart_adapters.", f".headstart_adapters.{name}."): v
                  for k, v in load_file(str(folder / WEIGHTS)).items()}
         load_adapter_state_dict(model.backbone, model.anatomy, BottleneckConfig(**fields), state, name)
@@ -191,7 +191,7 @@ class BitFitAdapters(AdapterKind):
                  if n.endswith("bias")}
         _write(model, folder, state, {"headstart_type": self.name})
 
-    def load(self, model, folder, config, *, name):
+    def load(self, model, folder, *, name):
         _copy_biases(model.backbone, load_file(str(folder / WEIGHTS)))
 
     def join(self, multi, folder, name):
@@ -242,7 +242,7 @@ def load_adapter(model, folder: Path, *, name: str = "default") -> str:
     """Load the adapter saved in `folder` into `model` under `name` and make it active; returns its kind.
     The backbone must be the one the adapter was trained on (same family and sizes)."""
     kind = adapter_kind(folder)
-    kind.load(model, Path(folder), _config(folder), name=name)
+    kind.load(model, Path(folder), name=name)
     return kind.name
 
 

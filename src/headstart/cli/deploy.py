@@ -131,8 +131,6 @@ def track(
 ) -> None:
     """Log finished runs to MLflow or TensorBoard: options, per-epoch metrics, scores, report and model."""
     from headstart.runs.tracking import track_run
-    from headstart.runs.writer import load_run_config
 
     for run in runs:
-        load_run_config(run)  # a clear error for a folder that is not a run
         console.print(f"{run}: {escape(track_run(run, to, uri=uri, experiment=experiment))}", highlight=False)

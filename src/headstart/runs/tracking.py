@@ -47,7 +47,12 @@ def track_run(folder: str | Path, tracker: str, *, uri: str | None = None, exper
     """Log the finished run in `folder`; returns where it went (the MLflow run id and store, or the folder)."""
     check_tracker(tracker)
     folder = Path(folder)
-    config = _read(folder / "config.json")
+    from headstart.runs.writer import load_run_config
+
+    config = load_run_config(folder)  # a clear error for a folder that is not a run
+    if not (folder / "metrics.json").exists():
+        raise HeadstartError(f"{folder} has not finished: it holds no metrics.json.", expected="a finished run",
+                             found="a run without metrics", fix="finish it (headstart train ... --resume), then track it")
     params = _params(config)
     history = _read(folder / "history.json") if (folder / "history.json").exists() else []
     final = _final(_read(folder / "metrics.json"))
