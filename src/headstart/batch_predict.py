@@ -18,7 +18,7 @@ from pathlib import Path
 
 from headstart.errors import DataError, HeadstartError
 
-__all__ = ["predict_file", "CHUNK_ROWS"]
+__all__ = ["predict_file", "prediction_rows", "CHUNK_ROWS"]
 
 CHUNK_ROWS = 2048
 
@@ -108,12 +108,17 @@ def _predict(model, frame) -> list[dict]:
     texts = model._texts(frame)
     if model.task == "ner":
         return [{"text": t, "entities": e} for t, e in zip(texts, model.predict(texts), strict=True)]
-    proba = model.predict_proba(texts)
+    return prediction_rows(model, texts)
+
+
+def prediction_rows(model, texts: list) -> list[dict]:
+    """One row per text, as `predict --json` prints and `--output` writes it: the text (or pair), the label
+    (a list for multi-label: every label at probability >= 0.5) and the five highest scores."""
     out = []
-    for text, p in zip(texts, proba, strict=True):
+    for text, p in zip(texts, model.predict_proba(texts), strict=True):
         order = p.argsort()[::-1]
         label = [model.labels_[i] for i in order if p[i] >= 0.5] if model.multilabel_ else model.labels_[order[0]]
-        shown = {"text_a": text.a, "text_b": text.b} if hasattr(text, "b") else {"text": text}
+        shown = {"text_a": text.a, "text_b": text.b} if hasattr(text, "b") else {"text": text}  # a pair
         out.append({**shown, "label": label, "scores": {model.labels_[i]: round(float(p[i]), 4) for i in order[:5]}})
     return out
 

@@ -234,16 +234,13 @@ def predict(
         return _predict_qa(clf, items, context, as_json)
     if clf.task == "ner":
         return _predict_entities(clf, items, as_json)
-    proba = clf.predict_proba(items)
-    for text, p in zip(items, proba, strict=True):
-        order = p.argsort()[::-1]
-        label = [clf.labels_[i] for i in order if p[i] >= 0.5] if clf.multilabel_ else clf.labels_[order[0]]
+    from headstart.batch_predict import prediction_rows
+
+    for text, row in zip(items, prediction_rows(clf, items), strict=True):
         if as_json:
-            shown = {"text_a": text.a, "text_b": text.b} if hasattr(text, "b") else {"text": text}  # a pair
-            print(json.dumps({**shown, "label": label,
-                              "scores": {clf.labels_[i]: round(float(p[i]), 4) for i in order[:5]}}))
+            print(json.dumps(row))
         else:
-            console.print(f"[bold]{label}[/] ({p[order[0]]:.3f})  {text}", highlight=False)
+            console.print(f"[bold]{row['label']}[/] ({max(row['scores'].values()):.3f})  {text}", highlight=False)
 
 
 def _predict_entities(tagger, texts: list[str], as_json: bool) -> None:
