@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from headstart.errors import DataError, HeadstartError
+from headstart.runs.ranks import world_size
 
 __all__ = ["predict_file", "prediction_rows", "CHUNK_ROWS"]
 
@@ -31,7 +32,7 @@ def predict_file(model, source: str | Path, output: str | Path, *, chunk_rows: i
                              "pairs or NER run", found=f"task {model.task!r}",
                              fix="QA: headstart predict RUN QUESTION --context TEXT")
     source, output = Path(source), Path(output)
-    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1") or 1)
+    rank, world = int(os.environ.get("RANK", "0")), world_size()
     part = output if world == 1 else output.with_name(f"{output.name}.part-{rank}-of-{world}")
     part.parent.mkdir(parents=True, exist_ok=True)
     part.touch()  # every process has its part, even one that owns no chunk
