@@ -963,8 +963,8 @@ def write_docs() -> None:
     parts = [INTRO]
     for path in sorted(RESULTS.glob("*.json")):
         data = json.loads(path.read_text())
-        if data.get("kind") == "cross-set" or path.name == "speed.json":
-            continue  # defaults.json, choice.json, speed.json: sections of their own, below
+        if data.get("kind") == "cross-set" or path.name in ("speed.json", "data_parallel.json"):
+            continue  # defaults.json, choice.json, speed.json: sections of their own; data_parallel: scaling.md
         name = data["dataset"]
         if name == "self_instruct":
             parts.append(instruct_section(data))
