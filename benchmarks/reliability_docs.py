@@ -34,9 +34,12 @@ def kill() -> str:
     data = _load("kill_resume")
     if not data:
         return "Not run yet: `python benchmarks/kill_resume.py --loops 20`."
-    lines = ["| task | loops | kills (SIGKILL) | final weights identical to the uninterrupted run |", "|---|---|---|---|"]
-    lines += [f"| {r['task']} | {r['loops']} | {r['kills']} | {r['identical']}/{r['loops']} |" for r in data["runs"]]
-    return _stamp(data) + "\n\n" + "\n".join(lines)
+    lines = ["| task | loops | kills (SIGKILL) | final weights identical to the uninterrupted run | command · machine · "
+             "date |", "|---|---|---|---|---|"]
+    lines += [f"| {r['task']} | {r['loops']} | {r['kills']} | {r['identical']}/{r['loops']} | "
+              f"`{r.get('command', data['command'])}` · {r.get('machine', data['machine'])} · {r.get('date', data['date'])} |"
+              for r in data["runs"]]  # rows of earlier runs carry the file's stamp of their day
+    return "\n".join(lines)
 
 
 def soak() -> str:
