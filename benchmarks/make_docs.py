@@ -932,6 +932,11 @@ def choice_section() -> str:
     above = sum(r["at_or_above_trainer"] for r in rows)
     summary = (f"Within 1 point of the best on {within} of {len(rows)} sets; at or above the default Trainer on "
                f"{above} of {len(rows)}.")
+    alt = data.get("alternative")
+    if alt:
+        picks = ", ".join(f"{k} {v}" for k, v in alt["picks"].items())
+        summary += (f" With {alt['rule']}: within 1 point on {alt['within_1_point']} of {alt['sets']}, at or above "
+                    f"the default Trainer on {alt['at_or_above_trainer']} of {alt['sets']} (picks: {picks}).")
     return (TEMPLATES / "choice.md").read_text().format(
         command=data["command"], machine=rows[0]["machine"] if rows else "-",
         date=max((r["date"] for r in rows), default="-"), table="\n".join(lines), summary=summary,
