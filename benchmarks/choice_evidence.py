@@ -2,7 +2,7 @@
 dev score and learning curve, the TF-IDF and majority baselines, and each candidate's timed cost, exactly as
 `headstart.choice.evidence.gather` computes them for a user (same sample sizes, same probe).
 
-    python benchmarks/choice_evidence.py [--sets trec6,sst2]     # rows in results/choice/evidence.jsonl
+    python benchmarks/choice_evidence.py [--sets trec6,sst2] [--redo]   # rows in results/choice/evidence.jsonl
 
 benchmarks/choice.py fits the recommender's expectations on these rows and the dev scores of
 benchmarks/defaults.py. The probe's score here is on the calibration set's dev rows, like the strategies'.
@@ -35,11 +35,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sets", default=",".join(SETS))
     ap.add_argument("--backbone", default="minilm")
+    ap.add_argument("--redo", action="store_true", help="measure the sets again, replacing their rows")
     args = ap.parse_args()
     set_threads()
     from headstart.choice.evidence import gather
 
-    done = {json.loads(line)["dataset"] for line in OUT.read_text().splitlines() if line.strip()} if OUT.exists() else set()
+    rows = [json.loads(line) for line in OUT.read_text().splitlines() if line.strip()] if OUT.exists() else []
+    if args.redo:
+        rows = [r for r in rows if r["dataset"] not in args.sets.split(",")]
+        OUT.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = {r["dataset"] for r in rows}
     OUT.parent.mkdir(parents=True, exist_ok=True)
     for name in args.sets.split(","):
         if name in done:

@@ -165,6 +165,26 @@ def tiny_folders(tmp_path_factory, tiny_tokenizer) -> dict[str, Path]:
     return {family: save_tiny(root / family, family, tiny_tokenizer) for family in FAMILIES}
 
 
+LM_FAMILIES = ("gpt2", "llama", "t5")  # the families that generate: causal LMs and T5 with its decoder
+
+
+@pytest.fixture(scope="session")
+def lm_folders(tmp_path_factory, tiny_tokenizer) -> dict[str, Path]:
+    """family -> a folder with a tiny generative model (a causal LM, or T5 with its decoder) and tokenizer."""
+    import transformers as tf
+
+    root = tmp_path_factory.mktemp("tiny-lms")
+    out = {}
+    for family in LM_FAMILIES:
+        torch.manual_seed(0)
+        config = tiny_config(family, len(tiny_tokenizer), tiny_tokenizer.pad_token_id)
+        model = tf.T5ForConditionalGeneration(config) if family == "t5" else tf.AutoModelForCausalLM.from_config(config)
+        model.save_pretrained(root / family)
+        tiny_tokenizer.save_pretrained(root / family)
+        out[family] = root / family
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tiny_folders) -> Path:
     return tiny_folders["bert"]

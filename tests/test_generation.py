@@ -7,10 +7,9 @@ import math
 
 import pytest
 import torch
-import transformers as tf
 from typer.testing import CliRunner
 
-from conftest import SHARED_DATA, tiny_config
+from conftest import LM_FAMILIES, SHARED_DATA
 from headstart.errors import ConfigError, DataError
 from headstart.tasks.generation.estimator import HeadstartGenerator, as_instructions
 from headstart.tasks.generation.format import PromptFormat, encode_decoder, pack, plain_prompt
@@ -18,25 +17,10 @@ from headstart.tasks.generation.objective import InstructionLM
 from headstart.tasks.generation.reader import Instruction, read_instructions
 from headstart.tasks.registry import detect_task
 
-FAMILIES = ("gpt2", "llama", "t5")
+FAMILIES = LM_FAMILIES
 STRATEGIES = ("lora", "ia3", "prompt", "prefix", "full", "top-n")
 WORDS = ("great", "bad", "film", "movie", "fun", "dull", "awful", "nice")
 ROWS = [{"instruction": f"say {w}", "input": "", "output": f"{w} {w} good"} for w in WORDS * 4]
-
-
-@pytest.fixture(scope="module")
-def lm_folders(tmp_path_factory, tiny_tokenizer) -> dict:
-    """family -> folder with a tiny generative model (causal LM, or T5 with its decoder) and tokenizer."""
-    root = tmp_path_factory.mktemp("tiny-lms")
-    out = {}
-    for family in FAMILIES:
-        torch.manual_seed(0)
-        config = tiny_config(family, len(tiny_tokenizer), tiny_tokenizer.pad_token_id)
-        model = tf.T5ForConditionalGeneration(config) if family == "t5" else tf.AutoModelForCausalLM.from_config(config)
-        model.save_pretrained(root / family)
-        tiny_tokenizer.save_pretrained(root / family)
-        out[family] = root / family
-    return out
 
 
 def _write(path, lines: list[str]):
@@ -236,7 +220,6 @@ def test_cli_train_then_generate(lm_folders, tmp_path):
 
 
 def test_a_trained_run_is_served_with_its_adapter(lm_folders, tmp_path):
-    import torch
     from transformers import AutoModelForCausalLM
 
     from headstart.serving.chat_model import load_chat_model

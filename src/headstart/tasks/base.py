@@ -206,7 +206,9 @@ class HeadEstimator(TaskEstimator):
 
         if not objective.has_probe:
             raise ConfigError("the features strategy cannot learn this task.", expected="a task with a label per "
-                              "text or per token (classification, NER)", found=f"{type(objective).__name__}",
+                              "text or per token (classification, NER)",
+                              found=f"the {self.task or 'classification'} task ({type(objective).__name__}: a "
+                                    "linear model on frozen features cannot predict it)",
                               fix="use strategy head (or top-n, full, lora) instead")
         o = self.strategy_.options
 
