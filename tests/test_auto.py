@@ -129,3 +129,13 @@ def test_auto_ends_with_a_run_folder_and_says_how_it_chose(data_csv: Path, tiny_
     assert len(model.predict(["a lovely wonderful film"])) == 1
     again = invoke("auto", data_csv, "--budget", "6m", "--out", out, "--backbone", tiny_bert)
     assert again.exit_code == 1 and "already holds a finished run" in " ".join(again.output.split())
+
+
+def test_a_cut_probe_sample_is_carried_up_its_learning_curve_never_down() -> None:
+    from headstart.choice.evidence import SAMPLE_ROWS, at_reference_rows
+
+    curve = [(250, 0.50), (500, 0.56)]  # +6 points per doubling; 500 -> 2,000 rows is two more doublings
+    assert at_reference_rows(0.56, curve, n_train=10_000) == pytest.approx(0.56 + 2 * 0.06)
+    assert at_reference_rows(0.56, curve, n_train=1_000) == pytest.approx(0.62)  # only as far as the rows go
+    assert at_reference_rows(0.56, [(250, 0.60), (500, 0.56)], n_train=10_000) == 0.56  # a falling curve: as is
+    assert at_reference_rows(0.9, [(SAMPLE_ROWS // 2, 0.8), (SAMPLE_ROWS, 0.9)], n_train=10_000) == 0.9

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from headstart.choice.compare.scheduler import budget_text
-from headstart.choice.evidence import Evidence, gather
+from headstart.choice.evidence import SAMPLE_ROWS, Evidence, gather
 from headstart.choice.recommend import Plan
 from headstart.data import TaskData
 from headstart.training.progress import duration
@@ -165,4 +165,7 @@ def _probe_line(ev: Evidence) -> str:
     slope = ev.slope
     more = ("" if slope is None else f"; {slope:+.1f} points per doubling of the rows, so more labelled data "
             + ("would still help" if slope >= 1 else "would help little"))
-    return f"frozen-feature probe: dev {ev.metric} {ev.probe:.3f} ({curve}){more}"
+    carried = ("" if ev.probe_measured in (None, ev.probe) else
+               f"; {ev.probe:.3f} carried up its curve to the {SAMPLE_ROWS:,} rows the expectations assume (its time budget cut "
+               "the sample)")
+    return f"frozen-feature probe: dev {ev.metric} {ev.probe_measured or ev.probe:.3f} ({curve}){more}{carried}"
