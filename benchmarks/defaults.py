@@ -129,33 +129,44 @@ def rows() -> list[dict]:
     return [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()] if RUNS.exists() else []
 
 
-def mean_scores(all_rows: list[dict]) -> dict[tuple[str, str], tuple[float, int]]:
-    """(set, setting) -> (mean score over its seeds, how many seeds)."""
-    groups: dict[tuple[str, str], list[float]] = {}
+def seed_scores(all_rows: list[dict]) -> dict[tuple[str, str], dict[int, dict]]:
+    """(set, setting) -> {seed: its row} (a rerun of a seed replaces it)."""
+    out: dict[tuple[str, str], dict[int, dict]] = {}
     for r in all_rows:
-        groups.setdefault((r["dataset"], r["setting"]), []).append(r["score"])
-    return {k: (statistics.mean(v), len(v)) for k, v in groups.items()}
+        out.setdefault((r["dataset"], r["setting"]), {})[r["seed"]] = r
+    return out
+
+
+def _mean(runs: dict[int, dict], seeds: set[int]) -> float | None:
+    """The mean score over the given seeds of a setting (None when it has none of them)."""
+    shared = [runs[s]["score"] for s in sorted(seeds) if s in runs]
+    return statistics.mean(shared) if shared else None
 
 
 def report() -> list[dict]:
-    """One row per (set, headstart setting): its mean score beside the Trainer's default and best rate."""
-    means = mean_scores(rows())
+    """One row per (set, headstart setting): its mean score beside the Trainer's, at its default and at its best
+    rate, each averaged over the same seeds as the setting (where the Trainer has them), so that a gap never
+    compares three seeds with one."""
+    by = seed_scores(rows())
     out = []
     for name in SETS:
-        peer = means.get((name, TRAINER_DEFAULT))
-        rates = [(means[(name, p)][0], p) for p in PEERS if (name, p) in means]
-        best = max(rates) if rates else None
         for setting in [*DEFAULTS, *CANDIDATES]:
-            if (name, setting) not in means:
+            mine = by.get((name, setting))
+            if not mine:
                 continue
-            score, seeds = means[(name, setting)]
+            seeds = set(mine)
+            peer = _mean(by.get((name, TRAINER_DEFAULT), {}), seeds)
+            rates = [(m, p) for p in PEERS if (m := _mean(by.get((name, p), {}), seeds)) is not None]
+            best = max(rates) if rates else None
             out.append({"dataset": name, "method": setting, "by": "headstart", "strategy": setting,
-                        "score": round(score, 4),
-                        "trainer_score": round(peer[0], 4) if peer else None,
+                        "score": round(statistics.mean(r["score"] for r in mine.values()), 4),
+                        "trainer_score": round(peer, 4) if peer is not None else None,
                         "trainer_best_score": round(best[0], 4) if best else None,
                         "trainer_best_lr": best[1].split("lr")[-1] if best else None,
-                        "metric": SETS[name].metric, "seeds": seeds, "machine": machine(),
-                        "date": dt.date.today().isoformat()})
+                        "metric": SETS[name].metric, "seeds": len(seeds), "seed_list": sorted(seeds),
+                        "trainer_seeds": sorted(seeds & set(by.get((name, TRAINER_DEFAULT), {}))),
+                        "machine": "; ".join(sorted({r["machine"] for r in mine.values()})),
+                        "date": max(r["date"] for r in mine.values())})
     (RESULTS / "defaults.json").write_text(json.dumps(
         {"dataset": "calibration sets", "kind": "cross-set", "runs": out, "leave_one_out": leave_one_out(out),
          "command": "python benchmarks/defaults.py report", "machine": "; ".join(sorted({r["machine"] for r in rows()})),

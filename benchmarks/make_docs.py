@@ -889,14 +889,14 @@ def defaults_section() -> str:
     if not path.exists():
         return ""
     rows = json.loads(path.read_text())["runs"]
-    lines = ["| set | metric | headstart setting | score | Trainer (5e-5) | gap | Trainer at its best rate | gap |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| set | metric | headstart setting | seeds | score | Trainer (5e-5) | gap | Trainer at its best rate | gap |",
+             "|---|---|---|---|---|---|---|---|---|"]
     wins = {}
     for r in rows:
         gap = None if r["trainer_score"] is None else r["score"] - r["trainer_score"]
         best_gap = None if r["trainer_best_score"] is None else r["score"] - r["trainer_best_score"]
         wins.setdefault(r["strategy"], []).append(gap)
-        lines.append(f"| {r['dataset']} | {r['metric']} | {r['strategy']} | {r['score']:.3f} | "
+        lines.append(f"| {r['dataset']} | {r['metric']} | {r['strategy']} | {r['seeds']} | {r['score']:.3f} | "
                      f"{_fmt(r['trainer_score'], 3)} | {_signed(gap)} | {_fmt(r['trainer_best_score'], 3)} "
                      f"(lr {r['trainer_best_lr']}) | {_signed(best_gap)} |")
     summary = "; ".join(f"`{k}`: at or above the default Trainer on {sum(g >= 0 for g in v if g is not None)} of "
