@@ -708,3 +708,44 @@ def test_features_C_is_the_cross_validated_best_of_the_grid() -> None:
     assert search.best_params_["C"] == C
     few = np.array([0] * 10 + [1] * 2)  # a class with fewer rows than folds: the default C
     assert choose_C(X[:12], few, FeaturesOptions(), multilabel=False, class_weight=None, seed=0) == 1.0
+
+
+def test_a_top_n_run_saves_only_the_blocks_it_changed(tiny_bert, toy_data, tmp_path) -> None:
+    import shutil
+
+    from headstart.errors import HeadstartError
+    from headstart.persist import DELTA_FILE
+
+    texts, labels = toy_data
+    clf = HeadstartClassifier(backbone=str(tiny_bert), strategy="top-n", top_n=1, epochs=3, lr=3e-3, batch_size=16, warm_start=False,
+                              max_length=16, refit=False).fit(texts, labels)
+    expected = clf.predict_proba(texts[:8])
+    clf.save(tmp_path / "m")
+    files = {f.name for f in (tmp_path / "m").iterdir()}
+    assert DELTA_FILE in files and "model.safetensors" not in files
+    from safetensors.torch import load_file
+
+    saved = load_file(tmp_path / "m" / DELTA_FILE)
+    assert saved and not any("embeddings" in k or "layer.0." in k for k in saved), sorted(saved)
+    loaded = HeadstartClassifier.load(tmp_path / "m")
+    np.testing.assert_allclose(loaded.predict_proba(texts[:8]), expected, atol=1e-6)
+    loaded.save(tmp_path / "again")  # a loaded run saves the same way
+    assert (tmp_path / "again" / DELTA_FILE).exists()
+    np.testing.assert_allclose(HeadstartClassifier.load(tmp_path / "again").predict_proba(texts[:8]), expected,
+                               atol=1e-6)
+    # full fine-tuning changes (nearly) everything: the whole backbone, a plain transformers folder
+    full = HeadstartClassifier(backbone=str(tiny_bert), strategy="full", epochs=3, lr=3e-3, warm_start=False, batch_size=16, max_length=16,
+                               refit=False).fit(texts, labels)
+    full.save(tmp_path / "full")
+    assert (tmp_path / "full" / "model.safetensors").exists() and not (tmp_path / "full" / DELTA_FILE).exists()
+    # the referenced backbone changed under the run: a clear error, not wrong predictions
+    moved = tmp_path / "backbone"
+    shutil.copytree(tiny_bert, moved)
+    clf2 = HeadstartClassifier(backbone=str(moved), strategy="top-n", top_n=1, epochs=3, lr=3e-3, batch_size=16, warm_start=False,
+                               max_length=16, refit=False).fit(texts, labels)
+    clf2.save(tmp_path / "m2")
+    other = HeadstartClassifier(backbone=str(moved), strategy="full", epochs=3, lr=3e-3, warm_start=False, batch_size=16, max_length=16,
+                                refit=False).fit(texts, labels)
+    other.model_.backbone.save_pretrained(moved)  # someone replaced the weights at that path
+    with pytest.raises(HeadstartError, match="not the one found now"):
+        HeadstartClassifier.load(tmp_path / "m2")

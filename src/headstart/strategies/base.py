@@ -50,6 +50,9 @@ class Strategy:
     adapter: ClassVar[str | None] = None
     # strategies that fine-tune pretrained weights: their default rate shrinks on a wider backbone
     width_scaled_lr: ClassVar[bool] = False
+    # strategies that change only part of the backbone by design (top-n): a run saves the changed tensors
+    # and references the rest (headstart.persist); the others save a whole backbone plain transformers loads
+    saves_delta: ClassVar[bool] = False
 
     def __init__(self, options=None) -> None:
         self.options = options if options is not None else self.options_cls()

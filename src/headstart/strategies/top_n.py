@@ -47,6 +47,7 @@ class TopN(Strategy):
     # the rate was chosen on the 384-wide MiniLM; a wider backbone gets a proportionally smaller one
     # (mpnet, 768 wide: 2.5e-4; benchmarks/sweep.py --grid full-lr --backbone mpnet)
     width_scaled_lr = True
+    saves_delta = True  # the frozen bottom is the pretrained one: a run saves only the top blocks it trained
 
     def trainable_groups(self, group_names: list[str]) -> list[str]:
         blocks = [g for g in group_names if g.startswith("block_")]

@@ -299,7 +299,7 @@ class HeadEstimator(TaskEstimator):
         est.classes_ = np.array(meta.labels)
         est.strategy_ = saved_strategy(meta.strategy)
         est.train_config_, est.backbone_name_, est.backbone_source_ = train, meta.backbone_name, meta.backbone_source
-        est.backbone_modified_, est.adapter_ = meta.backbone_saved, meta.adapter
+        est.backbone_modified_, est.adapter_ = meta.backbone_saved or bool(meta.backbone_delta), meta.adapter
         est._restore_task(meta)
         return est
 
