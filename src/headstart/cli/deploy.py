@@ -17,6 +17,7 @@ from headstart.export.quiet import quiet
 
 class Format(str, Enum):
     transformers = "transformers"
+    peft = "peft"
     onnx = "onnx"
 
 
@@ -59,7 +60,8 @@ def export(
     run: Annotated[Path, typer.Argument(help="a run folder (the --out of `headstart train`)")],
     out: Annotated[Path, typer.Option(help="folder to write (new or empty)")],
     format: Annotated[Format, typer.Option("--format", help="transformers: a folder transformers' pipelines and "
-                                           "Auto classes load; onnx: one ONNX Runtime graph")] = Format.transformers,
+                                           "Auto classes load; peft: a LoRA / IA3 run as an adapter peft's "
+                                           "AutoPeftModel classes load; onnx: one ONNX Runtime graph")] = Format.transformers,
     quantize: Annotated[Quantize | None, typer.Option(help="onnx only: int8 weights, kept when accuracy holds")] = None,
     max_drop: Annotated[float, typer.Option(help="onnx int8: largest accuracy loss against fp32 accepted, in "
                                                  "points")] = 0.5,
@@ -70,10 +72,19 @@ def export(
     """Write a run in a format the ecosystem loads without headstart, checked against headstart's predictions."""
     from headstart.errors import ConfigError
 
+    if quantize is not None and format is not Format.onnx:
+        raise ConfigError("--quantize applies to --format onnx.", expected="--format onnx --quantize int8",
+                          found=f"--format {format.value} --quantize int8", fix="add --format onnx")
+    if format is Format.peft:
+        from headstart.export.peft_format import export_peft
+
+        with quiet():
+            done = export_peft(run, out, overwrite=overwrite)
+        console.print(f"wrote {escape(str(done.folder))} ({done.size_mb:,.1f} MB adapter; its base in "
+                      f"{escape(str(done.folder / 'base'))})\nload it: [bold]{done.auto_class}.from_pretrained("
+                      f"\"{escape(str(done.folder))}\", trust_remote_code=True)[/]", soft_wrap=True)
+        return
     if format is Format.transformers:
-        if quantize is not None:
-            raise ConfigError("--quantize applies to --format onnx.", expected="--format onnx --quantize int8",
-                              found="--format transformers --quantize int8", fix="add --format onnx")
         from headstart.export.transformers_format import export_transformers
 
         with quiet():

@@ -57,7 +57,9 @@ def _score_table(metrics: dict) -> list[str]:
 
 
 def write_card(folder: Path, run: Path, *, task: str, pipeline_tag: str, labels: list[str], meta_strategy: dict,
-               backbone: str, max_length: int, repo: str | None = None) -> Path:
+               backbone: str, max_length: int, repo: str | None = None, peft_class: str | None = None) -> Path:
+    """The model card of an export. `peft_class`: the folder is a peft adapter (headstart.export.peft_format)
+    that this AutoPeftModel class loads, its base in `base/`."""
     metrics, config = _read(run / "metrics.json"), _read(run / "config.json")
     data = config.get("data") or {}
     files = {k: Path(v).name for k, v in data.items() if k in ("train", "dev", "test") and v}
@@ -66,15 +68,16 @@ def write_card(folder: Path, run: Path, *, task: str, pipeline_tag: str, labels:
     settings = {**(meta_strategy.get("options") or {}),
                 **{k: train[k] for k in ("epochs", "lr", "batch_size", "max_length") if train.get(k) is not None}}
     hub_id = _hub_id(backbone)
-    card_data = ModelCardData(library_name="transformers", pipeline_tag=pipeline_tag, tags=["headstart", strategy, task],
+    card_data = ModelCardData(library_name="peft" if peft_class else "transformers", pipeline_tag=pipeline_tag, tags=["headstart", strategy, task],
                               base_model=hub_id)
     where = repo or str(folder)
     lines = [f"# {task} model trained with headstart ({strategy})", "",
              f"A `{strategy}` adaptation of `{hub_id or backbone}` for {task}, trained with "
              "[headstart](https://pypi.org/project/headstart/).", "",
              "## Use", "", "```python",
-             "from transformers import " + LOADERS[pipeline_tag].split("(")[0], "",
-             LOADERS[pipeline_tag].format(repo=where), "```", "",
+             *([f"from peft import {peft_class}", "", f'{peft_class}.from_pretrained("{where}", trust_remote_code=True)']
+               if peft_class else ["from transformers import " + LOADERS[pipeline_tag].split("(")[0], "",
+                                   LOADERS[pipeline_tag].format(repo=where)]), "```", "",
              "`trust_remote_code=True` runs `modeling_headstart.py` from this folder (about 100 lines, torch and "
              "transformers only): headstart pools the tokens by their mean (encoders) or takes the last one "
              "(decoders) and puts one linear head on top, which no stock architecture does.", "",

@@ -32,7 +32,8 @@ from headstart.errors import HeadstartError
 from headstart.export import modeling_headstart
 from headstart.export.card import write_card
 
-__all__ = ["AUTO_CLASS", "Exported", "claim_folder", "export_transformers", "model_folder", "merged_backbone"]
+__all__ = ["AUTO_CLASS", "Exported", "claim_folder", "export_transformers", "load_run", "merged_backbone", "model_folder",
+           "plain_model", "write_plain"]
 
 # task (headstart.json) -> (the Auto class that loads it, the class in modeling_headstart.py, pipeline tag)
 AUTO_CLASS = {
@@ -95,8 +96,9 @@ def _cannot_merge(meta, why: str) -> HeadstartError:
                           "serve the run with `headstart serve RUN`")
 
 
-def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = False) -> Exported:
-    from headstart.persist import atomic_folder, load_model
+def load_run(run: str | Path):
+    """(its model folder, model, tokenizer, meta) of a run an export can write; a clear error otherwise."""
+    from headstart.persist import load_model
 
     source = model_folder(run)
     model, tokenizer, meta = load_model(source)
@@ -104,9 +106,29 @@ def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = F
         raise HeadstartError(f"a {meta.task!r} run has no plain transformers export here.",
                              expected="a classification, pairs, NER or QA run", found=f"task {meta.task!r}",
                              fix="generation runs: load the model folder with transformers / peft directly")
-    auto_class, class_name, tag = AUTO_CLASS[meta.task]
-    backbone = merged_backbone(model, meta)
+    return source, model, tokenizer, meta
+
+
+def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = False) -> Exported:
+    from headstart.persist import atomic_folder
+
+    source, model, tokenizer, meta = load_run(run)
+    auto_class, _, tag = AUTO_CLASS[meta.task]
+    exported, tokenizer = plain_model(model, tokenizer, meta, merged_backbone(model, meta))
     out = claim_folder(Path(out), overwrite, MODELING_FILE)
+    with atomic_folder(out) as tmp:  # an earlier export is replaced only by a complete one
+        write_plain(tmp, exported, tokenizer, auto_class)
+        write_card(tmp, source.parent if source.name == "model" else source, task=meta.task, pipeline_tag=tag,
+                   labels=meta.labels, meta_strategy=meta.strategy, backbone=meta.backbone_name,
+                   max_length=meta.max_length)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
+    return Exported(out, meta.task, tag, auto_class, round(size, 1))
+
+
+def plain_model(model, tokenizer, meta, backbone) -> tuple[torch.nn.Module, object]:
+    """The run as modeling_headstart's model of its task (`backbone` + the run's head; its config carries the
+    labels, the pooling and an `auto_map`) and the tokenizer the pipelines need, in eval mode."""
+    auto_class, class_name, _ = AUTO_CLASS[meta.task]
     config = copy.deepcopy(backbone.config)
     if meta.task != "qa":
         config.id2label = dict(enumerate(meta.labels))
@@ -132,16 +154,15 @@ def export_transformers(run: str | Path, out: str | Path, *, overwrite: bool = F
         # headstart feeds segment ids (pairs, QA) to models that have them: so must the pipeline's tokenizer
         tokenizer.model_input_names = [*tokenizer.model_input_names, "token_type_ids"]
         tokenizer.init_kwargs["model_input_names"] = tokenizer.model_input_names  # what save_pretrained writes
-    with atomic_folder(out) as tmp:  # an earlier export is replaced only by a complete one
-        exported.save_pretrained(tmp)
-        shutil.copyfile(modeling_headstart.__file__, tmp / MODELING_FILE)
-        tokenizer.save_pretrained(tmp)
-        _check_config(tmp, auto_class)
-        write_card(tmp, source.parent if source.name == "model" else source, task=meta.task, pipeline_tag=tag,
-                   labels=meta.labels, meta_strategy=meta.strategy, backbone=meta.backbone_name,
-                   max_length=meta.max_length)
-    size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
-    return Exported(out, meta.task, tag, auto_class, round(size, 1))
+    return exported, tokenizer
+
+
+def write_plain(folder: Path, exported, tokenizer, auto_class: str) -> None:
+    """Save what `plain_model` built, with the modeling file beside it."""
+    exported.save_pretrained(folder)
+    shutil.copyfile(modeling_headstart.__file__, folder / MODELING_FILE)
+    tokenizer.save_pretrained(folder)
+    _check_config(folder, auto_class)
 
 
 def claim_folder(out: Path, overwrite: bool, marker: str) -> Path:
