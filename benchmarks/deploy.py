@@ -4,6 +4,8 @@
                                           # on SMS spam (shipped example) and SST-2 (2,000 train rows, its test file)
     python benchmarks/deploy.py process   # `headstart predict RUN TEXT` as a process vs a plain transformers
                                           # script on the exported folder: wall and CPU seconds, alternating sides
+    python benchmarks/deploy.py sizes     # what a run folder holds per strategy (top-n: only the blocks it changed)
+                                          # beside its plain transformers export, on SMS spam, 1 epoch each
     python benchmarks/deploy.py serve     # the task server at concurrency 32: batching on / off, eager / ONNX int8,
                                           # against one request at a time; then 10,000 requests for errors and RSS
 
@@ -75,6 +77,33 @@ def export() -> None:
             report["sides"]["onnx int8"]["p50_ms"] / eager["p50_ms"], 3), "fp32_p50_ratio": round(
             report["sides"]["onnx fp32"]["p50_ms"] / eager["p50_ms"], 3)})
     _write("export", rows, "python benchmarks/deploy.py export")
+
+
+SIZE_STRATEGIES = ("head", "top-n", "lora", "full")
+
+
+def sizes() -> None:
+    from common import folder_bytes
+
+    rows = []
+    train = ROOT / "examples" / "sms_spam_500.csv"
+    for strategy in SIZE_STRATEGIES:
+        run = WORK / f"size-{strategy}"
+        subprocess.run(["headstart", "train", str(train), "--strategy", strategy, "--epochs", "1", "--out", str(run),
+                        "--overwrite"], check=True, capture_output=True)
+        row = {"dataset": "sms_spam", "method": strategy, "by": "headstart",
+               "files": sorted(f.name for f in (run / "model").iterdir()),
+               "run_model_bytes": folder_bytes(run / "model")}
+        for fmt in ("transformers", "peft") if strategy == "lora" else ("transformers",):
+            out = WORK / f"size-{strategy}-{fmt}"
+            subprocess.run(["headstart", "export", str(run), "--format", fmt, "--out", str(out), "--overwrite"],
+                           check=True, capture_output=True)
+            row[f"{fmt}_export_bytes"] = folder_bytes(out)
+        if strategy == "lora":  # the adapter's own files, without the base folder beside them
+            row["peft_adapter_bytes"] = row["peft_export_bytes"] - folder_bytes(WORK / "size-lora-peft" / "base")
+        rows.append(row)
+        print(row)
+    _write("sizes", rows, "python benchmarks/deploy.py sizes")
 
 
 PLAIN = """import sys
@@ -211,7 +240,7 @@ def serve(requests: int, soak: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=["export", "process", "serve"])
+    ap.add_argument("what", choices=["export", "process", "serve", "sizes"])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--soak", type=int, default=10_000)
@@ -220,6 +249,8 @@ def main() -> None:
         export()
     elif args.what == "process":
         process(args.rounds)
+    elif args.what == "sizes":
+        sizes()
     else:
         serve(args.requests, args.soak)
 

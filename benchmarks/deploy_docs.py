@@ -1,5 +1,5 @@
 """Render docs/deploy.md from benchmarks/templates/deploy.md and the figures benchmarks/deploy.py wrote
-(benchmarks/results/deploy/{export,process,serve}.json).
+(benchmarks/results/deploy/{export,process,serve,sizes}.json).
 
     python benchmarks/deploy_docs.py
 """
@@ -65,8 +65,25 @@ def serve_part(data: dict) -> dict:
             "serve_command": data["command"], "serve_machine": data["machine"], "serve_date": data["date"]}
 
 
+def _bytes(n: int) -> str:
+    return f"{n / 2**10:,.1f} KB" if n < 2**20 else f"{n / 2**20:,.2f} MB"
+
+
+def sizes_part(data: dict) -> dict:
+    lines = ["| strategy | run folder (`RUN/model`) | holds | plain transformers export | peft adapter |",
+             "|---|---|---|---|---|"]
+    for r in data["runs"]:
+        holds = ", ".join(f"`{f}`" for f in r["files"] if f.endswith(".safetensors"))
+        peft = _bytes(r["peft_adapter_bytes"]) if "peft_adapter_bytes" in r else "-"
+        lines.append(f"| `{r['method']}` | {_bytes(r['run_model_bytes'])} | {holds} | "
+                     f"{_bytes(r['transformers_export_bytes'])} | {peft} |")
+    return {"sizes_table": "\n".join(lines), "sizes_command": data["command"], "sizes_machine": data["machine"],
+            "sizes_date": data["date"]}
+
+
 def main() -> None:
-    parts = {**export_part(_load("export")), **process_part(_load("process")), **serve_part(_load("serve"))}
+    parts = {**export_part(_load("export")), **process_part(_load("process")), **serve_part(_load("serve")),
+             **sizes_part(_load("sizes"))}
     DOC.write_text((HERE / "templates" / "deploy.md").read_text().format(**parts))
     print(f"wrote {DOC}")
 
