@@ -91,7 +91,8 @@ def machine() -> str:
             gpu = f"GPU {torch.cuda.get_device_name(0)}"
     except ImportError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}, torch threads 2"
+    threads = os.environ.get("HEADSTART_BENCH_THREADS", "2")  # what set_threads gives the benchmark
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {gpu}, torch threads {threads}"
 
 
 def run_child(script: str, args: list[str], log: Path) -> dict:

@@ -336,6 +336,25 @@ def startup_section() -> str:
             + "\n".join(lines) + "\n")
 
 
+def speed_section() -> str:
+    """From results/speed.json's throughput and memory rows (benchmarks/speed.py)."""
+    path = RESULTS / "speed.json"
+    rows = [r for r in json.loads(path.read_text())["runs"] if r.get("kind") in ("train-throughput", "memory")
+            ] if path.exists() else []
+    if not rows:
+        return ""
+    lines = ["| measure | headstart | peer | ratio (> 1: headstart better) | spread over rounds | accuracy (peer) |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        unit = "ex/s" if r["kind"] == "train-throughput" else "MB"
+        lines.append(f"| {r['measure']} | {r['headstart']:,.1f} {unit} | {r['peer']:,.1f} {unit} | {r['ratio']:.2f} | "
+                     f"[{r['spread'][0]:.2f}, {r['spread'][1]:.2f}] | {r['accuracy']:.4f} ({r['peer_accuracy']:.4f}) |")
+    first = rows[0]
+    return (NOTES["speed"].format(rows=first["rows"], rounds=first["rounds"], threads=first["threads"])
+            + f"\n\nCommand: `{first['command']}` · machine: {first['machine']} · date: {first['date']}"
+            + (f" · {first['note']}" if first.get("note") else "") + "\n\n" + "\n".join(lines) + "\n")
+
+
 def _signed(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:+.1f} pt"
 
@@ -370,6 +389,7 @@ def write_docs() -> None:
     parts.append(defaults_section())
     parts.append(choice_section())
     parts.append(startup_section())
+    parts.append(speed_section())
     parts.append(averaging_section())
     parts.append(smoothing_section())
     parts.append(lora_targets_section())

