@@ -149,7 +149,7 @@ class HeadEstimator(TaskEstimator):
         names = [g.name for g in model.layer_groups()]
         trainable = strategy.trainable_groups(names)
         pad_id = self.tokenizer_.pad_token_id
-        before = snapshot(model)
+        before = snapshot(model, trainable, strategy.keep)  # copies only what will train
         t0 = time.perf_counter()
         self.refit_on_dev_, self.heldout_dev_proba_, self.refit_result_ = False, None, None
         if strategy.uses_gradients:
