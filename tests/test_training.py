@@ -749,3 +749,22 @@ def test_a_top_n_run_saves_only_the_blocks_it_changed(tiny_bert, toy_data, tmp_p
     other.model_.backbone.save_pretrained(moved)  # someone replaced the weights at that path
     with pytest.raises(HeadstartError, match="not the one found now"):
         HeadstartClassifier.load(tmp_path / "m2")
+
+
+@pytest.mark.parametrize("strategy", ["full", "top-n", "lora"])
+def test_the_forgetting_guard_measures_what_trained_and_copies_nothing_else(strategy, tiny_bert, toy_data) -> None:
+    from headstart.training.drift import snapshot
+
+    texts, labels = toy_data
+    options = {"top_n": 1} if strategy != "full" else {}
+    clf = HeadstartClassifier(backbone=str(tiny_bert), strategy=strategy, epochs=3, lr=3e-3, batch_size=16, max_length=16,
+                              refit=False, progress=False, warm_start=False, **options).fit(texts, labels)
+    moved = {name for name, d in clf.drift_.items() if d > 0}
+    blocks = sorted(n for n in clf.drift_ if n.startswith("block_"))
+    # full moves every block (its embeddings stay frozen by default); top-n only its top block; LoRA's weights
+    # are new, its backbone stays put
+    assert moved == {"full": set(blocks), "top-n": {blocks[-1]}, "lora": set()}[strategy], clf.drift_
+    names = [g.name for g in clf.model_.layer_groups()]
+    copied = snapshot(clf.model_, clf.strategy_.trainable_groups(names), clf.strategy_.keep)
+    assert sum(len(s.trained) for s in copied.values()) == (0 if strategy == "lora" else
+                                                            sum(len(copied[n].trained) for n in moved))
