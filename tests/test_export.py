@@ -85,6 +85,16 @@ def test_multilabel_and_pair_runs_keep_their_problem_type(tiny_bert, tmp_path):
         dict(zip(pair_clf.classes_, pair_clf.predict_proba(pairs[:1])[0], strict=True)), abs=TOL)
 
 
+def assert_tags_like_headstart(model, est, sentences) -> None:
+    """An exported token classifier gives headstart's per-token logits on each sentence."""
+    ids = [est.tokenizer_(s, is_split_into_words=True)["input_ids"] for s in sentences]
+    expected = predict_logits(est.model_, Examples(ids, None), pad_id=est.tokenizer_.pad_token_id)
+    for row, want in zip(ids, expected, strict=True):
+        with torch.no_grad():
+            got = model(input_ids=torch.tensor([row])).logits[0].numpy()
+        np.testing.assert_allclose(got, want, atol=TOL)
+
+
 @pytest.mark.parametrize(("strategy", "family"), [("full", "bert"), ("lora", "gpt2"), ("head", "roberta")])
 def test_ner_run_loads_as_token_classification(strategy, family, tiny_folders, tmp_path):
     sentences, tags = make_ner(40)
@@ -93,12 +103,7 @@ def test_ner_run_loads_as_token_classification(strategy, family, tiny_folders, t
     folder = export_transformers(tmp_path / "run", tmp_path / "hf").folder
     model = AutoModelForTokenClassification.from_pretrained(folder, trust_remote_code=True).eval()
     assert model.config.id2label == dict(enumerate(est.labels_))
-    ids = [est.tokenizer_(s, is_split_into_words=True)["input_ids"] for s in sentences[:4]]
-    expected = predict_logits(est.model_, Examples(ids, None), pad_id=est.tokenizer_.pad_token_id)
-    for row, want in zip(ids, expected, strict=True):
-        with torch.no_grad():
-            got = model(input_ids=torch.tensor([row])).logits[0].numpy()
-        np.testing.assert_allclose(got, want, atol=TOL)
+    assert_tags_like_headstart(model, est, sentences[:4])
     entities = pipeline("token-classification", model=str(folder), trust_remote_code=True)(" ".join(sentences[0]))
     assert all(e["entity"] in est.labels_ for e in entities)
 

@@ -18,8 +18,7 @@ from conftest import make_sentiment
 from headstart import HeadstartClassifier, HeadstartTagger
 from headstart.errors import HeadstartError
 from headstart.export.peft_format import export_peft
-from headstart.training import Examples
-from headstart.training.objectives import predict_logits
+from test_export import assert_tags_like_headstart
 from test_tasks import make_ner
 
 OPTIONS = {"epochs": 1, "batch_size": 8, "max_length": 16, "seed": 0, "progress": False, "refit": False}
@@ -59,12 +58,7 @@ def test_a_ner_run_loads_as_a_token_classification_adapter(tiny_folders, tmp_pat
     est.save(tmp_path / "run")
     folder = export_peft(tmp_path / "run", tmp_path / "peft").folder
     model = AutoPeftModelForTokenClassification.from_pretrained(str(folder), trust_remote_code=True).eval()
-    ids = [est.tokenizer_(s, is_split_into_words=True)["input_ids"] for s in sentences[:4]]
-    expected = predict_logits(est.model_, Examples(ids, None), pad_id=est.tokenizer_.pad_token_id)
-    for row, want in zip(ids, expected, strict=True):
-        with torch.no_grad():
-            got = model(input_ids=torch.tensor([row])).logits[0].numpy()
-        np.testing.assert_allclose(got, want, atol=TOL)
+    assert_tags_like_headstart(model, est, sentences[:4])
 
 
 @pytest.mark.parametrize(("strategy", "fix"), [("full", "--format transformers"), ("bitfit", "--format transformers"),
