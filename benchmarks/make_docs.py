@@ -350,6 +350,8 @@ def speed_section() -> str:
         lines.append(f"| {r['measure']} | {r['headstart']:,.1f} {unit} | {r['peer']:,.1f} {unit} | {r['ratio']:.2f} | "
                      f"[{r['spread'][0]:.2f}, {r['spread'][1]:.2f}] | {r['accuracy']:.4f} ({r['peer_accuracy']:.4f}) |")
     first = rows[0]
+    notes = sorted({f"{r['method']}: {r['note']}" for r in rows if r.get("note")})
+    lines += [""] + [f"Note, {n}." for n in notes] if notes else []
     return (NOTES["speed"].format(rows=first["rows"], rounds=first["rounds"], threads=first["threads"])
             + f"\n\nCommand: `{first['command']}` · machine: {first['machine']} · date: {first['date']}"
             + (f" · {first['note']}" if first.get("note") else "") + "\n\n" + "\n".join(lines) + "\n")
