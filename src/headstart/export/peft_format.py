@@ -9,7 +9,7 @@
                       (headstart.export.transformers_format): the `base_model_name_or_path` of the adapter
 
 It loads with `AutoPeftModelForSequenceClassification.from_pretrained(OUT, trust_remote_code=True)` (the token
-and question-answering classes for NER and QA runs) and predicts what headstart predicts. Why a base folder and
+classification class for NER runs; QA runs are refused: see PEFT_CLASS) and predicts what headstart predicts. Why a base folder and
 not the backbone's own name: the stock `...ForSequenceClassification` of the backbone reads [CLS] through its
 pooler, headstart pools by the mean, so the adapter's base must be the modeling file's model. peft reads
 `base_model_name_or_path` from the working directory, not from the adapter's folder, so it is written as an
@@ -41,8 +41,9 @@ __all__ = ["PEFT_CLASS", "export_peft"]
 # task -> (peft's task type, the AutoPeftModel class that loads it)
 PEFT_CLASS = {"classification": ("SEQ_CLS", "AutoPeftModelForSequenceClassification"),
               "pairs": ("SEQ_CLS", "AutoPeftModelForSequenceClassification"),
-              "ner": ("TOKEN_CLS", "AutoPeftModelForTokenClassification"),
-              "qa": ("QUESTION_ANS", "AutoPeftModelForQuestionAnswering")}
+              "ner": ("TOKEN_CLS", "AutoPeftModelForTokenClassification")}
+# not QA: peft's PeftModelForQuestionAnswering (0.21) takes token_type_ids and does not pass them on, so a
+# QA adapter on a backbone with segments would answer differently from the run (tests/test_export_peft.py)
 BASE = "base"
 HEAD = "classifier"  # the head's name in modeling_headstart's models
 
@@ -53,6 +54,10 @@ def export_peft(run: str | Path, out: str | Path, *, overwrite: bool = False) ->
     from headstart.persist import atomic_folder
 
     source, model, tokenizer, meta = load_run(run)
+    if meta.task not in PEFT_CLASS:
+        raise HeadstartError(f"a {meta.task!r} run has no peft export here.", expected="a classification, pairs "
+                             "or NER run", found=f"task {meta.task!r}", fix="use `headstart export RUN --format "
+                             "transformers` (the adapter merged in: AutoModelForQuestionAnswering loads it)")
     config = _adapter_config(model, meta)
     task_type, peft_class = PEFT_CLASS[meta.task]
     auto_class, _, tag = AUTO_CLASS[meta.task]
