@@ -234,11 +234,7 @@ def few_shot_table(data: dict) -> str:
 
 def instruct_section(data: dict) -> str:
     """Instruction tuning (bench_instruct.py): held-out loss, perplexity and ROUGE-L before and after."""
-    lines = [f"## {data['dataset']}",
-             "Instruction tuning of the packaged SmolLM2-135M-Instruct on `self_instruct/train.jsonl` (the 175 "
-             "seed tasks; 10% held out for early stopping), scored on `self_instruct/test.jsonl` (252 "
-             "user-oriented instructions): loss and perplexity of the reference answers on all test rows, "
-             "ROUGE-L (F-measure, stemmed) of greedy answers on the first `rouge_rows`.",
+    lines = [f"## {data['dataset']}", NOTES["instruct"],
              f"Command: `{data.get('command')}` · machine: {data['machine']} · date: {data['date']}", "",
              "| method | backbone | loss before → after | perplexity before → after | ROUGE-L before → after "
              "| train s | trainable params | epochs (best) | settings |", "|---|---|---|---|---|---|---|---|---|"]
@@ -328,10 +324,8 @@ def startup_section() -> str:
     lines = ["| command | wall seconds (median) | CPU seconds | vs `accelerate --help` |", "|---|---|---|---|"]
     lines += [f"| `{r['method']}` | {r['wall_seconds']:.2f} | {r['cpu_seconds']:.2f} | "
               f"{_fmt(r['ratio_to_peer'], 2)}x |" for r in rows]
-    return (f"## Startup\n\nHow long a command takes before it does any work, each a fresh process, the median of "
-            f"{rows[0]['repeats']} alternating rounds. The CLI's help and data sniffing import no torch, "
-            "transformers, sklearn or matplotlib (tests/test_startup.py); `accelerate --help` is the ecosystem's "
-            f"launcher, which does.\n\nCommand: `{rows[0]['command']}` · machine: {rows[0]['machine']} · "
+    return (NOTES["startup"].format(repeats=rows[0]["repeats"])
+            + f"\n\nCommand: `{rows[0]['command']}` · machine: {rows[0]['machine']} · "
             f"date: {rows[0]['date']}" + (f" · {rows[0]['note']}" if rows[0].get("note") else "") + "\n\n"
             + "\n".join(lines) + "\n")
 
