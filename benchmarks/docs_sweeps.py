@@ -168,10 +168,9 @@ def _averaging_block(name: str, runs: list[dict]) -> str:
     tail_text = "; ".join(f"last {k} epochs {_mean_sd(v)}" for k, v in sorted(tails.items()))
     return (f"**{name}, `{runs[0]['strategy']}`** (`{runs[0]['command'].replace('--seed 0', '--seed N')}`, N = "
             f"{', '.join(str(r['seed']) for r in runs)}; {runs[0]['machine']})\n\n" + "\n".join(lines) + "\n\n"
-            f"Kept minus best epoch, test accuracy: {', '.join(f'{g:+.4f}' for g in gains)} "
-            f"(mean {sum(gains) / len(gains):+.4f}{spread}; better on {sum(g > 0 for g in gains)} of {len(gains)} "
-            f"seeds). For comparison, the means of the last k epochs' weights (the last epoch, not the best, "
-            f"ends these windows), test accuracy over the same seeds: {tail_text}.")
+            + NOTES["averaging_verdict"].format(gains=", ".join(f"{g:+.4f}" for g in gains),
+                                                mean=f"{sum(gains) / len(gains):+.4f}", spread=spread,
+                                                better=sum(g > 0 for g in gains), n=len(gains), tails=tail_text))
 
 
 SMOOTHING_NOTE = NOTES["smoothing"]
@@ -254,6 +253,4 @@ def _longer_lora() -> str:
         return ""
     ahead = sum(eight[s]["dev_auc"] > five[s]["dev_auc"] for s in seeds)  # LoRA keeps its best epoch
     pairs = ", ".join(f"{five[s]['test_accuracy']:.4f} -> {eight[s]['test_accuracy']:.4f}" for s in seeds)
-    return (f"A longer LoRA run does not close SST-2's gap: 8 epochs instead of 5 (`python benchmarks/sweep.py sst2 "
-            f"--grid lora-epochs --seed N`, `results/sweeps/sst2-lora-epochs.jsonl`) led on dev ROC-AUC in {ahead} of "
-            f"{len(seeds)} seeds, and test accuracy went {pairs} (seeds {', '.join(map(str, seeds))}); LoRA keeps 5.")
+    return NOTES["longer_lora"].format(ahead=ahead, n=len(seeds), pairs=pairs, seeds=", ".join(map(str, seeds)))
