@@ -121,9 +121,10 @@ def _gap(row: dict, full: dict, label: str, target: float) -> str:
     points = 100 * (full["accuracy"] - row["accuracy"])
     where = f"{points:.1f} points below" if points > 0 else f"{-points:.1f} points above"
     verdict = "within" if points <= target else "outside"
-    return (f"{label} {row['accuracy']:.4f} is {where} `full` {full['accuracy']:.4f} ({verdict} the "
-            f"{target:g}-point target; {_fmt(row.get('trainable_params'))} trainable parameters, "
-            f"{_percent(row)}; epochs {_epochs(row)} vs {_epochs(full)})")
+    return NOTES["adapter_gap"].format(label=label, accuracy=f"{row['accuracy']:.4f}", where=where,
+                                       full=f"{full['accuracy']:.4f}", verdict=verdict, target=f"{target:g}",
+                                       params=_fmt(row.get("trainable_params")), percent=_percent(row),
+                                       epochs=_epochs(row), full_epochs=_epochs(full))
 
 
 def _speed(ours: dict, peer: dict, name: str) -> str:
@@ -131,9 +132,11 @@ def _speed(ours: dict, peer: dict, name: str) -> str:
     ratio = ours["train_seconds"] / peer["train_seconds"]
     verdict = "at least as fast" if ratio <= 1 else "slower"
     caveat = "" if _same_invocation(ours, peer) else " (rows from different invocations: indicative only)"
-    return (f"{name} train time headstart / {peer['by']}: {ours['train_seconds']:.1f} s / "
-            f"{peer['train_seconds']:.1f} s = {ratio:.2f}x ({verdict}){caveat}; accuracy "
-            f"{ours['accuracy']:.4f} vs {peer['accuracy']:.4f}, epochs {_epochs(ours)} vs {_epochs(peer)}")
+    return NOTES["adapter_speed"].format(name=name, peer=peer["by"], ours_s=f"{ours['train_seconds']:.1f}",
+                                         peer_s=f"{peer['train_seconds']:.1f}", ratio=f"{ratio:.2f}", verdict=verdict,
+                                         caveat=caveat, accuracy=f"{ours['accuracy']:.4f}",
+                                         peer_accuracy=f"{peer['accuracy']:.4f}", epochs=_epochs(ours),
+                                         peer_epochs=_epochs(peer))
 
 
 def _same_invocation(a: dict, b: dict) -> bool:
@@ -183,10 +186,11 @@ def dapt_note(data: dict) -> str:
     if d is None:
         return ""
     p = d["pretrain"]
-    lines = [f"DAPT (`{d['command']}`, {d['date']}): masked-LM pretraining on {p['documents']} PubMed abstracts "
-             f"({p['train_chunks']} chunks, {p['seconds']:.0f} s): held-out masked-LM loss "
-             f"{p['dev_before']['mlm_loss']:.3f} -> {p['dev_after']['mlm_loss']:.3f}, masked-token accuracy "
-             f"{p['dev_before']['mlm_accuracy']:.3f} -> {p['dev_after']['mlm_accuracy']:.3f}."]
+    lines = [NOTES["dapt"].format(command=d["command"], date=d["date"], documents=p["documents"],
+                                  chunks=p["train_chunks"], seconds=f"{p['seconds']:.0f}",
+                                  loss=f"{p['dev_before']['mlm_loss']:.3f} -> {p['dev_after']['mlm_loss']:.3f}",
+                                  accuracy=f"{p['dev_before']['mlm_accuracy']:.3f} -> "
+                                           f"{p['dev_after']['mlm_accuracy']:.3f}")]
     for method, f in d["f1"].items():
         seeds = ", ".join(f"{v:.4f}" for v in f["seeds"])
         lines.append(f"- `{method}`: entity F1 {f['mean']:.4f} ± {f['stdev']:.4f} (sample sd; seeds 0, 1, 2: {seeds})")
