@@ -275,9 +275,9 @@ def defaults_section() -> str:
         lines.append(f"| {r['dataset']} | {r['metric']} | {r['strategy']} | {r['seeds']} | {r['score']:.3f} | "
                      f"{_fmt(r['trainer_score'], 3)} | {_signed(gap)} | {_fmt(r['trainer_best_score'], 3)} "
                      f"(lr {r['trainer_best_lr']}) | {_signed(best_gap)} |")
-    summary = "; ".join(f"`{k}`: at or above the default Trainer on {sum(g >= 0 for g in v if g is not None)} of "
-                        f"{sum(g is not None for g in v)} sets, worst gap {_signed(min(g for g in v if g is not None))}"
-                        for k, v in wins.items() if any(g is not None for g in v))
+    summary = "; ".join(NOTES["defaults_wins"].format(
+        strategy=k, above=sum(g >= 0 for g in v if g is not None), sets=sum(g is not None for g in v),
+        worst=_signed(min(g for g in v if g is not None))) for k, v in wins.items() if any(g is not None for g in v))
     seeds = sorted({r["seeds"] for r in rows})
     data = json.loads(path.read_text())
     loo = ["| strategy | set left out | setting chosen on the others | its gap to the Trainer there | "
@@ -306,17 +306,14 @@ def choice_section() -> str:
                      f"{'yes' if r['at_or_above_trainer'] else 'no'} | {r['seconds']:,.0f} |")
     within = sum(r["within_1_point"] for r in rows)
     above = sum(r["at_or_above_trainer"] for r in rows)
-    summary = (f"Within 1 point of the best on {within} of {len(rows)} sets; at or above the default Trainer on "
-               f"{above} of {len(rows)}.")
     alt = data.get("alternative")
-    if alt:
-        picks = ", ".join(f"{k} {v}" for k, v in alt["picks"].items())
-        summary += (f" With {alt['rule']}: within 1 point on {alt['within_1_point']} of {alt['sets']}, at or above "
-                    f"the default Trainer on {alt['at_or_above_trainer']} of {alt['sets']} (picks: {picks}).")
+    alternative = "" if not alt else " " + NOTES["choice_alternative"].format(
+        rule=alt["rule"], within=alt["within_1_point"], sets=alt["sets"], above=alt["at_or_above_trainer"],
+        picks=", ".join(f"{k} {v}" for k, v in alt["picks"].items()))
     return (TEMPLATES / "choice.md").read_text().format(
         command=data["command"], machine=rows[0]["machine"] if rows else "-",
-        date=max((r["date"] for r in rows), default="-"), table="\n".join(lines), summary=summary,
-        basis=data["basis"])
+        date=max((r["date"] for r in rows), default="-"), table="\n".join(lines), within=within, n=len(rows),
+        above=above, alternative=alternative, basis=data["basis"])
 
 
 def startup_section() -> str:
