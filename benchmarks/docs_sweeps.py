@@ -73,10 +73,10 @@ def lora_targets_section() -> str:
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     qv_test = mean([attention[s][0]["test_accuracy"] for s in seeds])
     al_test = mean([linear[s]["test_accuracy"] for s in seeds])
-    return (LORA_TARGETS_NOTE + "\n" + "\n".join(lines) + "\n\n"
-            f"Means over seeds {', '.join(map(str, seeds))}: test accuracy {qv_test:.4f} -> {al_test:.4f} "
-            f"({mean(gains):+.4f}; ahead on {sum(g > 0 for g in gains)} of {len(gains)} seeds), dev AUC "
-            f"{mean(dev_gains):+.4f}. {RUN_NOTES.get('lora-targets', '')}\n")
+    return (LORA_TARGETS_NOTE + "\n" + "\n".join(lines) + "\n\n" + NOTES["lora_targets_verdict"].format(
+        seeds=", ".join(map(str, seeds)), before=f"{qv_test:.4f}", after=f"{al_test:.4f}", gain=f"{mean(gains):+.4f}",
+        ahead=sum(g > 0 for g in gains), n=len(gains), dev=f"{mean(dev_gains):+.4f}")
+        + f" {RUN_NOTES.get('lora-targets', '')}\n")
 
 
 WIDTH_NOTE = NOTES["width"]
@@ -95,7 +95,8 @@ def width_section() -> str:
                      f"{r['test_accuracy']:.4f} | {r['seconds']:.0f} | {r['machine']} | {r['date']} |")
     best = max(rows, key=lambda r: r["dev_auc"])
     return (WIDTH_NOTE + "\n" + "\n".join(lines) + "\n\n"
-            f"Highest dev AUC: `{best['label']}` (test {best['test_accuracy']:.4f}). {RUN_NOTES.get('width', '')}\n")
+            + NOTES["width_verdict"].format(label=best["label"], test=f"{best['test_accuracy']:.4f}")
+            + f" {RUN_NOTES.get('width', '')}\n")
 
 
 def ensemble_section() -> str:
@@ -118,8 +119,8 @@ def ensemble_section() -> str:
                            f"{_mean_sd([c['test_accuracy'] for _, c in pairs])} | |")
         first = runs[0]
         metric = first["metric"]
-        detail = [f"Seed {first['seed']}, every top-k average (`{first['command']}`, {first['machine']}, "
-                  f"{first['date']}):", "",
+        detail = [NOTES["ensemble_detail"].format(seed=first["seed"], command=first["command"],
+                                                  machine=first["machine"], date=first["date"]), "",
                   f"| members | dev {metric} | dev accuracy | test accuracy | train s |", "|---|---|---|---|---|"]
         detail += [f"| {r['ensemble']} | {r[f'dev_{metric}']:.4f} | {r['dev_accuracy']:.4f} | "
                    f"{r['test_accuracy']:.4f} | {r['train_seconds']:,.1f} |" for r in first["rows"]]
@@ -235,8 +236,8 @@ def targets_section() -> str:
         for method, name, target in ADAPTER_TARGETS:
             g = gaps[method]
             inside = sum(x <= target for x in g)
-            verdicts.append(f"{name} {sum(g) / len(g):.1f} points under on average (target {target:g}; within it "
-                            f"on {inside} of {len(g)} seeds)")
+            verdicts.append(NOTES["targets_verdict"].format(name=name, mean=f"{sum(g) / len(g):.1f}",
+                                                            target=f"{target:g}", inside=inside, n=len(g)))
         blocks.append(f"**{dataset}**\n\n" + "\n".join(lines) + "\n\n" + "; ".join(verdicts) + ".")
     if not blocks:
         return ""

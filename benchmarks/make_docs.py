@@ -251,7 +251,7 @@ def instruct_section(data: dict) -> str:
                      f"tokens, LoRA on {c.get('target_modules', 'attention')} projections |")
     samples = data["runs"][0].get("samples") if data["runs"] else None
     if samples:
-        lines += ["", "Side by side (first test prompts, greedy):", "",
+        lines += ["", NOTES["instruct_samples"], "",
                   "| prompt | before | after | reference |", "|---|---|---|---|"]
         clean = lambda t: " ".join(str(t).split()).replace("|", "\\|")[:160]  # noqa: E731
         lines += [f"| {clean(x['prompt'])} | {clean(x['before'])} | {clean(x['after'])} | {clean(x['reference'])} |"
