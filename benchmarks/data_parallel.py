@@ -49,7 +49,7 @@ def main() -> None:
             two = _losses(tmp, [*common, "--out", f"{strategy}-two", "--batch-size", "8"], 2)
             one = _losses(tmp, [*common, "--out", f"{strategy}-one", "--batch-size", "16"], 1)
             seed1 = _losses(tmp, [*common, "--out", f"{strategy}-seed1", "--batch-size", "16", "--seed", "1"], 1)
-            rows.append({"strategy": strategy, "two_processes_vs_one": round(max(abs(a - b) for a, b in zip(two, one, strict=True)), 4),
+            rows.append({"method": strategy, "by": "headstart", "strategy": strategy, "two_processes_vs_one": round(max(abs(a - b) for a, b in zip(two, one, strict=True)), 4),
                          "seed1_vs_seed0": round(max(abs(a - b) for a, b in zip(seed1, one, strict=True)), 4),
                          "dev_loss_two": two, "dev_loss_one": one})
             print(rows[-1])

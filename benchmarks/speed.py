@@ -54,7 +54,7 @@ def _pair(method: str, rows: int, rounds: int, logs: Path) -> list[dict]:
     speed = [a["examples_per_second"] / b["examples_per_second"] for a, b in zip(ours, peer, strict=True)]
     memory = [b["peak_rss_mb"] / a["peak_rss_mb"] for a, b in zip(ours, peer, strict=True)]
     med = lambda rs, key: round(statistics.median(r[key] for r in rs), 4)  # noqa: E731
-    base = {"method": method, "peer_name": peer_name, "rows": rows, "rounds": rounds,
+    base = {"method": method, "by": "headstart", "peer_by": peer[0]["by"], "peer_name": peer_name, "rows": rows, "rounds": rounds,
             "accuracy": med(ours, "accuracy"), "peer_accuracy": med(peer, "accuracy"),
             "headstart_config": ours[0]["config"], "peer_config": peer[0]["config"]}
     return [base | {"kind": "train-throughput", "measure": f"`{method}` vs {peer_name}",
