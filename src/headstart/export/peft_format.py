@@ -32,6 +32,7 @@ from headstart.export.transformers_format import (
     Exported,
     claim_folder,
     load_run,
+    merged_backbone,
     plain_model,
     write_plain,
 )
@@ -87,16 +88,16 @@ def export_peft(run: str | Path, out: str | Path, *, overwrite: bool = False) ->
 
 
 def _adapter_config(model, meta):
-    strategy = meta.strategy.get("strategy", meta.adapter or "?")
+    """The run's LoRA / IA3 config, or an error naming the export that does take the run."""
     config = None if model.peft is None else model.peft.peft_config[model.peft.active_adapter]
     peft_type = str(getattr(config.peft_type, "value", config.peft_type)) if config is not None else None
-    if peft_type not in ("LORA", "IA3"):
-        merged = strategy in ("full", "top-n", "head", "features", "bitfit")
-        raise HeadstartError(f"a {strategy!r} run has no peft adapter to export.",
-                             expected="a run of lora or ia3", found=f"strategy {strategy!r}",
-                             fix="use `headstart export RUN --format transformers` (a plain transformers folder)"
-                             if merged else "use `headstart export RUN --format onnx`, or serve the run with "
-                             "`headstart serve RUN`")
-    return config
-
-
+    if peft_type in ("LORA", "IA3"):
+        return config
+    strategy = meta.strategy.get("strategy", meta.adapter or "?")
+    try:  # what the plain transformers export can write (its adapter folded in), it is the way out
+        merged_backbone(model, meta)
+        fix = "use `headstart export RUN --format transformers` (a plain transformers folder)"
+    except HeadstartError:
+        fix = "use `headstart export RUN --format onnx`, or serve the run with `headstart serve RUN`"
+    raise HeadstartError(f"a {strategy!r} run has no peft adapter to export.", expected="a run of lora or ia3",
+                         found=f"strategy {strategy!r}", fix=fix)
