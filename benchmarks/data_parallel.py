@@ -1,6 +1,6 @@
 """Two data-parallel CPU processes (torchrun, gloo) against one process at the same global batch, and one
 process at another seed for scale: the largest per-epoch difference in dev loss. A tiny config-built BERT on
-160 synthetic 3-class rows (tests/conftest.py), `full` and `lora`, lr 1e-3, 3 epochs, no refit.
+160 synthetic 3-class rows (tests/conftest.py), `full`, `lora` and `top-n`, lr 1e-3, 3 epochs, no refit.
 
     python benchmarks/data_parallel.py
 
@@ -43,7 +43,7 @@ def main() -> None:
         bert = save_tiny(tmp / "bert", "bert", build_tokenizer())
         texts, labels = make_sentiment(160, classes=3)
         pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp / "train.csv", index=False)
-        for strategy in ("full", "lora"):
+        for strategy in ("full", "lora", "top-n"):
             common = [str(tmp / "train.csv"), "--backbone", str(bert), "--strategy", strategy, "--epochs", "3",
                       "--max-length", "16", "--no-refit", "--lr", "1e-3"]
             two = _losses(tmp, [*common, "--out", f"{strategy}-two", "--batch-size", "8"], 2)

@@ -108,6 +108,8 @@ def write_run(folder: RunFolder, run) -> dict:
     result = getattr(run.estimator, "fit_result_", None)
     if result is not None:  # data-parallel runs: how many processes, and the batches each saw per epoch
         metrics["processes"], metrics["steps_per_epoch"] = result.processes, result.steps_per_epoch
+        if result.processes > 1:  # each process's share of the cache and of each dev scoring
+            metrics["cache_rows_per_process"], metrics["dev_rows_per_process"] = result.cache_rows, result.dev_rows
     (out / "config.json").write_text(json.dumps(config, indent=2))
     (out / "history.json").write_text(json.dumps(run.history(), indent=2))
     for name, content in run.files().items():

@@ -14,6 +14,7 @@ import torch
 
 from headstart.modeling import TransformerClassifier
 from headstart.training.batching import BucketBatchSampler, Examples, collate
+from headstart.training.shards import gather, my_rows, sharded
 
 __all__ = ["cache_depth", "build_cache", "pooled_features"]
 
@@ -49,9 +50,11 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
     out: list[torch.Tensor | None] = [None] * len(token_ids)
     final = [None] * len(token_ids) if model.per_token else torch.zeros(len(token_ids), model.hidden_size)
     at_top = depth >= model.n_blocks  # the cache is what the head reads: `final` itself
-    sampler = BucketBatchSampler([len(t) for t in token_ids], batch_size, shuffle=False)
+    lengths = [len(t) for t in token_ids]
+    rows = my_rows(lengths)  # all of them, unless the loop splits the cache across processes
     device = next(model.parameters()).device
-    for idx in sampler:
+    for local in BucketBatchSampler([lengths[i] for i in rows], batch_size, shuffle=False):
+        idx = rows[local].tolist()
         batch = collate([examples.item(i) for i in idx], pad_id)
         ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         extra = {"token_type_ids": batch["token_type_ids"].to(device)} if "token_type_ids" in batch else {}
@@ -64,6 +67,13 @@ def build_cache(model: TransformerClassifier, token_ids: list[list[int]], depth:
                 final[i] = (head_input[j, :n] if model.per_token else head_input[j]).cpu().clone()
             out[i] = final[i] if at_top else result.hidden_states[depth][j, :n].cpu().clone()  # block `depth`'s input
     model.train(was_training)
+    if sharded():  # each process computed its share: every process gets every row (each epoch reads them all)
+        keep_final = with_pooled or at_top
+        share = {i: (None if at_top else out[i], final[i] if keep_final else None) for i in rows.tolist()}
+        for i, (cached, pooled) in gather(share).items():
+            if keep_final:
+                final[i] = pooled
+            out[i] = final[i] if at_top else cached
     return (out, final) if with_pooled else out
 
 

@@ -39,6 +39,7 @@ from headstart.training.groups import freeze_except, group_lrs, param_groups, se
 from headstart.training.objectives import Objective, loss_fn, predict_logits, probabilities
 from headstart.training.progress import Progress
 from headstart.training.schedule import lr_multiplier
+from headstart.training.shards import across_processes, gather, my_rows, processes
 from headstart.training.warm_start import warm_start_head
 
 __all__ = ["FitResult", "fit", "predict_logits", "loss_fn", "probabilities"]
@@ -58,6 +59,10 @@ class FitResult:
     paused: bool = False  # stopped at `stop_after` with epochs of its schedule to go (a rung of compare)
     processes: int = 1  # data-parallel: how many processes trained, each on its share of the batches
     steps_per_epoch: int = 0  # the batches one process saw per epoch
+    # data-parallel: the rows this process computed of the frozen-prefix cache and of each dev scoring (its
+    # share; every process then holds them all)
+    cache_rows: int = 0
+    dev_rows: int = 0
 
 
 def fit(
@@ -103,13 +108,16 @@ def fit(
     freeze_except(model, groups, trainable, keep)
     keys = {name for name, p in model.named_parameters() if p.requires_grad}  # what checkpoints hold
     depth = cache_depth(model, trainable) if cfg.prefix_cache else None
-    train, dev, pooled = _cached(model, train, dev, depth, pad_id)
+    with across_processes():  # data-parallel: each process computes its share of the cache, then has it all
+        cache_rows = len(my_rows(train.lengths())) if depth is not None else 0
+        train, dev, pooled = _cached(model, train, dev, depth, pad_id)
 
     # 2) "head-only baseline first" (LP-FT, Kumar et al. 2022: a fitted head distorts the pretrained
     # features less than a random one); a resumed run has its head in the checkpoint
     state = load_checkpoint(checkpoint) if resume and checkpoint else None
     if cfg.warm_start and "head" in trainable and state is None and objective.has_probe:
-        _warm_start(model, train, pooled, objective, pad_id=pad_id, balanced=balanced_probe, seed=cfg.seed)
+        with across_processes():
+            _warm_start(model, train, pooled, objective, pad_id=pad_id, balanced=balanced_probe, seed=cfg.seed)
 
     # 3) optimizer: discriminative LRs; schedule --------------------------------------------------------
     sampler = BucketBatchSampler(train.lengths(), cfg.batch_size, seed=cfg.seed)
@@ -128,6 +136,7 @@ def fit(
     # 5) epochs ----------------------------------------------------------------------------------------
     last = cfg.epochs if stop_after is None else min(stop_after, cfg.epochs)
     run.result.processes, run.result.steps_per_epoch = accelerator.num_processes, len(loader)
+    run.result.cache_rows = cache_rows
     bar = Progress(enabled=progress and accelerator.is_main_process, total=last * len(loader),
                    completed=run.first_epoch * len(loader), label="training" if dev is not None else "refit")
     rng = torch.Generator()  # the objective's randomness per batch (masking), seeded by (seed, epoch, step)
@@ -141,8 +150,10 @@ def fit(
         run.result.train_seconds += time.perf_counter() - t0
         row = run.end_epoch(core, epoch, losses, scheduler.get_last_lr()[-1])
         bar.set_metric(objective.metric, row.get(f"dev_{objective.metric}"))
-        if checkpoint and accelerator.is_main_process:
-            save_atomic(run.state(epoch, optimizer, scheduler), checkpoint)
+        if checkpoint:
+            rngs = _rng_states()  # data-parallel: a collective, so every process takes part
+            if accelerator.is_main_process:
+                save_atomic(run.state(epoch, optimizer, scheduler, rngs), checkpoint)
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
     else:
@@ -204,6 +215,14 @@ def _cached(model, train: Examples, dev: Examples | None, depth: int | None, pad
     return train, dev, pooled
 
 
+def _rng_states() -> list[torch.Tensor]:
+    """Every process's torch generator state, by rank (one entry on one process). Dropout draws from it, and
+    processes whose batches differ in shape draw different amounts: a resumed run restores each its own."""
+    with across_processes():
+        states = gather({processes()[1]: torch.get_rng_state()})
+    return [states[rank] for rank in sorted(states)]
+
+
 def _optimizer(groups, trainable: list[str], cfg: TrainConfig, total_steps: int):
     """AdamW over the layer groups with discriminative rates, and the warmup + decay schedule."""
     names = [g.name for g in groups]
@@ -241,7 +260,14 @@ def _evaluate_epoch(model, objective: Objective, dev: Examples | None, epoch: in
                     depth) -> dict:
     """The history row of one epoch: its mean training loss and the dev scores (none in a refit)."""
     row = {"epoch": epoch + 1, "train_loss": float(np.mean(losses)) if losses else None}
-    return row if dev is None else row | objective.evaluate(model, dev, pad_id=pad_id, depth=depth or 0)
+    return row if dev is None else row | _score(model, objective, dev, pad_id, depth)
+
+
+def _score(model, objective: Objective, dev: Examples, pad_id: int, depth) -> dict:
+    """The objective's dev scores; data-parallel, each process scores its share of the rows and every
+    process gets the same scores (so every one takes the same early-stopping decision)."""
+    with across_processes():
+        return objective.evaluate(model, dev, pad_id=pad_id, depth=depth or 0)
 
 
 class _Run:
@@ -254,6 +280,9 @@ class _Run:
         self.stopper = EarlyStopper(cfg.patience if dev is not None else 0,
                                     greater_is_better=objective.greater_is_better)
         self.result = FitResult(metric=objective.metric, cache_depth=depth)
+        if dev is not None:
+            with across_processes():
+                self.result.dev_rows = len(my_rows(dev.lengths()))
         self.recent: deque = deque(maxlen=window)  # (epoch, weights) at the ends of the last epochs
         self.best_window: list = []  # `recent` as it was when the best epoch ended
         self.best_state: dict = {}
@@ -295,7 +324,7 @@ class _Run:
                                  strict=False)
             value = None
             if self.dev is not None:
-                value = self.objective.evaluate(core, self.dev, pad_id=self.pad_id, depth=self.depth or 0)[f"dev_{metric}"]
+                value = _score(core, self.objective, self.dev, self.pad_id, self.depth)[f"dev_{metric}"]
                 start = result.history[0][f"dev_{metric}"]
                 keep = value >= start if self.objective.greater_is_better else value <= start
             if self.dev is None or keep:
@@ -304,12 +333,12 @@ class _Run:
             core.load_state_dict(self.best_state, strict=False)
         result.best_epoch, result.best_metric = self.stopper.best_epoch + 1, self.stopper.best
 
-    def state(self, epoch: int, optimizer, scheduler) -> dict:
+    def state(self, epoch: int, optimizer, scheduler, rngs: list[torch.Tensor]) -> dict:
         weights = self.recent[-1][1]
         return {"model": weights, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "stopper": self.stopper.state_dict(), "history": self.result.history, "best_state": self.best_state,
-                "epoch": epoch, "train_seconds": self.result.train_seconds, "rng": torch.get_rng_state(),
-                "recent": list(self.recent), "best_window": self.best_window}
+                "epoch": epoch, "train_seconds": self.result.train_seconds, "rng": rngs[0],
+                "rng_per_process": rngs, "recent": list(self.recent), "best_window": self.best_window}
 
     def restore(self, state: dict, core, optimizer, scheduler) -> None:
         core.load_state_dict(state["model"], strict=False)
@@ -318,7 +347,9 @@ class _Run:
         self.stopper.load_state_dict(state["stopper"])
         self.result.history, self.best_state = state["history"], state["best_state"]
         self.result.train_seconds = state["train_seconds"]
-        torch.set_rng_state(state["rng"])
+        world, rank = processes()
+        per_process = state.get("rng_per_process")  # absent from checkpoints written before it existed
+        torch.set_rng_state(per_process[rank] if per_process and len(per_process) == world else state["rng"])
         self.first_epoch = state["epoch"] + 1
         self.recent.extend(state.get("recent", []))  # absent from checkpoints written before averaging existed
         self.best_window = state.get("best_window", [])

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 from headstart.training.batching import BucketBatchSampler, collate
 from headstart.training.objectives import Objective
+from headstart.training.shards import my_rows
+from headstart.training.shards import total as total_over_processes
 
 __all__ = ["whole_word_mask", "MaskedLM"]
 
@@ -82,8 +84,10 @@ class MaskedLM(Objective):
         rng = torch.Generator().manual_seed(self.seed)
         device = next(model.parameters()).device
         total, correct, count = 0.0, 0, 0
-        for idx in BucketBatchSampler(dev.lengths(), batch_size, shuffle=False):
-            batch = self.prepare(collate([dev[i] for i in idx], pad_id, token_labels=True), rng)
+        lengths = dev.lengths()
+        rows = my_rows(lengths)  # all of them, unless the loop splits dev scoring across processes
+        for local in BucketBatchSampler([lengths[i] for i in rows], batch_size, shuffle=False):
+            batch = self.prepare(collate([dev[i] for i in rows[local]], pad_id, token_labels=True), rng)
             labels = batch.pop("labels").to(device)
             logits = model(**{k: v.to(device) for k, v in batch.items()})  # (n_masked, vocab)
             labels = labels[labels != -100]
@@ -91,5 +95,6 @@ class MaskedLM(Objective):
             correct += int((logits.argmax(-1) == labels).sum())
             count += len(labels)
         model.train(was_training)
+        total, correct, count = total_over_processes(total, correct, count)
         loss = total / max(count, 1)
         return {"dev_loss": loss, "dev_mlm_loss": loss, "dev_mlm_accuracy": correct / max(count, 1)}

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from headstart.training.batching import BucketBatchSampler, Examples, collate
+from headstart.training.shards import gather, my_rows, sharded
 
 __all__ = ["Objective", "predict_logits", "probabilities", "loss_fn", "dev_row", "pad_rows"]
 
@@ -31,16 +32,22 @@ def predict_logits(model, examples: Examples, *, pad_id: int, depth: int = 0, ba
     per_token = model.per_token
     out = [None] * len(examples) if per_token else np.zeros((len(examples), model.n_outputs), dtype=np.float32)
     device = next(model.parameters()).device
-    for idx in BucketBatchSampler(examples.lengths(), batch_size, shuffle=False):
+    lengths = examples.lengths()
+    rows = my_rows(lengths)  # all of them, unless the loop splits dev scoring across processes
+    for local in BucketBatchSampler([lengths[i] for i in rows], batch_size, shuffle=False):
+        idx = rows[local]
         batch = collate([examples.item(i) for i in idx], pad_id)
         batch = {k: v.to(device) for k, v in batch.items()}
         logits = model(**batch, prefix_depth=depth).float().cpu().numpy()
         if per_token:
-            for j, i in enumerate(idx):
+            for j, i in enumerate(idx.tolist()):
                 out[i] = logits[j, : len(examples.inputs[i])]
         else:
             out[idx] = logits
     model.train(was_training)
+    if sharded():  # every process scored its share: put the rows of all of them in place
+        for i, row in gather({i: out[i] for i in rows.tolist()}).items():
+            out[i] = row
     return out
 
 

@@ -10,6 +10,8 @@ import torch.nn.functional as F
 
 from headstart.training.batching import BucketBatchSampler, collate
 from headstart.training.objectives import Objective, pad_rows
+from headstart.training.shards import my_rows
+from headstart.training.shards import total as total_over_processes
 
 __all__ = ["InstructionLM"]
 
@@ -59,12 +61,15 @@ class InstructionLM(Objective):
         model.eval()
         device = next(model.parameters()).device
         total, count = 0.0, 0
-        for idx in BucketBatchSampler(dev.lengths(), batch_size, shuffle=False):
-            batch = self.collate([dev[i] for i in idx], pad_id)
+        lengths = dev.lengths()
+        rows = my_rows(lengths)  # all of them, unless the loop splits dev scoring across processes
+        for local in BucketBatchSampler([lengths[i] for i in rows], batch_size, shuffle=False):
+            batch = self.collate([dev[i] for i in rows[local]], pad_id)
             labels = batch.pop("labels").to(device)
             logits = model(**{k: v.to(device) for k, v in batch.items()})
             total += float(F.cross_entropy(logits, labels[labels != -100], reduction="sum"))
             count += int((labels != -100).sum())
         model.train(was_training)
+        total, count = total_over_processes(total, count)
         loss = total / max(count, 1)
-        return {"dev_loss": loss, "dev_perplexity": float(np.exp(min(loss, 50.0))), "dev_tokens": count}
+        return {"dev_loss": loss, "dev_perplexity": float(np.exp(min(loss, 50.0))), "dev_tokens": int(count)}
