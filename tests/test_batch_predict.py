@@ -85,3 +85,34 @@ def test_a_broken_row_keeps_what_was_predicted(saved, tmp_path) -> None:
     with pytest.raises(DataError, match="cannot read"):
         predict_file(clf, bad, tmp_path / "p.jsonl", chunk_rows=8)
     assert len(_lines(tmp_path / "p.jsonl")) == 16  # the two complete chunks before the broken one
+
+
+def test_a_qa_run_answers_every_question_of_a_file_in_order(tiny_bert, tmp_path) -> None:
+    from headstart import HeadstartQA
+    from headstart.errors import DataError
+    from test_tasks import make_qa
+
+    qa = HeadstartQA(backbone=str(tiny_bert), strategy="full", stride=8, epochs=1, batch_size=8, max_length=24,
+                     refit=False, progress=False).fit(make_qa(20))
+    questions = make_qa(11, seed=3)
+    pd.DataFrame([{"id": q["id"], "question": q["question"], "context": q["context"]} for q in questions]).to_csv(
+        tmp_path / "questions.csv", index=False)
+    done = predict_file(qa, tmp_path / "questions.csv", tmp_path / "answers.jsonl", chunk_rows=4)
+    got = _lines(tmp_path / "answers.jsonl")
+    expected = qa.predict([{"question": q["question"], "context": q["context"]} for q in questions])
+    assert done == {"rows": 11, "resumed_after": 0} and [g["row"] for g in got] == list(range(11))
+    assert [g["id"] for g in got] == [q["id"] for q in questions]
+    assert [g["answer"] for g in got] == [a["text"] for a in expected]
+    for g, q in zip(got, questions, strict=True):  # offsets point into the row's own context
+        assert q["context"][g["start"]:g["end"]] == g["answer"]
+
+    qa.save(tmp_path / "qa")  # the CLI without --output prints the same rows
+    printed = CliRunner().invoke(app, ["predict", str(tmp_path / "qa"), "--file", str(tmp_path / "questions.csv"),
+                                       "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert [json.loads(line) for line in printed.stdout.splitlines()] == got
+
+    pd.DataFrame({"question": ["who?"], "passage": ["Ann ran."]}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataError, match="no context column") as info:
+        predict_file(qa, tmp_path / "bad.csv", tmp_path / "bad.jsonl")
+    assert "passage" in str(info.value) and "bad.csv" in str(info.value)

@@ -19,18 +19,19 @@ from pathlib import Path
 from headstart.errors import DataError, HeadstartError
 from headstart.runs.ranks import world_size
 
-__all__ = ["predict_file", "prediction_rows", "CHUNK_ROWS"]
+__all__ = ["predict_file", "predictions", "prediction_rows", "CHUNK_ROWS"]
 
 CHUNK_ROWS = 2048
 
 
 def predict_file(model, source: str | Path, output: str | Path, *, chunk_rows: int = CHUNK_ROWS) -> dict:
-    """Predict every row of `source` (CSV / TSV / JSONL) with a loaded classification or NER model into the
-    JSON lines file `output`; returns {"rows": written in all, "resumed_after": rows found done}."""
-    if model.task not in ("classification", "pairs", "ner"):
+    """Predict every row of `source` (CSV / TSV / JSONL) with a loaded classification, pairs, NER or QA model
+    (a QA file has `question` and `context` columns) into the JSON lines file `output`; returns {"rows":
+    written in all, "resumed_after": rows found done}."""
+    if model.task not in ("classification", "pairs", "ner", "qa"):
         raise HeadstartError(f"a {model.task} run does not predict rows of a file.", expected="a classification, "
-                             "pairs or NER run", found=f"task {model.task!r}",
-                             fix="QA: headstart predict RUN QUESTION --context TEXT")
+                             "pairs, NER or QA run", found=f"task {model.task!r}",
+                             fix="a generation run: headstart predict RUN PROMPT")
     source, output = Path(source), Path(output)
     rank, world = int(os.environ.get("RANK", "0")), world_size()
     part = output if world == 1 else output.with_name(f"{output.name}.part-{rank}-of-{world}")
@@ -46,7 +47,8 @@ def predict_file(model, source: str | Path, output: str | Path, *, chunk_rows: i
         if not keep:
             continue
         frame = frame.iloc[keep]
-        lines = [json.dumps({"row": rows[i], **item}) for i, item in zip(keep, _predict(model, frame), strict=True)]
+        lines = [json.dumps({"row": rows[i], **item})
+                 for i, item in zip(keep, _predict(model, frame, source), strict=True)]
         with open(part, "a", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
             fh.flush()
@@ -55,6 +57,14 @@ def predict_file(model, source: str | Path, output: str | Path, *, chunk_rows: i
     if world > 1:
         _join(output, world, rank, chunk_rows)
     return {"rows": written, "resumed_after": done}
+
+
+def predictions(model, source: str | Path, *, chunk_rows: int = CHUNK_ROWS) -> Iterator[dict]:
+    """The rows `predict_file` writes, one at a time, read and predicted `chunk_rows` at a time (what
+    `headstart predict RUN --file F` prints)."""
+    for _, start, frame in _chunks(Path(source), chunk_rows):
+        for i, item in enumerate(_predict(model, frame, Path(source))):
+            yield {"row": start + i, **item}
 
 
 def _first_todo(done_lines: int, chunk_index: int, world: int, chunk_rows: int) -> int:
@@ -105,11 +115,33 @@ def _chunks(source: Path, chunk_rows: int) -> Iterator[tuple[int, int, object]]:
             start, index = start + len(frame), index + 1
 
 
-def _predict(model, frame) -> list[dict]:
+def _predict(model, frame, source: Path) -> list[dict]:
+    if model.task == "qa":
+        return _answers(model, frame, source)
     texts = model._texts(frame)
     if model.task == "ner":
         return [{"text": t, "entities": e} for t, e in zip(texts, model.predict(texts), strict=True)]
     return prediction_rows(model, texts)
+
+
+def _answers(model, frame, source: Path) -> list[dict]:
+    """One answer per question: its text, character offsets in the row's context, and score (the server's
+    /v1/qa shape), with the question and, when the file has one, the row's id."""
+    missing = [c for c in ("question", "context") if c not in frame.columns]
+    if missing:
+        raise DataError(f"{source} has no {' or '.join(missing)} column.", expected="a question and a context "
+                        "column (one question per row, with the passage it is answered from)",
+                        found=f"columns {', '.join(map(str, frame.columns))}", file=source,
+                        fix="name the columns question and context")
+    records = [{"id": str(i), "question": str(q), "context": str(c)}
+               for i, (q, c) in enumerate(zip(frame["question"], frame["context"], strict=True))]
+    ids = frame["id"].tolist() if "id" in frame.columns else [None] * len(frame)
+    out = []
+    for record, answer, given in zip(records, model.predict(records), ids, strict=True):
+        row = {"question": record["question"], "answer": answer["text"], "start": answer["start"],
+               "end": answer["start"] + len(answer["text"]), "score": round(float(answer["score"]), 4)}
+        out.append(row if given is None else {"id": given, **row})
+    return out
 
 
 def prediction_rows(model, texts: list) -> list[dict]:

@@ -205,7 +205,8 @@ def evaluate(
 def predict(
     run: Annotated[Path, typer.Argument(help="a run directory written by `headstart train`")],
     texts: Annotated[list[str] | None, typer.Argument(help="texts to classify or tag; questions for a QA run")] = None,
-    file: Annotated[Path | None, typer.Option(help="a CSV/TSV/JSONL file with a text column")] = None,
+    file: Annotated[Path | None, typer.Option(help="a CSV/TSV/JSONL file with a text column (QA: question and "
+                                                   "context columns)")] = None,
     context: Annotated[str | None, typer.Option(help="qa: the passage the answers come from")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON lines")] = False,
     output: Annotated[Path | None, typer.Option(help="with --file: write JSON lines here, streaming the file in "
@@ -226,6 +227,8 @@ def predict(
         done = predict_file(clf, file, output, chunk_rows=chunk_rows)
         resumed = f" (resumed after {done['resumed_after']:,})" if done["resumed_after"] else ""
         return err.print(f"{done['rows']:,} rows predicted into {output}{resumed}", highlight=False)
+    if clf.task == "qa" and file is not None:
+        return _predict_qa_file(clf, file, texts, as_json)
     items = list(texts or []) + (clf._texts(file) if file else [])
     if not items:
         raise HeadstartError("nothing to predict.", expected="texts as arguments or --file",
@@ -254,6 +257,22 @@ def _predict_entities(tagger, texts: list[str], as_json: bool) -> None:
                           highlight=False)
         if not entities:
             console.print("  (no entities)")
+
+
+def _predict_qa_file(qa, file: Path, texts: list[str] | None, as_json: bool) -> None:
+    """A file of questions, each with its own context (columns question and context)."""
+    if texts:
+        raise HeadstartError("a QA run reads its questions from --file or from the arguments, not both.",
+                             expected="--file FILE, or QUESTION... --context TEXT", found="both",
+                             fix=f"headstart predict RUN --file {file}")
+    from headstart.batch_predict import predictions
+
+    for row in predictions(qa, file):
+        if as_json:
+            print(json.dumps(row))
+        else:
+            console.print(f"{escape(row['question'])}\n  [bold]{escape(row['answer'])}[/] ({row['score']:.3f})",
+                          highlight=False)
 
 
 def _predict_qa(qa, questions: list[str], context: str | None, as_json: bool) -> None:
