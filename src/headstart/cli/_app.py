@@ -144,3 +144,28 @@ def _crash_log(name: str) -> Path:
         except OSError:
             continue
     return Path("(could not be written)")
+
+
+def print_fitted_table(title: str, cells: dict[str, list[str]], *, wrap: tuple[str, ...] = (), note: str = "") -> None:
+    """A table of `cells` (column name -> one string per row, in order of importance) that fits the terminal:
+    the least important columns are left out until it does (said below it), and only `wrap` columns wrap (at
+    30 characters), so numbers are never cut."""
+    from rich.table import Table
+
+    width = console.width
+
+    def needed(names) -> int:
+        return sum(min(max(len(n), *(len(c) for c in cells[n])), 30 if n in wrap else 10**6) + 3 for n in names) + 1
+
+    names = list(cells)
+    while len(names) > 2 and needed(names) > width:
+        names.pop()
+    table = Table(title=title)
+    for n in names:
+        table.add_column(n, no_wrap=n not in wrap, overflow="fold", max_width=30 if n in wrap else None)
+    for i in range(len(next(iter(cells.values()), []))):
+        table.add_row(*(cells[n][i] for n in names))
+    console.print(table)
+    if len(names) < len(cells):
+        console.print(f"(columns left out to fit {width} characters: {', '.join(c for c in cells if c not in names)}"
+                      f"{note})", highlight=False, markup=False)

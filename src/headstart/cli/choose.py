@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from headstart.cli._app import EXIT_INTERRUPTED, Compute, command, console, err
+from headstart.cli._app import EXIT_INTERRUPTED, Compute, command, console, err, print_fitted_table
 from headstart.strategies import STRATEGIES
 
 
@@ -162,24 +162,8 @@ def _print_leaderboard(board) -> None:
     if all(r.test_metric is None for r in board.rows):
         del columns[f"test {m}"]
     cells = {name: [f(r) for r in board.rows] for name, f in columns.items()}
-    width = console.width
-
-    def needed(names) -> int:  # the widest cell of each column, outcome and constraints wrapping at 30
-        return sum(min(max(len(n), *(len(c) for c in cells[n])), 30) + 3 for n in names) + 1
-
-    names = list(columns)
-    while len(names) > 2 and needed(names) > width:
-        names.pop()
-    table = Table(title=f"leaderboard (ranked on dev {m})")
-    for n in names:
-        wrap = n in ("outcome", "constraints", "strategy")
-        table.add_column(n, no_wrap=not wrap, overflow="fold", max_width=30 if wrap else None)
-    for i in range(len(board.rows)):
-        table.add_row(*(cells[n][i] for n in names))
-    console.print(table)
-    if len(names) < len(columns):
-        console.print(f"(columns left out to fit {width} characters: {', '.join(c for c in columns if c not in names)}; "
-                      "all in leaderboard.json, or --json)", highlight=False, markup=False)
+    print_fitted_table(f"leaderboard (ranked on dev {m})", cells, wrap=("outcome", "constraints", "strategy"),
+                       note="; all in leaderboard.json, or --json")
 
 
 @command()

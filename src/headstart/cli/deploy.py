@@ -1,8 +1,9 @@
-"""Commands about finished runs: `runs` (list them), `export` (a plain transformers folder, ONNX, int8) and
+"""Commands about finished runs: `runs` (list, filter, sort them; `runs show RUN`), `export` (a plain transformers folder, ONNX, int8) and
 `push` (to the Hugging Face Hub)."""
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from headstart.cli._app import command, console, read_secret
+from headstart.cli._app import command, console, print_fitted_table, read_secret
 from headstart.export.quiet import quiet
 
 
@@ -25,34 +26,100 @@ class Quantize(str, Enum):
     int8 = "int8"
 
 
+class SortBy(str, Enum):
+    date = "date"
+    score = "score"
+    size = "size"
+    time = "time"
+    name = "name"
+
+
 @command()
 def runs(
-    folder: Annotated[Path, typer.Argument(help="the folder holding run folders")] = Path("runs"),
+    target: Annotated[list[str] | None, typer.Argument(
+        help="FOLDER holding run folders (default: runs), or `show RUN` for one run in full",
+        show_default=False)] = None,
+    task: Annotated[str | None, typer.Option(help="only runs of this task (classification, pairs, ner, qa, "
+                                                  "generation)")] = None,
+    strategy: Annotated[str | None, typer.Option(help="only runs of this strategy")] = None,
+    data: Annotated[str | None, typer.Option(help="only runs whose training file path contains this")] = None,
+    backbone: Annotated[str | None, typer.Option(help="only runs on this backbone")] = None,
+    sort: Annotated[SortBy, typer.Option(help="newest first (date), best score first, smallest, fastest, "
+                                              "or by name")] = SortBy.date,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """List the runs under FOLDER, newest first: task, strategy, score, size, training time."""
-    import json
-
+    """List the runs under FOLDER (task, data, strategy, backbone, score, size, training time), filtered and
+    sorted; `headstart runs show RUN` prints one run in full."""
     from headstart.errors import HeadstartError
-    from headstart.runs.listing import list_runs
+    from headstart.runs.listing import list_runs, select_runs, show_run
 
+    target = list(target or [])
+    if target[:1] == ["show"]:
+        if len(target) != 2:
+            raise HeadstartError("runs show takes one run folder.", expected="headstart runs show RUN",
+                                 found=f"{len(target) - 1} folders", fix="headstart runs show runs/spam")
+        run = Path(target[1])
+        if not (run / "headstart-run.json").is_file():
+            raise HeadstartError(f"{run} is not a headstart run folder.", expected="a folder written by "
+                                 "`headstart train` (it holds headstart-run.json)",
+                                 found="no such folder" if not run.exists() else "no headstart-run.json there",
+                                 fix="list the runs with `headstart runs FOLDER`")
+        shown = show_run(run)
+        return console.print_json(json.dumps(shown)) if as_json else _print_run(shown)
+    if len(target) > 1:
+        raise HeadstartError("runs takes one folder.", expected="headstart runs [FOLDER] or headstart runs show RUN",
+                             found=" ".join(target), fix="headstart runs runs")
+    folder = Path(target[0]) if target else Path("runs")
     if not folder.is_dir():
         raise HeadstartError(f"{folder} is not a folder.", expected="a folder of runs (the parent of --out folders)",
                              found="no such folder" if not folder.exists() else "a file",
                              fix="pass the folder your runs are in, e.g. `headstart runs runs`")
-    rows = list_runs(folder)
+    rows = select_runs(list_runs(folder), task=task, strategy=strategy, data=data, backbone=backbone, sort=sort.value)
     if as_json:
         console.print_json(json.dumps(rows))
         return
-    table = Table(title=f"{len(rows)} runs in {escape(str(folder))}")
-    for name in ("run", "task", "strategy", "score", "size MB", "training s", "report"):
-        table.add_column(name)
-    for r in rows:
-        score = f"{r['metric']} {r['score']:.4f} ({r['split']})" if isinstance(r["score"], int | float) else ""
-        table.add_row(escape(r["name"]), str(r["task"]), str(r["strategy"]), score, f"{r['size_mb']:,.1f}",
-                      "" if r["train_seconds"] is None else f"{r['train_seconds']:,.1f}",
-                      "report.html" if r["report"] else "")
-    console.print(table)
+    cells = {  # in order of importance: the last ones are left out first on a narrow terminal
+        "run": [escape(r["name"]) for r in rows],
+        "score": [f"{r['metric']} {r['score']:.4f} ({r['split']})" if isinstance(r["score"], int | float) else ""
+                  for r in rows],
+        "strategy": [str(r["strategy"]) for r in rows],
+        "task": [str(r["task"]) for r in rows],
+        "data": [escape(Path(r["data"]).name if r["data"] else "") for r in rows],
+        "backbone": [escape(str(r["backbone"] or "")) for r in rows],
+        "training s": ["" if r["train_seconds"] is None else f"{r['train_seconds']:,.1f}" for r in rows],
+        "size MB": [f"{r['size_mb']:,.1f}" for r in rows],
+        "date": [r["date"] for r in rows],
+    }
+    print_fitted_table(f"{len(rows)} runs in {escape(str(folder))}", cells, wrap=("run", "data", "backbone"),
+                       note="; all with --json")
+
+
+def _print_run(run: dict) -> None:
+    console.print(f"[bold]{escape(run['name'])}[/]  {run['task']}, {run['strategy']} on {escape(str(run['backbone']))}"
+                  f"  ({run['date']})", highlight=False)
+    for split, path in run["data_files"].items():
+        console.print(f"  {split}: {escape(str(path))}", highlight=False)
+    if run.get("trained_on"):
+        console.print(f"  trained on: {escape(run['trained_on'])}", highlight=False)
+    if run.get("strategy_options"):
+        console.print(f"  strategy options: {escape(json.dumps(run['strategy_options']))}", highlight=False)
+    if run.get("training"):
+        shown = {k: run["training"].get(k) for k in ("epochs", "lr", "batch_size", "max_length") if k in run["training"]}
+        console.print(f"  training: {escape(json.dumps(shown))}; ran {run['epochs_run']} epochs, kept epoch "
+                      f"{run['best_epoch']}", highlight=False)
+    for split, scores in run["scores"].items():
+        console.print(f"  {split}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items() if k != "n"),
+                      highlight=False)
+    for name, scores in (run.get("baselines") or {}).items():
+        if isinstance(scores, dict):
+            console.print(f"  baseline {escape(name)}: " + ", ".join(
+                f"{k} {v:.4f}" for k, v in scores.items() if k in run["scores"].get("dev", run["scores"].get("test", {}))
+                and isinstance(v, int | float) and k != "n"), highlight=False)
+    params = run.get("trainable_params")
+    if params is not None:
+        console.print(f"  trainable parameters: {params:,} of {run['total_params']:,}; folder {run['size_mb']:,.1f} MB;"
+                      f" training {run['train_seconds'] or 0:,.1f} s", highlight=False)
+    console.print(f"  files: {', '.join(run['files'])}", highlight=False)
 
 
 @command()
