@@ -203,12 +203,42 @@ class _Server:
         self.proc.wait(timeout=30)
 
 
+def _ceiling(backend: str, path: Path, rounds: int = 40) -> dict:
+    """The most batching can give on this CPU: the model alone (no HTTP) on one text against 32 texts at once,
+    one thread (the server's), alternating; ceiling = time per text alone / time per text in the batch."""
+    import torch
+
+    torch.set_num_threads(1)
+    if backend == "eager":
+        import headstart
+
+        predict = headstart.load(path).predict_proba
+    else:
+        from headstart.export.onnx_format import OnnxModel
+
+        predict = OnnxModel(path, threads=1).predict_proba
+    one, many = [f"{TEXT} 0"], [f"{TEXT} {i}" for i in range(32)]
+    predict(one), predict(many)  # warm-up
+    alone, batched = [], []
+    for _ in range(rounds):
+        for texts, times in ((one, alone), (many, batched)):
+            start = time.perf_counter()
+            predict(texts)
+            times.append((time.perf_counter() - start) / len(texts))
+    per_alone, per_batched = statistics.median(alone), statistics.median(batched)
+    return {"method": f"model alone, {backend}", "by": "headstart", "backend": backend, "kind": "ceiling",
+            "one_text_ms": round(per_alone * 1000, 2), "batch32_ms_per_text": round(per_batched * 1000, 2),
+            "ceiling": round(per_alone / per_batched, 2), "rounds": rounds}
+
+
 def serve(requests: int, soak: int) -> None:
     run = _train("sms_spam")
     onnx = WORK / "sms_spam-onnx"
     if not (onnx / "model.onnx").exists():
         subprocess.run(["headstart", "export", str(run), "--format", "onnx", "--quantize", "int8", "--out",
                         str(onnx), "--overwrite"], check=True)
+    ceilings = {backend: _ceiling(backend, path) for backend, path in (("eager", run), ("onnx int8", onnx))}
+    print(ceilings, flush=True)
     rows = []
     for backend, spec in (("eager", f"spam={run}"), ("onnx int8", f"spam={onnx}")):
         for batching, (max_batch, wait) in (("off", (1, 0.0)), ("on", (32, 5.0))):
@@ -228,12 +258,14 @@ def serve(requests: int, soak: int) -> None:
         on = next(r for r in rows if r["backend"] == backend and r["batching"] == "on")
         on["speedup_vs_one_at_a_time"] = round(on["req_per_s"] / base["one_at_a_time_req_per_s"], 2)
         on["speedup_vs_unbatched_at_32"] = round(on["req_per_s"] / base["req_per_s"], 2)
+        on["model_alone_ceiling"] = ceilings[backend]["ceiling"]
     with _Server(f"spam={run}", 32, 5.0) as server:
         _load(server.url, "spam", 64, 8, server.proc.pid)
         soak_row = {"method": "serve, eager, batching on (soak)", "by": "headstart", "backend": "eager",
                     "batching": "on", "soak": True,
                     **_load(server.url, "spam", soak, 32, server.proc.pid)}
     rows.append(soak_row)
+    rows.extend(ceilings.values())
     print(soak_row)
     _write("serve", rows, f"python benchmarks/deploy.py serve --requests {requests} --soak {soak}")
 

@@ -52,6 +52,11 @@ def serve_part(data: dict) -> dict:
              "|---|---|---|---|---|---|---|---|---|"]
     notes = []
     for r in data["runs"]:
+        if r.get("kind") == "ceiling":  # the model alone, no HTTP: what batching can give at most
+            notes.append(f"{r['backend']} model alone (no HTTP, 1 thread): one text {r['one_text_ms']:.1f} ms, "
+                         f"{r['batch32_ms_per_text']:.1f} ms a text in a batch of 32, so batching can give at most "
+                         f"{r['ceiling']:.2f}x")
+            continue
         lines.append(f"| {r['backend']} | {r['batching']}{' (soak)' if r.get('soak') else ''} | {r['requests']:,} | "
                      f"{r['concurrency']} | {r['req_per_s']:,.1f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
                      f"{r['errors_5xx']} | {r['rss_first_mb']} -> {r['rss_last_mb']} |")
