@@ -110,14 +110,20 @@ def test_mistakes_get_one_error_shape(client, path, body, status, code):
         assert "sentiment" in error["message"] and "lora2" in error["message"]  # names the loaded ones
 
 
-def test_models_health_ready_metrics_and_page(client):
+def test_models_health_ready_metrics_and_page(client, caplog):
     models = {m["id"]: m for m in client.get("/v1/models").json()["data"]}
     assert models["ner"]["routes"] == ["ner"] and models["lora3"]["strategy"] == "lora"
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["status"] == "ready"
-    client.post("/v1/classify", json={"model": "sentiment", "inputs": ["x"]})
+    with caplog.at_level("INFO", logger="headstart.serving.access"):
+        client.post("/v1/classify", json={"model": "sentiment", "inputs": ["x"]})
+        client.post("/v1/classify", json={"model": "nobody", "inputs": ["x"]})
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "headstart.serving.access"]
+    assert [(e["method"], e["path"], e["status"]) for e in logged] == [("POST", "/v1/classify", 200),
+                                                                       ("POST", "/v1/classify", 404)]
     metrics = client.get("/metrics").text
     assert 'headstart_requests_total{route="/v1/classify",status="200"}' in metrics
+    assert 'headstart_requests_total{route="/v1/classify",status="404"}' in metrics
     assert "headstart_batch_size_bucket" in metrics
     assert "<select id=\"model\">" in client.get("/").text
 

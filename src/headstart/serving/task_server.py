@@ -21,12 +21,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from headstart.serving.batcher import Busy
-from headstart.serving.http import BodyLimit, Limits, OpenAIError, install_error_handlers, key_checker
+from headstart.serving.http import (
+    AccessLog,
+    BodyLimit,
+    Limits,
+    OpenAIError,
+    install_error_handlers,
+    key_checker,
+)
 from headstart.serving.task_models import Served, load_models
 
 __all__ = ["create_task_app", "serve_tasks"]
@@ -88,18 +95,15 @@ def create_task_app(models: list[str] | dict[str, Served], *, api_key: str | Non
     install_error_handlers(app, log)
     check_key = key_checker(api_key)
 
-    @app.middleware("http")
-    async def _log_requests(request: Request, call_next):
-        start = time.perf_counter()
-        response = await call_next(request)
-        seconds = time.perf_counter() - start
-        route = request.url.path
+    def answered(method: str, route: str, status: int, seconds: float) -> None:
         if route.startswith("/v1/"):
-            requests.labels(route, str(response.status_code)).inc()
+            requests.labels(route, str(status)).inc()
             latency.labels(route).observe(seconds)
-        access.info(json.dumps({"ts": round(time.time(), 3), "method": request.method, "path": route,
-                                "status": response.status_code, "ms": round(seconds * 1000, 2)}))
-        return response
+        if access.isEnabledFor(logging.INFO):
+            access.info(json.dumps({"ts": round(time.time(), 3), "method": method, "path": route, "status": status,
+                                    "ms": round(seconds * 1000, 2)}))
+
+    app.add_middleware(AccessLog, done=answered)
 
     async def run(name: str, route: str, inputs: list) -> list:
         model = _model(served, name, route)
