@@ -182,7 +182,7 @@ class _Server:
     def __init__(self, spec: str, max_batch: int, wait_ms: float, port: int = 8799) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(["headstart", "serve", spec, "--port", str(port), "--max-batch", str(max_batch),
-                                      "--max-wait-ms", str(wait_ms), "--max-waiting", "256"],
+                                      "--max-wait-ms", str(wait_ms), "--max-waiting", "256", "--threads", "1"],
                                      env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
 

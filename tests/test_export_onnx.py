@@ -58,6 +58,19 @@ def test_onnx_export_matches_headstart_and_reports_int8(spam_run, tmp_path):
     kept = report["kept"]
     assert kept == (INT8_FILE if report["int8_accuracy_drop"] <= 0.005 else ONNX_FILE)
 
+    import torch
+
+    from headstart.serving.task_models import load_models
+
+    before = torch.get_num_threads()
+    try:  # `headstart serve --threads 1`: each model computes with one thread, ONNX Runtime's and torch's
+        served = load_models([f"spam={tmp_path / 'onnx'}"], threads=1)
+        options = served["spam"].engine.model.session.get_session_options()
+        assert (options.intra_op_num_threads, torch.get_num_threads()) == (1, 1)
+        served["spam"].engine.batcher.close()
+    finally:
+        torch.set_num_threads(before)
+
 
 def test_int8_that_loses_accuracy_is_not_used(spam_run, tmp_path):
     report = export_onnx(spam_run / "run", tmp_path / "onnx", quantize="int8", max_drop=-1.0)  # nothing passes

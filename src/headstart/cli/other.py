@@ -34,6 +34,8 @@ def serve(
     max_wait_ms: Annotated[float, typer.Option(help="task runs: how long the first request of a batch waits "
                                                "for others")] = 5.0,
     runs: Annotated[Path | None, typer.Option(help="a folder of runs to list on the /runs page")] = None,
+    threads: Annotated[int | None, typer.Option(min=1, help="task runs: threads each model computes with "
+                                                "(torch and ONNX Runtime; default: the machine's cores)")] = None,
 ) -> None:
     """Serve trained runs over HTTP: /v1/classify, /v1/ner, /v1/qa, /v1/embeddings and a web page at /; or
     a decoder over the OpenAI-compatible chat API (/v1/chat/completions)."""
@@ -46,7 +48,7 @@ def serve(
         from headstart.serving.task_server import serve_tasks
 
         serve_tasks(models, host=host, port=port, api_key=api_key or None, limits=limits, max_batch=max_batch,
-                    max_wait_ms=max_wait_ms, runs_dir=str(runs) if runs else None)
+                    max_wait_ms=max_wait_ms, runs_dir=str(runs) if runs else None, threads=threads)
         return
     if len(models) > 1:
         raise HeadstartError("one decoder at a time is served over the chat API.", expected="one model to chat "

@@ -139,12 +139,17 @@ def _meta(path: Path) -> dict:
 
 
 def load_models(specs: list[str], *, max_batch: int = 32, max_wait_ms: float = 5.0,
-                max_waiting: int = 64, on_batch=None) -> dict[str, Served]:
-    """Load every run (see the module docstring); names must be unique."""
+                max_waiting: int = 64, on_batch=None, threads: int | None = None) -> dict[str, Served]:
+    """Load every run (see the module docstring); names must be unique. `threads`: what each model computes
+    with (torch's intra-op threads, ONNX Runtime's); None: their defaults (the machine's cores)."""
     import headstart
     from headstart.export.onnx_format import META_FILE, OnnxModel
 
     batch = {"max_batch": max_batch, "max_wait_ms": max_wait_ms, "max_waiting": max_waiting, "on_batch": on_batch}
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     named: dict[str, Path] = {}
     for spec in specs:
         name, path = _split_name(spec)
@@ -157,7 +162,7 @@ def load_models(specs: list[str], *, max_batch: int = 32, max_wait_ms: float = 5
     shared: dict[str, list[tuple[str, Path, dict]]] = defaultdict(list)
     for name, path in named.items():
         if (path / META_FILE).exists():
-            model = OnnxModel(path)
+            model = OnnxModel(path, threads=threads)
             served[name] = Served(name, model.meta.task, model.meta.labels, model.meta.multilabel, "onnx",
                                   "", str(path), _OnnxEngine(model, batch))
             continue

@@ -76,7 +76,7 @@ class EmbeddingsRequest(BaseModel):
 
 def create_task_app(models: list[str] | dict[str, Served], *, api_key: str | None = None,
                     limits: Limits | None = None, max_batch: int = 32, max_wait_ms: float = 5.0,
-                    runs_dir: str | Path | None = None) -> FastAPI:
+                    runs_dir: str | Path | None = None, threads: int | None = None) -> FastAPI:
     """The app serving `models` (run folders, NAME=PATH, ONNX export folders; or loaded `Served`)."""
     from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -88,7 +88,7 @@ def create_task_app(models: list[str] | dict[str, Served], *, api_key: str | Non
                             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
     served = models if isinstance(models, dict) else load_models(
         models, max_batch=max_batch, max_wait_ms=max_wait_ms, max_waiting=limits.max_waiting,
-        on_batch=batch_sizes.observe)
+        on_batch=batch_sizes.observe, threads=threads)
     app = FastAPI(title="headstart task server", version="1")
     app.state.served = served
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
@@ -226,12 +226,12 @@ def _classified(row, model: Served, top_k: int | None) -> dict[str, Any]:
 
 def serve_tasks(models: list[str], *, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
                 limits: Limits | None = None, max_batch: int = 32, max_wait_ms: float = 5.0,
-                runs_dir: str | None = None, log_level: str = "info") -> None:
+                runs_dir: str | None = None, log_level: str = "info", threads: int | None = None) -> None:
     """Load the runs and serve them until interrupted (what `headstart serve RUN ...` runs)."""
     import uvicorn
 
     limits = limits or Limits()
     app = create_task_app(models, api_key=api_key, limits=limits, max_batch=max_batch, max_wait_ms=max_wait_ms,
-                          runs_dir=runs_dir)
+                          runs_dir=runs_dir, threads=threads)
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=5,
                 limit_concurrency=limits.max_waiting + 16)
