@@ -66,14 +66,11 @@ CANDIDATES: dict[str, tuple[str, list[str]]] = {
     "lora e10": _variant("lora", epochs=10),
     "lora e10 avg2": _variant("lora", epochs=10, average_epochs=2),
     "lora r16 lr1e-3 e10": _variant("lora", rank=16, lr=1e-3, epochs=10),
-    # no early stopping: every epoch of the schedule runs, the best (or averaged) epochs are kept as before
-    **{f"{s} pat0": _variant(s, patience=0) for s in ("full", "top-n", "lora")},
+    # the defaults before 2026-12-08: early stopping after 2 epochs without a better dev score (patience 0, every
+    # epoch runs, became the default of all three then; where a patience-2 fit ran its whole schedule its row is
+    # a labelled copy of the default's: the same computation)
+    **{f"{s} patience2": _variant(s, patience=2) for s in ("full", "top-n", "lora")},
 }
-# Candidates that change only when training stops. Where the default's first fit ran its whole schedule
-# they compute exactly what the default computed (same seed, same batches, same weights: the loop is
-# deterministic on a CPU), so that default row stands for them and only the fits that stopped early are
-# rerun (`run --changed-only`). The report marks how many of a setting's rows were run for it.
-SAME_AS_DEFAULT_WHEN_FULL_SCHEDULE = {f"{s} pat0": s for s in ("full", "top-n", "lora")}
 SETTINGS = {**PEERS, **DEFAULTS, **CANDIDATES}
 PLANS = {"peers": list(PEERS), "defaults": list(DEFAULTS), "all": list(SETTINGS)}
 
@@ -85,19 +82,12 @@ def done() -> set[tuple[str, str, int]]:
     return {(r["dataset"], r["setting"], r["seed"]) for r in rows}
 
 
-def run(sets: list[str], settings: list[str], seeds: list[int], jobs: int = 1, stop_after: float | None = None,
-        changed_only: bool = False) -> None:
+def run(sets: list[str], settings: list[str], seeds: list[int], jobs: int = 1, stop_after: float | None = None) -> None:
     """Seed-major order (every set at seed 0 first), so a sweep cut short still covers every set.
 
     jobs > 1 runs that many children at once (a machine with cores and a GPU to spare: scores only, no
-    timing is reported from such runs); stop_after: no child starts after that many seconds; changed_only:
-    skip the triples a SAME_AS_DEFAULT_WHEN_FULL_SCHEDULE candidate shares with its default."""
+    timing is reported from such runs); stop_after: no child starts after that many seconds."""
     finished = done()
-    if changed_only:
-        by = seed_scores(rows())
-        finished |= {(name, setting, seed) for setting, default in SAME_AS_DEFAULT_WHEN_FULL_SCHEDULE.items()
-                     for (name, s), runs in by.items() if s == default
-                     for seed, row in runs.items() if _ran_whole_schedule(row)}
     RUNS.parent.mkdir(parents=True, exist_ok=True)
     todo = [(name, setting, seed) for seed in seeds for setting in settings for name in sets
             if (name, setting, seed) not in finished
@@ -143,29 +133,11 @@ def rows() -> list[dict]:
     return [json.loads(line) for line in RUNS.read_text().splitlines() if line.strip()] if RUNS.exists() else []
 
 
-def _ran_whole_schedule(row: dict) -> bool:
-    config = row.get("config", {})
-    return config.get("epochs_run") is not None and config.get("epochs_run") == config.get("epochs")
-
-
 def seed_scores(all_rows: list[dict]) -> dict[tuple[str, str], dict[int, dict]]:
-    """(set, setting) -> {seed: its row} (a rerun of a seed replaces it). A candidate that changes only when
-    training stops takes its default's row for the seeds where that row ran its whole schedule (marked
-    `inherited`)."""
+    """(set, setting) -> {seed: its row} (a rerun of a seed replaces it)."""
     out: dict[tuple[str, str], dict[int, dict]] = {}
     for r in all_rows:
         out.setdefault((r["dataset"], r["setting"]), {})[r["seed"]] = r
-    for setting, default in SAME_AS_DEFAULT_WHEN_FULL_SCHEDULE.items():
-        if not any(s == setting for _, s in out):  # only a candidate that was run somewhere
-            continue
-        for (name, s), runs in list(out.items()):
-            if s != default:
-                continue
-            own = out.get((name, setting), {})
-            inherited = {seed: {**row, "setting": setting, "inherited": default} for seed, row in runs.items()
-                         if seed not in own and _ran_whole_schedule(row)}
-            if own or inherited:
-                out[(name, setting)] = {**inherited, **own}
     return out
 
 
@@ -197,7 +169,6 @@ def report() -> list[dict]:
                         "trainer_best_lr": best[1].split("lr")[-1] if best else None,
                         "metric": SETS[name].metric, "seeds": len(seeds), "seed_list": sorted(seeds),
                         "trainer_seeds": sorted(seeds & set(by.get((name, TRAINER_DEFAULT), {}))),
-                        "seeds_inherited": sorted(s for s, r in mine.items() if r.get("inherited")),
                         "machine": "; ".join(sorted({r["machine"] for r in mine.values()})),
                         "date": max(r["date"] for r in mine.values())})
     (RESULTS / "defaults.json").write_text(json.dumps(
@@ -239,9 +210,6 @@ def main() -> None:
     r.add_argument("--seeds", default="0,1,2")
     r.add_argument("--jobs", type=int, default=1, help="children at once (scores only: no timing is reported)")
     r.add_argument("--stop-after", type=float, default=None, help="start no child after this many seconds")
-    r.add_argument("--changed-only", action="store_true",
-                   help="for candidates that change only when training stops: run just the seeds whose default "
-                        "stopped early")
     sub.add_parser("report")
     args = ap.parse_args()
     if args.command == "run":
@@ -249,8 +217,7 @@ def main() -> None:
         unknown = [s for s in settings if s not in SETTINGS]
         if unknown:
             ap.error(f"unknown setting(s) {unknown}; known: {list(SETTINGS)}")
-        run(args.sets.split(","), settings, [int(s) for s in args.seeds.split(",")], args.jobs, args.stop_after,
-            args.changed_only)
+        run(args.sets.split(","), settings, [int(s) for s in args.seeds.split(",")], args.jobs, args.stop_after)
     else:
         for row in report():
             gap = None if row["trainer_score"] is None else 100 * (row["score"] - row["trainer_score"])

@@ -13,6 +13,7 @@ DEFAULT_LR_DECAY = 2.6  # ULMFiT's factor between adjacent layer groups
 # the forgetting guard for strategies that train pretrained weights; adapter strategies lift it (1.0): their
 # new weights cannot overwrite the pretrained ones, and a capped lower half would barely train them
 DEFAULT_LOWER_LR_CAP = 1e-4
+DEFAULT_PATIENCE = 2  # strategies whose schedules were measured without early stopping declare 0 (their defaults)
 # refit on train + dev by default up to this many labelled rows: the rows held out for early stopping are
 # worth most where data is scarce, and a refit doubles the training time (benchmarks/defaults.py)
 REFIT_MAX_ROWS = 10_000
@@ -73,7 +74,8 @@ class TrainConfig:
     weight_decay: float = option(0.01, "AdamW weight decay (not on biases and norms)")
     max_length: int = option(128, "tokens per text; longer texts are truncated")
     gradual_unfreeze: bool = option(False, "train the top layer group first, unfreeze one more group each epoch")
-    patience: int = option(2, "epochs without a better dev metric before stopping early (0: off)")
+    patience: int | None = option(None, "epochs without a better dev metric before stopping early (0: off, every "
+                                  "epoch runs and the best is kept; default: full, top-n and lora 0, others 2)")
     metric: str | None = option(None, "dev metric for early stopping and model selection: auc, macro_f1, "
                                 "accuracy, micro_f1, weighted_f1 (default: ROC-AUC for binary, macro-F1 else)")
     class_weights: str = option("auto", "auto (weigh the loss by inverse class frequency only when the largest "
@@ -113,7 +115,8 @@ class TrainConfig:
         check_range("warmup_ratio", self.warmup_ratio, 0.0, 0.9)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_range("max_length", self.max_length, 4, 100_000, integer=True)
-        check_range("patience", self.patience, 0, integer=True)
+        if self.patience is not None:
+            check_range("patience", self.patience, 0, integer=True)
         if self.metric is not None:
             check_choice("metric", self.metric, ("auc", "macro_f1", "accuracy", "micro_f1", "weighted_f1"))
         check_choice("class_weights", self.class_weights, ("auto", "balanced", "none"))
@@ -152,6 +155,8 @@ class TrainConfig:
             values["lower_lr_cap"] = DEFAULT_LOWER_LR_CAP
         if values["average_epochs"] is None:
             values["average_epochs"] = 1
+        if values["patience"] is None:
+            values["patience"] = DEFAULT_PATIENCE
         if values["label_smoothing"] is None:
             values["label_smoothing"] = 0.0
         return TrainConfig(**values)

@@ -41,7 +41,8 @@ class TopN(Strategy):
     # rather than 4: the only backbone measured is 6 blocks deep, and a share keeps the bottom third frozen
     # (and cached) on deeper ones
 
-    defaults = {"epochs": 5, "lr": 5e-4, "lr_decay": 1.3, "lower_lr_cap": 1.0, "average_epochs": 2}
+    # patience 0 (every epoch runs, the best kept), as full's: see Full.defaults
+    defaults = {"epochs": 5, "lr": 5e-4, "lr_decay": 1.3, "lower_lr_cap": 1.0, "average_epochs": 2, "patience": 0}
     TOP_SHARE = 2 / 3  # of the blocks, when top_n is not given
 
     # the rate was chosen on the 384-wide MiniLM; a wider backbone gets a proportionally smaller one
